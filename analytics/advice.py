@@ -1,0 +1,432 @@
+"""The advice framework: plays, blocker advice and pillars, loaded from a data file.
+
+What a report says about a blocker and which plays it recommends is data, not
+code: it lives in ``analytics/data/framework.yaml`` (see the comments there).
+This module reads that file, checks it, and returns immutable objects. Every
+error names the file and the field to fix.
+
+Examples
+--------
+>>> advice = load_advice()
+>>> [play.id for play in advice.plays_for("time_pressure")]
+['objective_criteria', 'post_settlement', 'logrolling']
+>>> advice.pillar_of("trust").id
+'relationships'
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_ADVICE_PATH = Path(__file__).parent / "data" / "framework.yaml"
+
+#: Placeholders a sentence template may use.
+PLACEHOLDERS = frozenset({"name", "behaviour", "prevalent", "n"})
+
+
+class AdviceError(ValueError):
+    """The advice file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ChecklistTopic:
+    """One prompt of the "Before your next negotiation" checklist."""
+
+    id: str
+    heading: str
+
+
+@dataclass(frozen=True)
+class Play:
+    """A win-win technique; ``id`` is the practice dimension that measures its use.
+
+    ``counters`` is derived from the blockers' ``plays`` lists, in file order.
+    """
+
+    id: str
+    name: str
+    rationale: str
+    questions: tuple[str, ...]
+    counters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlockerAdvice:
+    """What to tell a team about one blocker.
+
+    ``checklist`` pairs each checklist topic id with the line for this blocker;
+    ``plays`` holds play ids, the one to try first first.
+    """
+
+    id: str
+    name: str
+    behaviour: str
+    summary: str
+    strength: str
+    checklist: tuple[tuple[str, str], ...]
+    plays: tuple[str, ...]
+
+    def summary_sentence(self, prevalent: int, n: int) -> str:
+        """The summary sentence for a team where this is the strongest blocker.
+
+        Examples
+        --------
+        >>> load_advice().blocker("time_pressure").summary_sentence(7, 12)
+        "Deadline pressure is your team's strongest blocker: 7 of 12 members concede more than planned when a deadline nears."
+        """  # noqa: E501
+        return _fill(self.summary, self, prevalent, n)
+
+    def strength_sentence(self, prevalent: int, n: int) -> str:
+        """The sentence for a team that is low on this blocker."""
+        return _fill(self.strength, self, prevalent, n)
+
+
+@dataclass(frozen=True)
+class Pillar:
+    """A group of blockers a team can work on together."""
+
+    id: str
+    name: str
+    description: str
+    blockers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The whole framework: plays, blocker advice, pillars and generic fallbacks.
+
+    ``default_blocker`` holds the generic behaviour phrase, sentences and checklist
+    used for a blocker dimension the file does not describe (its ``id`` and
+    ``name`` are empty; see :meth:`blocker_or_generic`).
+    """
+
+    plays: tuple[Play, ...]
+    blockers: tuple[BlockerAdvice, ...]
+    pillars: tuple[Pillar, ...]
+    checklist_topics: tuple[ChecklistTopic, ...]
+    default_blocker: BlockerAdvice
+    source: str = ""
+
+    def play(self, play_id: str) -> Play | None:
+        """The play with this id, or ``None``."""
+        return next((p for p in self.plays if p.id == play_id), None)
+
+    def blocker(self, blocker_id: str) -> BlockerAdvice | None:
+        """The advice for this blocker id, or ``None`` when the file has none."""
+        return next((b for b in self.blockers if b.id == blocker_id), None)
+
+    def blocker_or_generic(self, blocker_id: str, name: str) -> BlockerAdvice:
+        """The advice for a blocker, or generic sentences under the given name.
+
+        The generic advice has the default behaviour phrase and sentences, no
+        checklist lines and no plays.
+
+        Examples
+        --------
+        >>> generic = load_advice().blocker_or_generic("impatience", "Impatience")
+        >>> generic.name, generic.plays, generic.checklist
+        ('Impatience', (), ())
+        """
+        found = self.blocker(blocker_id)
+        if found is not None:
+            return found
+        base = self.default_blocker
+        return BlockerAdvice(
+            id=blocker_id,
+            name=name,
+            behaviour=base.behaviour,
+            summary=base.summary,
+            strength=base.strength,
+            checklist=(),
+            plays=(),
+        )
+
+    def plays_for(self, blocker_id: str) -> tuple[Play, ...]:
+        """The plays that counter a blocker, in the order to try them."""
+        found = self.blocker(blocker_id)
+        if found is None:
+            return ()
+        return tuple(p for p in (self.play(pid) for pid in found.plays) if p is not None)
+
+    def pillar_of(self, blocker_id: str) -> Pillar | None:
+        """The pillar a blocker belongs to, or ``None``."""
+        return next((p for p in self.pillars if blocker_id in p.blockers), None)
+
+
+def load_advice(path: str | Path | None = None) -> Advice:
+    """Load and validate the advice file (the packaged framework by default).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A YAML file in the format of ``analytics/data/framework.yaml``.
+
+    Returns
+    -------
+    Advice
+
+    Raises
+    ------
+    AdviceError
+        When the file is missing a field or its references do not resolve.
+
+    Examples
+    --------
+    >>> advice = load_advice()
+    >>> sorted(b.id for b in advice.blockers)
+    ['fixed_pie', 'misalignment', 'power', 'time_pressure', 'trust']
+    """
+    return _load_cached(str(Path(path) if path is not None else DEFAULT_ADVICE_PATH))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> Advice:
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AdviceError(f"{source.name}: cannot read the advice file ({exc})") from exc
+    try:
+        mapping = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AdviceError(f"{source.name}: not valid YAML ({exc})") from exc
+    return parse_advice(mapping, source=source.name)
+
+
+def parse_advice(mapping: Any, source: str = "<advice>") -> Advice:
+    """Build :class:`Advice` from a parsed mapping, checking every field.
+
+    Parameters
+    ----------
+    mapping : Mapping
+        The parsed YAML document.
+    source : str
+        The file name used in error messages.
+
+    Examples
+    --------
+    >>> parse_advice({"plays": {}}, source="mine.yaml")
+    Traceback (most recent call last):
+    ...
+    analytics.advice.AdviceError: mine.yaml: checklist_topics: required field is missing
+    """
+    reader = _Reader(source)
+    doc = reader.mapping(mapping, "")
+    topics = _parse_topics(reader, doc)
+    topic_ids = tuple(t.id for t in topics)
+    default_blocker = _parse_defaults(reader, doc, topic_ids)
+    raw_plays = reader.mapping(reader.require(doc, "plays", ""), "plays")
+    raw_blockers = reader.mapping(reader.require(doc, "blockers", ""), "blockers")
+
+    blockers = tuple(
+        _parse_blocker(reader, str(bid), raw, topic_ids, set(map(str, raw_plays)))
+        for bid, raw in raw_blockers.items()
+    )
+    plays = tuple(
+        _parse_play(reader, str(pid), raw, blockers) for pid, raw in raw_plays.items()
+    )
+    pillars = _parse_pillars(reader, doc, {b.id for b in blockers})
+    return Advice(
+        plays=plays,
+        blockers=blockers,
+        pillars=pillars,
+        checklist_topics=topics,
+        default_blocker=default_blocker,
+        source=source,
+    )
+
+
+def _parse_topics(reader: _Reader, doc: Mapping[str, Any]) -> tuple[ChecklistTopic, ...]:
+    raw = reader.require(doc, "checklist_topics", "")
+    if not isinstance(raw, list) or not raw:
+        raise reader.error("checklist_topics", "must be a non-empty list")
+    topics = []
+    for i, entry in enumerate(raw):
+        where = f"checklist_topics[{i}]"
+        entry = reader.mapping(entry, where)
+        topics.append(
+            ChecklistTopic(
+                id=reader.text(entry, "id", where), heading=reader.text(entry, "heading", where)
+            )
+        )
+    ids = [t.id for t in topics]
+    if len(set(ids)) != len(ids):
+        raise reader.error("checklist_topics", "topic ids must be unique")
+    return tuple(topics)
+
+
+def _parse_defaults(
+    reader: _Reader, doc: Mapping[str, Any], topic_ids: tuple[str, ...]
+) -> BlockerAdvice:
+    raw = reader.mapping(reader.require(doc, "defaults", ""), "defaults")
+    return BlockerAdvice(
+        id="",
+        name="",
+        behaviour=reader.text(raw, "behaviour", "defaults"),
+        summary=reader.template(raw, "summary", "defaults"),
+        strength=reader.template(raw, "strength", "defaults"),
+        checklist=reader.checklist(raw, "defaults", topic_ids),
+        plays=(),
+    )
+
+
+def _parse_blocker(
+    reader: _Reader, blocker_id: str, raw: Any, topic_ids: tuple[str, ...], play_ids: set[str]
+) -> BlockerAdvice:
+    where = f"blockers.{blocker_id}"
+    raw = reader.mapping(raw, where)
+    plays = reader.id_list(raw, "plays", where, known=play_ids, kind="play")
+    if not plays:
+        raise reader.error(f"{where}.plays", "list at least one play that counters this blocker")
+    return BlockerAdvice(
+        id=blocker_id,
+        name=reader.text(raw, "name", where),
+        behaviour=reader.text(raw, "behaviour", where),
+        summary=reader.template(raw, "summary", where),
+        strength=reader.template(raw, "strength", where),
+        checklist=reader.checklist(raw, where, topic_ids),
+        plays=plays,
+    )
+
+
+def _parse_play(
+    reader: _Reader, play_id: str, raw: Any, blockers: tuple[BlockerAdvice, ...]
+) -> Play:
+    where = f"plays.{play_id}"
+    raw = reader.mapping(raw, where)
+    if "counters" in raw:
+        raise reader.error(
+            f"{where}.counters",
+            "list the play under each blocker's `plays` instead (one source of truth)",
+        )
+    questions = raw.get("questions")
+    if not isinstance(questions, list) or not 2 <= len(questions) <= 3:
+        raise reader.error(f"{where}.questions", "give two or three discussion questions")
+    for i, question in enumerate(questions):
+        if not isinstance(question, str) or not question.strip():
+            raise reader.error(f"{where}.questions[{i}]", "must be a non-empty string")
+    return Play(
+        id=play_id,
+        name=reader.text(raw, "name", where),
+        rationale=reader.text(raw, "rationale", where),
+        questions=tuple(q.strip() for q in questions),
+        counters=tuple(b.id for b in blockers if play_id in b.plays),
+    )
+
+
+def _parse_pillars(
+    reader: _Reader, doc: Mapping[str, Any], blocker_ids: set[str]
+) -> tuple[Pillar, ...]:
+    raw = reader.require(doc, "pillars", "")
+    if not isinstance(raw, list) or not raw:
+        raise reader.error("pillars", "must be a non-empty list")
+    pillars: list[Pillar] = []
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(raw):
+        where = f"pillars[{i}]"
+        entry = reader.mapping(entry, where)
+        pillar_id = reader.text(entry, "id", where)
+        members = reader.id_list(entry, "blockers", where, known=blocker_ids, kind="blocker")
+        for blocker_id in members:
+            if blocker_id in seen:
+                raise reader.error(
+                    f"{where}.blockers",
+                    f"{blocker_id!r} is already in pillar {seen[blocker_id]!r}; "
+                    "a blocker belongs to one pillar",
+                )
+            seen[blocker_id] = pillar_id
+        pillars.append(
+            Pillar(
+                id=pillar_id,
+                name=reader.text(entry, "name", where),
+                description=reader.text(entry, "description", where),
+                blockers=members,
+            )
+        )
+    missing = sorted(blocker_ids - seen.keys())
+    if missing:
+        raise reader.error("pillars", f"blockers {missing} belong to no pillar")
+    return tuple(pillars)
+
+
+class _Reader:
+    """Field accessors that raise :class:`AdviceError` naming file and field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, field: str, problem: str) -> AdviceError:
+        return AdviceError(f"{self.source}: {field}: {problem}")
+
+    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.error(where or "(top level)", "must be a mapping")
+        return value
+
+    def require(self, raw: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in raw or raw[key] is None:
+            raise self.error(_join(where, key), "required field is missing")
+        return raw[key]
+
+    def text(self, raw: Mapping[str, Any], key: str, where: str) -> str:
+        value = self.require(raw, key, where)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(_join(where, key), "must be a non-empty string")
+        return " ".join(value.split())
+
+    def template(self, raw: Mapping[str, Any], key: str, where: str) -> str:
+        value = self.text(raw, key, where)
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise self.error(_join(where, key), f"bad template ({exc})") from exc
+        unknown = sorted(fields - PLACEHOLDERS)
+        if unknown:
+            allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+            raise self.error(
+                _join(where, key), f"unknown placeholder(s) {unknown}; use only {allowed}"
+            )
+        return value
+
+    def checklist(
+        self, raw: Mapping[str, Any], where: str, topic_ids: tuple[str, ...]
+    ) -> tuple[tuple[str, str], ...]:
+        lines = self.mapping(self.require(raw, "checklist", where), f"{where}.checklist")
+        missing = [t for t in topic_ids if t not in lines]
+        extra = sorted(set(map(str, lines)) - set(topic_ids))
+        if missing or extra:
+            raise self.error(
+                f"{where}.checklist",
+                f"needs exactly one line per checklist topic {list(topic_ids)}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown {extra}" if extra else ""),
+            )
+        return tuple((t, self.text(lines, t, f"{where}.checklist")) for t in topic_ids)
+
+    def id_list(
+        self, raw: Mapping[str, Any], key: str, where: str, *, known: set[str], kind: str
+    ) -> tuple[str, ...]:
+        value = self.require(raw, key, where)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(_join(where, key), f"must be a list of {kind} ids")
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise self.error(_join(where, key), f"unknown {kind} id(s) {unknown}")
+        if len(set(value)) != len(value):
+            raise self.error(_join(where, key), f"lists a {kind} twice")
+        return tuple(value)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _fill(template: str, advice: BlockerAdvice, prevalent: int, n: int) -> str:
+    return template.format(name=advice.name, behaviour=advice.behaviour, prevalent=prevalent, n=n)

@@ -1,0 +1,869 @@
+"""Team diagnosis: which blockers hold each team back, and which plays to practise.
+
+:func:`diagnose_round` turns a wide frame of answers (one row per respondent, a
+team column, one column per item) into a :class:`RoundDiagnosis`: org-level
+reference statistics and one :class:`TeamDiagnosis` per team. What the report
+*says* (names, sentences, checklist lines, plays) comes from the advice file
+(:mod:`analytics.advice`); this module only decides which of it applies.
+
+Rules, in the order they are applied
+------------------------------------
+Anonymity
+    A team with fewer than ``threshold`` respondents is *suppressed*: only its
+    name and size are kept, nothing about its answers is computed. Within a
+    shown team, a dimension scored for fewer than ``threshold`` members is
+    *withheld* (skipped items can leave too few scores).
+Org reference ("the org")
+    Per dimension, the individual scores behind shown team results, plus the
+    scores of everyone else (suppressed teams, respondents without a team,
+    withheld dimensions) *only if* that remainder is empty or has at least
+    ``threshold`` scores. Otherwise a suppressed team's mean could be recovered
+    by differencing the org mean with the shown team means.
+Percentile
+    The team mean placed among the org's individual scores
+    (:func:`analytics.norms.percentile_rank`, mid-rank, 0-100).
+Prevalence
+    Share of the team's scored members at or above the prevalence threshold:
+    by default the scale point three quarters of the way up the dimension's
+    scale, ``min + 0.75 * (max - min)`` - "Agree" (4) on the 1-5 agreement
+    scale, "Often" (4) on the 1-5 frequency scale. ``blocker_threshold``
+    overrides it for blocker dimensions.
+Disagreeing
+    The team's standard deviation is in the top quartile of the shown teams'
+    standard deviations for that dimension (at or above their 75th
+    percentile). ``None`` when fewer than :data:`MIN_TEAMS_FOR_SPREAD` teams
+    can be compared, because with two or three teams one of them is always
+    "in the top quartile".
+Severity (blockers only)
+    ``(percentile / 100 + prevalence) / 2``, from 0 to 1: half relative
+    standing in the org, half absolute share of members who agree. A team
+    that is average in an org where most people agree still scores high.
+Top blockers
+    Blockers with severity >= :data:`SEVERITY_BAR` (0.5), highest first (ties:
+    higher prevalence, then instrument order), at most :data:`MAX_TOP_BLOCKERS`.
+Strengths
+    Blockers with severity < :data:`STRENGTH_BAR` (0.25), lowest first.
+Pillars
+    Mean percentile of the pillar's blockers. Level "at risk" when one of its
+    blockers is a top blocker or the mean percentile is >= 65, "strong" when
+    it is <= 35, "mixed" otherwise.
+Practice gaps
+    A top blocker and one of its countering plays whose practice dimension
+    mean is below the practice scale midpoint (3, "Sometimes", on 1-5).
+Recommended plays
+    The plays countering the top blockers, deduplicated, ordered by how many
+    top blockers they address, then practice gap first, then the order the
+    advice file lists them under the (highest first) blockers. The first two
+    are the plays to practise first.
+Profile mix
+    Expected members per profile (summed posterior probabilities). Shown when
+    every profile has an expected count >= ``threshold`` and the members'
+    most likely profiles are not all the same. Otherwise the smallest profiles
+    are merged into "Other profiles" until that group reaches ``threshold``
+    (merging a larger profile too if the small ones alone do not reach it)
+    while at least one named profile remains; if that fails the mix is
+    withheld with a reason.
+
+Examples
+--------
+>>> from analytics.instrument_parser import load_default_instrument
+>>> from analytics.synthetic import simulate_responses
+>>> instrument = load_default_instrument()
+>>> sim = simulate_responses(instrument, n_respondents=60, teams=4, random_state=0)
+>>> result = diagnose_round(sim.data, instrument)
+>>> sorted(result.teams)
+['team-01', 'team-02', 'team-03', 'team-04']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analytics.advice import Advice, BlockerAdvice, load_advice
+from analytics.instrument import Dimension, Instrument, ResponseScale
+from analytics.norms import percentile_rank
+from analytics.scoring import DEFAULT_MIN_FRACTION, score_dimensions
+
+__all__ = [
+    "MAX_TOP_BLOCKERS",
+    "MIN_TEAMS_FOR_SPREAD",
+    "OTHER_PROFILES",
+    "SEVERITY_BAR",
+    "STRENGTH_BAR",
+    "DimensionFinding",
+    "OrgDimension",
+    "PillarSummary",
+    "PracticeGap",
+    "ProfileMix",
+    "RecommendedPlay",
+    "RoundDiagnosis",
+    "TeamDiagnosis",
+    "diagnose_round",
+    "json_number",
+]
+
+SEVERITY_BAR = 0.5
+STRENGTH_BAR = 0.25
+MAX_TOP_BLOCKERS = 3
+MIN_TEAMS_FOR_SPREAD = 4
+PILLAR_AT_RISK_PERCENTILE = 65.0
+PILLAR_STRONG_PERCENTILE = 35.0
+OTHER_PROFILES = "Other profiles"
+CONFIDENCE = 0.95
+
+
+def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class DimensionFinding:
+    """One team's result on one dimension (all statistics ``None`` when withheld)."""
+
+    dimension: str
+    kind: str | None
+    n_scored: int
+    withheld: bool
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    sd: float | None = None
+    percentile: float | None = None
+    prevalence: float | None = None
+    n_prevalent: int | None = None
+    disagreeing: bool | None = None
+    severity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict; a withheld dimension gives only ``{"withheld": true}``."""
+        if self.withheld:
+            return {"withheld": True}
+        ci = None
+        if self.ci_low is not None and self.ci_high is not None:
+            ci = [json_number(self.ci_low), json_number(self.ci_high)]
+        return {
+            "n": self.n_scored,
+            "mean": json_number(self.mean),
+            "ci": ci,
+            "sd": json_number(self.sd),
+            "percentile": json_number(self.percentile),
+            "prevalence": json_number(self.prevalence),
+            "n_prevalent": self.n_prevalent,
+            "disagreeing": self.disagreeing,
+            "severity": json_number(self.severity),
+            "withheld": False,
+        }
+
+
+@dataclass(frozen=True)
+class PillarSummary:
+    """A pillar's standing for one team."""
+
+    id: str
+    name: str
+    description: str
+    blockers: tuple[str, ...]
+    percentile: float | None
+    level: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "blockers": list(self.blockers),
+            "percentile": json_number(self.percentile),
+            "level": self.level,
+        }
+
+
+@dataclass(frozen=True)
+class PracticeGap:
+    """A top blocker whose countering play the team rarely uses."""
+
+    blocker: str
+    play: str
+    practice_mean: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "blocker": self.blocker,
+            "play": self.play,
+            "practice_mean": json_number(self.practice_mean),
+        }
+
+
+@dataclass(frozen=True)
+class RecommendedPlay:
+    """A play recommended to a team, with the advice to discuss it."""
+
+    id: str
+    name: str
+    rationale: str
+    questions: tuple[str, ...]
+    addresses: tuple[str, ...]
+    practice_mean: float | None
+    practice_gap: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "rationale": self.rationale,
+            "questions": list(self.questions),
+            "addresses": list(self.addresses),
+            "practice_mean": json_number(self.practice_mean),
+            "practice_gap": self.practice_gap,
+        }
+
+
+@dataclass(frozen=True)
+class ProfileMix:
+    """Expected members per profile, or why the mix is withheld.
+
+    ``counts`` is empty when withheld; ``merged`` names the profiles folded
+    into :data:`OTHER_PROFILES`.
+    """
+
+    shown: bool
+    n_assigned: int
+    counts: Mapping[str, float] = field(default_factory=_frozen)
+    merged: tuple[str, ...] = ()
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "shown": self.shown,
+            "n_assigned": self.n_assigned,
+            "counts": {k: json_number(v) for k, v in self.counts.items()},
+            "merged": list(self.merged),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class TeamDiagnosis:
+    """Everything the report says about one team.
+
+    For a suppressed team only ``name``, ``n`` and ``suppressed`` are set; every
+    other field is ``None`` or empty.
+    """
+
+    name: str
+    n: int
+    suppressed: bool
+    invited: int | None = None
+    response_rate: float | None = None
+    dimensions: Mapping[str, DimensionFinding] = field(default_factory=_frozen)
+    top_blockers: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()
+    summary: str | None = None
+    strength_sentences: tuple[str, ...] = ()
+    checklist: tuple[tuple[str, str], ...] = ()
+    pillars: tuple[PillarSummary, ...] = ()
+    practice_gaps: tuple[PracticeGap, ...] = ()
+    recommended_plays: tuple[RecommendedPlay, ...] = ()
+    profile_mix: ProfileMix | None = None
+
+    @property
+    def plays_to_practise_first(self) -> tuple[RecommendedPlay, ...]:
+        """The first two recommended plays."""
+        return self.recommended_plays[:2]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict; a suppressed team gives only ``n`` and ``suppressed``."""
+        if self.suppressed:
+            return {"n": self.n, "suppressed": True}
+        return {
+            "n": self.n,
+            "suppressed": False,
+            "invited": self.invited,
+            "response_rate": json_number(self.response_rate),
+            "dimensions": {k: v.to_dict() for k, v in self.dimensions.items()},
+            "top_blockers": list(self.top_blockers),
+            "strengths": list(self.strengths),
+            "summary": self.summary,
+            "strength_sentences": list(self.strength_sentences),
+            "checklist": [{"heading": h, "line": line} for h, line in self.checklist],
+            "pillars": {p.id: p.to_dict() for p in self.pillars},
+            "practice_gaps": [g.to_dict() for g in self.practice_gaps],
+            "recommended_plays": [p.to_dict() for p in self.recommended_plays],
+            "plays_to_practise_first": [p.id for p in self.plays_to_practise_first],
+            "profile_mix": None if self.profile_mix is None else self.profile_mix.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class OrgDimension:
+    """Org-level reference statistics and thresholds for one dimension.
+
+    ``includes_unshown`` tells whether scores outside the shown team results
+    are part of the reference (see the module notes on differencing).
+    """
+
+    id: str
+    name: str
+    kind: str | None
+    n_scored: int
+    mean: float | None
+    sd: float | None
+    includes_unshown: bool
+    prevalence_threshold: float
+    spread_threshold: float | None
+    practice_gap_threshold: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "n": self.n_scored,
+            "mean": json_number(self.mean),
+            "sd": json_number(self.sd),
+            "includes_unshown": self.includes_unshown,
+            "prevalence_threshold": json_number(self.prevalence_threshold),
+            "spread_threshold": json_number(self.spread_threshold),
+            "practice_gap_threshold": json_number(self.practice_gap_threshold),
+        }
+
+
+@dataclass(frozen=True)
+class RoundDiagnosis:
+    """The diagnosis of a whole round: org reference and one entry per team."""
+
+    instrument_id: str
+    instrument_version: int
+    n_respondents: int
+    threshold: int
+    org: Mapping[str, OrgDimension]
+    teams: Mapping[str, TeamDiagnosis]
+    severity_bar: float = SEVERITY_BAR
+    strength_bar: float = STRENGTH_BAR
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (no NaN; missing values are ``None``)."""
+        return {
+            "instrument": {"id": self.instrument_id, "version": self.instrument_version},
+            "n_respondents": self.n_respondents,
+            "anonymity_threshold": self.threshold,
+            "thresholds": {"severity": self.severity_bar, "strength": self.strength_bar},
+            "org": {k: v.to_dict() for k, v in self.org.items()},
+            "teams": {k: v.to_dict() for k, v in self.teams.items()},
+        }
+
+
+def json_number(value: Any) -> float | None:
+    """A float for JSON: ``None`` for missing, NaN or infinite values.
+
+    Examples
+    --------
+    >>> json_number(np.float64(2.5)), json_number(float("nan")), json_number(None)
+    (2.5, None, None)
+    """
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def diagnose_round(
+    data: pd.DataFrame,
+    instrument: Instrument,
+    *,
+    team_col: str = "team",
+    threshold: int = 5,
+    invited: Mapping[str, int] | None = None,
+    profiles: pd.DataFrame | None = None,
+    blocker_threshold: float | None = None,
+    advice: Advice | None = None,
+    min_fraction: float = DEFAULT_MIN_FRACTION,
+    scores: pd.DataFrame | None = None,
+) -> RoundDiagnosis:
+    """Diagnose every team of a survey round (rules in the module docstring).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Wide frame: a team column and one column per item id (``NaN`` = skipped).
+    instrument : Instrument
+        The questionnaire answered.
+    team_col : str, default "team"
+        Column holding team names; rows with no team count towards
+        ``n_respondents`` only.
+    threshold : int, default 5
+        Anonymity threshold: smallest group whose results are shown.
+    invited : mapping of str to int, optional
+        People invited per team, for response rates. Invited teams without any
+        respondent appear as suppressed teams with ``n = 0``.
+    profiles : pandas.DataFrame, optional
+        Posterior profile probabilities (``ProfileModel.predict_proba``), index
+        aligned with ``data``, one column per profile, ``NaN`` rows for
+        unassigned respondents. Without it ``profile_mix`` is ``None``.
+    blocker_threshold : float, optional
+        Score at or above which a member counts as having a blocker; default
+        three quarters up the scale ("Agree" = 4 on 1-5).
+    advice : Advice, optional
+        Advice framework; :func:`analytics.advice.load_advice` by default.
+    min_fraction : float, default 2/3
+        Passed to :func:`analytics.scoring.score_dimensions`.
+    scores : pandas.DataFrame, optional
+        Precomputed dimension scores (same index as ``data``) to avoid scoring
+        twice.
+
+    Returns
+    -------
+    RoundDiagnosis
+
+    Examples
+    --------
+    >>> from analytics.instrument_parser import load_default_instrument
+    >>> from analytics.synthetic import simulate_responses
+    >>> instrument = load_default_instrument()
+    >>> sim = simulate_responses(
+    ...     instrument, n_respondents=43, teams={"a": 20, "b": 20, "c": 3}, random_state=1
+    ... )
+    >>> result = diagnose_round(sim.data, instrument)
+    >>> result.teams["c"].to_dict()
+    {'n': 3, 'suppressed': True}
+    """
+    if team_col not in data.columns:
+        raise KeyError(f"the data has no team column {team_col!r}; pass team_col=...")
+    if int(threshold) != threshold or threshold < 1:
+        raise ValueError(f"threshold must be a positive integer, got {threshold!r}")
+    threshold = int(threshold)
+    advice = advice if advice is not None else load_advice()
+    if scores is None:
+        scores = score_dimensions(data, instrument, min_fraction=min_fraction)
+    elif not scores.index.equals(data.index):
+        raise ValueError("scores must have the same index as data")
+
+    kinds = _dimension_kinds(instrument)
+    prevalence_at = {
+        dim.id: _prevalence_threshold(dim, instrument, kinds[dim.id], blocker_threshold)
+        for dim in instrument.dimensions
+    }
+    invited_by_team = {str(team): int(count) for team, count in (invited or {}).items()}
+    teams = _team_labels(data[team_col])
+    sizes = teams.value_counts(dropna=True)
+    names = list(dict.fromkeys([*sorted(sizes.index), *invited_by_team]))
+    shown = [t for t in names if int(sizes.get(t, 0)) >= threshold]
+
+    basics = {
+        team: {
+            dim.id: _basic_finding(
+                scores.loc[teams == team, dim.id], dim.id, kinds[dim.id], prevalence_at[dim.id],
+                threshold,
+            )
+            for dim in instrument.dimensions
+        }
+        for team in shown
+    }
+    references = _references(instrument, scores, teams, basics, threshold)
+    org = _org_dimensions(instrument, references, basics, kinds, prevalence_at, advice)
+
+    results: dict[str, TeamDiagnosis] = {}
+    for team in names:
+        n = int(sizes.get(team, 0))
+        if team not in basics:
+            results[team] = TeamDiagnosis(name=team, n=n, suppressed=True)
+            continue
+        findings = {
+            dim_id: _complete_finding(finding, references[dim_id][0], org[dim_id])
+            for dim_id, finding in basics[team].items()
+        }
+        results[team] = _team_diagnosis(
+            team,
+            n,
+            invited_by_team.get(team),
+            findings,
+            instrument,
+            org,
+            advice,
+            _profile_mix(profiles, data.index, teams == team, threshold),
+        )
+    return RoundDiagnosis(
+        instrument_id=instrument.id,
+        instrument_version=instrument.version,
+        n_respondents=len(data),
+        threshold=threshold,
+        org=_frozen(org),
+        teams=_frozen(results),
+    )
+
+
+def _dimension_kinds(instrument: Instrument) -> dict[str, str | None]:
+    blockers = {dim.id for dim in instrument.blocker_dimensions}
+    practices = {dim.id for dim in instrument.practice_dimensions}
+    return {
+        dim.id: "blocker" if dim.id in blockers else "practice" if dim.id in practices else None
+        for dim in instrument.dimensions
+    }
+
+
+def _scale(dim: Dimension, instrument: Instrument) -> ResponseScale:
+    return dim.response_scale or instrument.response_scale
+
+
+def _prevalence_threshold(
+    dim: Dimension, instrument: Instrument, kind: str | None, blocker_threshold: float | None
+) -> float:
+    if kind == "blocker" and blocker_threshold is not None:
+        return float(blocker_threshold)
+    scale = _scale(dim, instrument)
+    return scale.min + 0.75 * (scale.max - scale.min)
+
+
+def _team_labels(column: pd.Series) -> pd.Series:
+    """Team names as strings, ``NaN`` kept for rows without a team."""
+    labels = column.astype(object).where(column.notna(), None)
+    return pd.Series(
+        [None if v is None else str(v) for v in labels], index=column.index, dtype=object
+    )
+
+
+def _basic_finding(
+    values: pd.Series, dim_id: str, kind: str | None, prevalence_at: float, threshold: int
+) -> DimensionFinding:
+    """Team statistics that do not need the org reference."""
+    scored = values.dropna().to_numpy(dtype="float64")
+    n = int(scored.size)
+    if n < threshold:
+        return DimensionFinding(dimension=dim_id, kind=kind, n_scored=n, withheld=True)
+    mean = float(scored.mean())
+    sd = float(scored.std(ddof=1)) if n >= 2 else None
+    ci_low = ci_high = None
+    if sd is not None:
+        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
+        ci_low, ci_high = mean - half, mean + half
+    n_prevalent = int(np.count_nonzero(scored >= prevalence_at))
+    return DimensionFinding(
+        dimension=dim_id,
+        kind=kind,
+        n_scored=n,
+        withheld=False,
+        mean=mean,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        sd=sd,
+        prevalence=n_prevalent / n,
+        n_prevalent=n_prevalent,
+    )
+
+
+def _shown_mask(
+    teams: pd.Series, basics: Mapping[str, Mapping[str, DimensionFinding]], dim_id: str
+) -> pd.Series:
+    """Rows whose score feeds a shown team result on this dimension."""
+    shown = [t for t, findings in basics.items() if not findings[dim_id].withheld]
+    return teams.isin(shown)
+
+
+def _references(
+    instrument: Instrument,
+    scores: pd.DataFrame,
+    teams: pd.Series,
+    basics: Mapping[str, Mapping[str, DimensionFinding]],
+    threshold: int,
+) -> dict[str, tuple[np.ndarray, bool]]:
+    """Per dimension, the individual scores that make up "the org".
+
+    Returns the scores and whether scores outside shown team results are among them.
+    """
+    references = {}
+    for dim in instrument.dimensions:
+        column = scores[dim.id]
+        mask = _shown_mask(teams, basics, dim.id)
+        rest = column[~mask].dropna()
+        include_rest = not rest.empty and len(rest) >= threshold
+        chosen = column if include_rest else column[mask]
+        references[dim.id] = (chosen.dropna().to_numpy(dtype="float64"), include_rest)
+    return references
+
+
+def _org_dimensions(
+    instrument: Instrument,
+    references: Mapping[str, tuple[np.ndarray, bool]],
+    basics: Mapping[str, Mapping[str, DimensionFinding]],
+    kinds: Mapping[str, str | None],
+    prevalence_at: Mapping[str, float],
+    advice: Advice,
+) -> dict[str, OrgDimension]:
+    org = {}
+    for dim in instrument.dimensions:
+        ref, includes_unshown = references[dim.id]
+        team_sds = [
+            f[dim.id].sd
+            for f in basics.values()
+            if not f[dim.id].withheld and f[dim.id].sd is not None
+        ]
+        spread = (
+            float(np.quantile(team_sds, 0.75)) if len(team_sds) >= MIN_TEAMS_FOR_SPREAD else None
+        )
+        scale = _scale(dim, instrument)
+        org[dim.id] = OrgDimension(
+            id=dim.id,
+            name=_display_name(dim, kinds[dim.id], advice),
+            kind=kinds[dim.id],
+            n_scored=int(ref.size),
+            mean=float(ref.mean()) if ref.size else None,
+            sd=float(ref.std(ddof=1)) if ref.size >= 2 else None,
+            includes_unshown=includes_unshown,
+            prevalence_threshold=prevalence_at[dim.id],
+            spread_threshold=spread,
+            practice_gap_threshold=(
+                (scale.min + scale.max) / 2 if kinds[dim.id] == "practice" else None
+            ),
+        )
+    return org
+
+
+def _display_name(dim: Dimension, kind: str | None, advice: Advice) -> str:
+    """Plain-language blocker name from the advice, else the instrument's name."""
+    found = advice.blocker(dim.id) if kind == "blocker" else None
+    return found.name if found is not None else dim.name
+
+
+def _complete_finding(
+    finding: DimensionFinding, reference: np.ndarray, org: OrgDimension
+) -> DimensionFinding:
+    """Add the statistics that compare the team with the org."""
+    if finding.withheld:
+        return finding
+    percentile = json_number(percentile_rank([finding.mean], reference)[0])
+    disagreeing = None
+    if org.spread_threshold is not None and finding.sd is not None:
+        disagreeing = bool(finding.sd >= org.spread_threshold)
+    severity = None
+    if finding.kind == "blocker" and percentile is not None and finding.prevalence is not None:
+        severity = (percentile / 100 + finding.prevalence) / 2
+    return DimensionFinding(
+        dimension=finding.dimension,
+        kind=finding.kind,
+        n_scored=finding.n_scored,
+        withheld=False,
+        mean=finding.mean,
+        ci_low=finding.ci_low,
+        ci_high=finding.ci_high,
+        sd=finding.sd,
+        percentile=percentile,
+        prevalence=finding.prevalence,
+        n_prevalent=finding.n_prevalent,
+        disagreeing=disagreeing,
+        severity=severity,
+    )
+
+
+def _team_diagnosis(
+    team: str,
+    n: int,
+    invited: int | None,
+    findings: Mapping[str, DimensionFinding],
+    instrument: Instrument,
+    org: Mapping[str, OrgDimension],
+    advice: Advice,
+    profile_mix: ProfileMix | None,
+) -> TeamDiagnosis:
+    order = {dim.id: i for i, dim in enumerate(instrument.dimensions)}
+    rated = [
+        f for f in findings.values() if f.kind == "blocker" and f.severity is not None
+    ]
+    top = sorted(
+        (f for f in rated if f.severity >= SEVERITY_BAR),
+        key=lambda f: (-f.severity, -f.prevalence, order[f.dimension]),
+    )[:MAX_TOP_BLOCKERS]
+    low = sorted(
+        (f for f in rated if f.severity < STRENGTH_BAR),
+        key=lambda f: (f.severity, order[f.dimension]),
+    )
+    blocker_advice = {
+        f.dimension: advice.blocker_or_generic(f.dimension, org[f.dimension].name)
+        for f in rated
+    }
+    top_ids = tuple(f.dimension for f in top)
+    gaps = _practice_gaps(top_ids, blocker_advice, findings, org)
+    return TeamDiagnosis(
+        name=team,
+        n=n,
+        suppressed=False,
+        invited=invited,
+        response_rate=n / invited if invited else None,
+        dimensions=_frozen(findings),
+        top_blockers=top_ids,
+        strengths=tuple(f.dimension for f in low),
+        summary=(
+            blocker_advice[top[0].dimension].summary_sentence(top[0].n_prevalent, top[0].n_scored)
+            if top
+            else None
+        ),
+        strength_sentences=tuple(
+            blocker_advice[f.dimension].strength_sentence(f.n_prevalent, f.n_scored) for f in low
+        ),
+        checklist=_checklist(blocker_advice[top_ids[0]] if top else None, advice),
+        pillars=_pillars(findings, top_ids, advice),
+        practice_gaps=gaps,
+        recommended_plays=_recommended_plays(top_ids, blocker_advice, findings, org, advice),
+        profile_mix=profile_mix,
+    )
+
+
+def _checklist(top: BlockerAdvice | None, advice: Advice) -> tuple[tuple[str, str], ...]:
+    """The top blocker's checklist lines, else the generic lines, with topic headings."""
+    lines = dict(top.checklist) if top is not None and top.checklist else {}
+    lines = lines or dict(advice.default_blocker.checklist)
+    return tuple((t.heading, lines[t.id]) for t in advice.checklist_topics if t.id in lines)
+
+
+def _pillars(
+    findings: Mapping[str, DimensionFinding], top_ids: tuple[str, ...], advice: Advice
+) -> tuple[PillarSummary, ...]:
+    summaries = []
+    for pillar in advice.pillars:
+        present = tuple(b for b in pillar.blockers if b in findings)
+        if not present:
+            continue
+        values = [findings[b].percentile for b in present if findings[b].percentile is not None]
+        percentile = float(np.mean(values)) if values else None
+        if any(b in top_ids for b in present) or (
+            percentile is not None and percentile >= PILLAR_AT_RISK_PERCENTILE
+        ):
+            level = "at risk"
+        elif percentile is None:
+            level = None
+        elif percentile <= PILLAR_STRONG_PERCENTILE:
+            level = "strong"
+        else:
+            level = "mixed"
+        summaries.append(
+            PillarSummary(
+                id=pillar.id,
+                name=pillar.name,
+                description=pillar.description,
+                blockers=present,
+                percentile=percentile,
+                level=level,
+            )
+        )
+    return tuple(summaries)
+
+
+def _practice_mean(
+    play_id: str, findings: Mapping[str, DimensionFinding]
+) -> float | None:
+    finding = findings.get(play_id)
+    if finding is None or finding.kind != "practice" or finding.withheld:
+        return None
+    return finding.mean
+
+
+def _is_gap(
+    play_id: str, findings: Mapping[str, DimensionFinding], org: Mapping[str, OrgDimension]
+) -> bool:
+    mean = _practice_mean(play_id, findings)
+    below = org[play_id].practice_gap_threshold if play_id in org else None
+    return mean is not None and below is not None and mean < below
+
+
+def _practice_gaps(
+    top_ids: tuple[str, ...],
+    blocker_advice: Mapping[str, BlockerAdvice],
+    findings: Mapping[str, DimensionFinding],
+    org: Mapping[str, OrgDimension],
+) -> tuple[PracticeGap, ...]:
+    return tuple(
+        PracticeGap(blocker=b, play=p, practice_mean=float(_practice_mean(p, findings)))
+        for b in top_ids
+        for p in blocker_advice[b].plays
+        if _is_gap(p, findings, org)
+    )
+
+
+def _recommended_plays(
+    top_ids: tuple[str, ...],
+    blocker_advice: Mapping[str, BlockerAdvice],
+    findings: Mapping[str, DimensionFinding],
+    org: Mapping[str, OrgDimension],
+    advice: Advice,
+) -> tuple[RecommendedPlay, ...]:
+    candidates = list(dict.fromkeys(p for b in top_ids for p in blocker_advice[b].plays))
+    plays = []
+    for play_id in candidates:
+        play = advice.play(play_id)
+        if play is None:
+            continue
+        plays.append(
+            RecommendedPlay(
+                id=play.id,
+                name=play.name,
+                rationale=play.rationale,
+                questions=play.questions,
+                addresses=tuple(b for b in top_ids if play_id in blocker_advice[b].plays),
+                practice_mean=_practice_mean(play_id, findings),
+                practice_gap=_is_gap(play_id, findings, org),
+            )
+        )
+    ranked = sorted(
+        enumerate(plays), key=lambda ip: (-len(ip[1].addresses), not ip[1].practice_gap, ip[0])
+    )
+    return tuple(p for _, p in ranked)
+
+
+def _profile_mix(
+    profiles: pd.DataFrame | None, index: pd.Index, members: pd.Series, threshold: int
+) -> ProfileMix | None:
+    """The team's profile mix under the anonymity rules of the module docstring."""
+    if profiles is None:
+        return None
+    probabilities = profiles if profiles.index.equals(index) else profiles.reindex(index)
+    team = probabilities.loc[members.to_numpy()].astype("float64")
+    team = team[team.notna().all(axis=1)]
+    n_assigned = len(team)
+    if n_assigned < threshold:
+        return ProfileMix(
+            shown=False,
+            n_assigned=n_assigned,
+            reason=f"fewer than {threshold} members could be assigned a profile",
+        )
+    if team.idxmax(axis=1).nunique() == 1:
+        return ProfileMix(
+            shown=False,
+            n_assigned=n_assigned,
+            reason="every member is most likely in the same profile; showing the mix "
+            "would reveal each person's profile",
+        )
+    expected = team.sum(axis=0).sort_values(ascending=False, kind="stable")
+    large = [str(name) for name, count in expected.items() if count >= threshold]
+    small = [str(name) for name, count in expected.items() if count < threshold]
+    if small:
+        other = float(expected[small].sum())
+        # Merge the smallest named profiles as well when the small ones alone stay under
+        # the threshold, as long as one named profile is left to contrast with.
+        while other < threshold and len(large) > 1:
+            small.insert(0, large.pop())
+            other += float(expected[small[0]])
+        if other < threshold or not large:
+            return ProfileMix(
+                shown=False,
+                n_assigned=n_assigned,
+                reason=f"the profile groups would be smaller than {threshold} members, "
+                "even after merging the small ones",
+            )
+    counts = {name: float(expected[name]) for name in large}
+    if small:
+        counts[OTHER_PROFILES] = float(expected[small].sum())
+    return ProfileMix(
+        shown=True,
+        n_assigned=n_assigned,
+        counts=_frozen(counts),
+        merged=tuple(sorted(small, key=lambda name: -float(expected[name]))),
+    )

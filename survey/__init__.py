@@ -1,0 +1,47 @@
+"""Negoscope's web application: survey collection, administration and dashboards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from survey import config
+from survey.database import configure_engine
+from survey.extensions import csrf, db, migrate
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application.
+
+    Settings come from the defaults in :mod:`survey.config`, then the
+    environment (``NEGOSCOPE_*``, ``SECRET_KEY``), then ``test_config``.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.default_settings(app.instance_path))
+    app.config.update(config.environment_settings())
+    if test_config is not None:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.persistent_secret_key(app.instance_path)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_directory())
+    csrf.init_app(app)
+    configure_engine(app)
+
+    from survey import models  # noqa: F401  (registers the tables on the metadata)
+    from survey.cli import register_commands
+    from survey.web import register_web
+
+    register_web(app)
+    register_commands(app)
+    return app
+
+
+def _migrations_directory() -> str:
+    """The Alembic folder at the top of the project checkout."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

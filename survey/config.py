@@ -1,0 +1,67 @@
+"""Configuration: defaults in code, secrets and URLs from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "NEGOSCOPE_"
+
+
+def default_settings(instance_path: str) -> dict[str, Any]:
+    """Settings every deployment starts from; the environment may override them."""
+    database = Path(instance_path) / "negoscope.sqlite3"
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Respondents may take their time: the CSRF token lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": True,
+        "SESSION_COOKIE_NAME": "negoscope_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # Whole-request cap; survey pages have their own, much smaller cap.
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "SURVEY_MAX_BODY_BYTES": 32 * 1024,
+        "ANONYMITY_THRESHOLD": 5,
+        "INVITATION_TTL_DAYS": 90,
+        "SQLITE_BUSY_TIMEOUT_MS": 10_000,
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    }
+
+
+def environment_settings() -> dict[str, Any]:
+    """Settings taken from ``NEGOSCOPE_*`` variables and ``SECRET_KEY``."""
+    settings: dict[str, Any] = {}
+    if url := os.environ.get(f"{ENV_PREFIX}DATABASE_URL"):
+        settings["SQLALCHEMY_DATABASE_URI"] = url
+    if key := os.environ.get("SECRET_KEY") or os.environ.get(f"{ENV_PREFIX}SECRET_KEY"):
+        settings["SECRET_KEY"] = key
+    if base := os.environ.get(f"{ENV_PREFIX}PUBLIC_BASE_URL"):
+        settings["PUBLIC_BASE_URL"] = base.rstrip("/")
+    if secure := os.environ.get(f"{ENV_PREFIX}SECURE_COOKIES"):
+        settings["SESSION_COOKIE_SECURE"] = secure.lower() in {"1", "true", "yes", "on"}
+    if threshold := os.environ.get(f"{ENV_PREFIX}ANONYMITY_THRESHOLD"):
+        settings["ANONYMITY_THRESHOLD"] = int(threshold)
+    return settings
+
+
+def persistent_secret_key(instance_path: str) -> str:
+    """Read the secret key kept under ``instance/``, creating it once when absent."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

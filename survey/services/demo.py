@@ -1,0 +1,191 @@
+"""Demo data: one organization, teams with distinct negotiation patterns, one open round."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import select
+
+from analytics.instrument_parser import load_default_instrument
+from analytics.synthetic import simulate_responses
+from survey.extensions import db
+from survey.models import Invitation, Organization, Participant, SurveyRound
+from survey.services import organizations, rounds
+from survey.services.ingest import SubmittedRow, store_submitted
+from survey.services.instruments import instrument_of, store_instrument
+
+DEMO_ORGANIZATION = "Northwind Demo"
+DEMO_ROUND = "Spring negotiation check"
+
+
+@dataclass(frozen=True)
+class DemoTeam:
+    """A demo team: its size, how many answered, and its negotiation pattern."""
+
+    name: str
+    members: int
+    answered: int
+    pattern: dict[str, float] = field(default_factory=dict)
+
+
+DEMO_TEAMS = (
+    DemoTeam("Key Accounts", 12, 10, {"time_pressure": 1.0, "fixed_pie": 0.5}),
+    DemoTeam("Procurement", 9, 8, {"trust": 1.0, "power": 0.6}),
+    DemoTeam("Partnerships", 14, 12, {d: -0.6 for d in ("trust", "time_pressure", "fixed_pie")}),
+    DemoTeam("Enterprise Sales", 18, 15, {"misalignment": 1.1}),
+    DemoTeam("Field Sales", 22, 19, {"time_pressure": 0.4, "power": 0.3}),
+    DemoTeam("Legal & Contracts", 7, 6, {"fixed_pie": 0.8, "trust": 0.4}),
+    DemoTeam("Renewals", 8, 6, {"power": 0.9}),
+    DemoTeam("Strategy Office", 3, 2, {}),
+)
+
+FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dev", "Emre", "Fatima", "Gus", "Hana", "Ines", "Jonas",
+               "Kofi", "Lena", "Mateo", "Nia", "Oskar", "Priya", "Quinn", "Rosa", "Sami", "Tariq",
+               "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zoe")  # fmt: skip
+LAST_NAMES = ("Adams", "Berg", "Costa", "Diallo", "Eriksen", "Fischer", "García", "Hughes",
+              "Ivanova", "Jansen", "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo created, and links to a few unanswered invitations."""
+
+    organization: str
+    round_name: str
+    teams: int
+    participants: int
+    submitted: int
+    links: list[tuple[str, str, str]]  # (participant, team, token)
+
+
+def demo_exists() -> bool:
+    """Whether the demo organization is in the database."""
+    return organizations.find_organization(DEMO_ORGANIZATION) is not None
+
+
+def any_data() -> bool:
+    """Whether the database holds any organization at all."""
+    return db.session.scalar(select(Organization.id).limit(1)) is not None
+
+
+def remove_demo() -> None:
+    """Delete the demo organization and everything in it."""
+    org = organizations.find_organization(DEMO_ORGANIZATION)
+    if org is not None:
+        db.session.delete(org)
+        db.session.flush()
+
+
+def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> DemoResult:
+    """Create the demo organization, its open round and simulated answers."""
+    instrument_row, _ = store_instrument(load_default_instrument())
+    instrument = instrument_of(instrument_row)
+    org, _ = organizations.get_or_create_organization(DEMO_ORGANIZATION)
+    rng = np.random.default_rng(seed)
+
+    teams = {}
+    members: dict[str, list[Participant]] = {}
+    for spec in DEMO_TEAMS:
+        team, _ = organizations.get_or_create_team(org, spec.name)
+        teams[spec.name] = team
+        members[spec.name] = [
+            organizations.add_participant(team, name=name, email=_email(name, spec.name))
+            for name in _names(rng, spec.members)
+        ]
+
+    survey_round = rounds.create_round(
+        org,
+        DEMO_ROUND,
+        instrument_row,
+        teams.values(),
+        mode="confidential",
+        status="open",
+        opens_at=now - timedelta(days=14),
+        closes_at=now + timedelta(days=30),
+    )
+    answered = {spec.name: spec.answered for spec in DEMO_TEAMS}
+    simulated = simulate_responses(
+        instrument,
+        n_respondents=sum(answered.values()),
+        teams=answered,
+        team_effects={spec.name: spec.pattern for spec in DEMO_TEAMS},
+        missing_rate=0.01,
+        random_state=seed,
+    )
+    rows: list[SubmittedRow] = []
+    links: list[tuple[str, str, str]] = []
+    offsets = iter(rng.uniform(0.5, 13.5, size=len(simulated.data)))
+    for spec in DEMO_TEAMS:
+        team_rows = simulated.data[simulated.data["team"] == spec.name]
+        people = members[spec.name]
+        for person, (_, answer_row) in zip(people, team_rows.iterrows(), strict=False):
+            invitation, _ = rounds.issue_invitation(survey_round, person, now, invitation_ttl)
+            when = now - timedelta(days=float(next(offsets)))
+            invitation.submitted_at = when
+            rows.append(
+                SubmittedRow(
+                    team_id=teams[spec.name].id,
+                    answers={i: _int_or_none(answer_row[i]) for i in instrument.item_ids},
+                    context={q: _str_or_none(answer_row[q]) for q in instrument.context_ids},
+                    submitted_at=when,
+                    invitation_id=invitation.id,
+                )
+            )
+        for person in people[spec.answered :]:
+            _, token = rounds.issue_invitation(survey_round, person, now, invitation_ttl)
+            links.append((person.display_name, spec.name, token))
+    store_submitted(survey_round, rows)
+    return DemoResult(
+        organization=org.name,
+        round_name=survey_round.name,
+        teams=len(teams),
+        participants=sum(len(p) for p in members.values()),
+        submitted=len(rows),
+        links=links,
+    )
+
+
+def reissue_demo_links(now: datetime, count: int, invitation_ttl: timedelta) -> list[tuple[str, str, str]]:
+    """Fresh tokens for a few unanswered demo invitations (old links stop working)."""
+    org = organizations.find_organization(DEMO_ORGANIZATION)
+    if org is None:
+        return []
+    survey_round = db.session.scalar(
+        select(SurveyRound).filter_by(organization_id=org.id, name=DEMO_ROUND)
+    )
+    if survey_round is None:
+        return []
+    open_invitations = db.session.scalars(
+        select(Invitation)
+        .filter_by(round_id=survey_round.id, submitted_at=None, revoked_at=None)
+        .order_by(Invitation.id)
+        .limit(count)
+    ).all()
+    links = []
+    for invitation in open_invitations:
+        person = invitation.participant
+        _, token = rounds.issue_invitation(survey_round, person, now, invitation_ttl)
+        links.append((person.display_name, person.team.name, token))
+    return links
+
+
+def _names(rng: np.random.Generator, count: int) -> list[str]:
+    picks = rng.choice(len(FIRST_NAMES) * len(LAST_NAMES), size=count, replace=False)
+    return [f"{FIRST_NAMES[p % len(FIRST_NAMES)]} {LAST_NAMES[p // len(FIRST_NAMES)]}" for p in picks]
+
+
+def _email(name: str, team: str) -> str:
+    local = name.lower().replace(" ", ".").encode("ascii", "ignore").decode()
+    domain = "".join(ch for ch in team.lower() if ch.isalnum())
+    return f"{local}@{domain}.northwind.example"
+
+
+def _int_or_none(value: float) -> int | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None or value != value else str(value)  # NaN != NaN

@@ -1,0 +1,72 @@
+"""Error pages: a clear message and the right status, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from survey.database import is_unavailable
+from survey.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("The request could not be read", "Please go back, check the form and try again."),
+    403: ("Not allowed", "Your account may not open this page."),
+    404: ("Not found", "There is nothing at this address. Check the link you were given."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    410: ("No longer available", "This page is no longer available."),
+    413: ("Too large", "What was sent is larger than this page accepts."),
+    429: ("Too many attempts", "Please wait a minute and try again."),
+    500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
+    503: (
+        "Temporarily unavailable",
+        "The service is busy or being restarted. Nothing you sent was lost: "
+        "go back and send the page again in a few seconds.",
+    ),
+}
+
+
+def render_error(status: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+    """Render the error page for ``status``."""
+    title, text = MESSAGES.get(status, MESSAGES[500])
+    headers = {"Retry-After": "5"} if status == 503 else {}
+    body = render_template("errors/error.html", status=status, title=title, text=detail or text)
+    return body, status, headers
+
+
+def register(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+        log.warning("CSRF check failed: %s", error.description)
+        return render_error(
+            400,
+            "This form had expired or was sent from elsewhere. "
+            "Reload the page and send it again; your saved answers are kept.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+        return render_error(error.code or 500)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(error: SQLAlchemyError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if is_unavailable(error):
+            log.warning("database unavailable: %s", type(error).__name__)
+            return render_error(503)
+        log.exception("database error")
+        return render_error(500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if isinstance(error, HTTPException):
+            return _http(error)
+        log.exception("unhandled error")
+        return render_error(500)

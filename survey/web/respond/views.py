@@ -1,0 +1,265 @@
+"""Respondent pages: open an invitation, answer page by page, review, submit.
+
+The invitation token appears in one URL only: its first visit trades it for a
+session and redirects, so it never stays in history, logs or a Referer.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from survey.database import begin_write
+from survey.extensions import db
+from survey.dbtypes import utcnow
+from survey.services import responses
+from survey.services.questionnaire import Page, build_pages, parse_page
+from survey.services.responses import Access, AccessStatus, SubmitOutcome
+from survey.services.tokens import hash_token, looks_like_token
+from survey.web.respond.forms import ConsentForm, SubmitForm
+
+bp = Blueprint("respond", __name__)
+SESSION_KEY = "respondent"
+STATUS_TEXT = {
+    AccessStatus.UNKNOWN: (
+        "This link is not valid",
+        "Check that you copied the whole link from your invitation. If it still does not "
+        "work, ask the person who invited you for a new one.",
+    ),
+    AccessStatus.REVOKED: (
+        "This invitation was withdrawn",
+        "Ask the person who invited you for a new link.",
+    ),
+    AccessStatus.EXPIRED: (
+        "This invitation has expired",
+        "Ask the person who invited you for a new link.",
+    ),
+    AccessStatus.NOT_OPEN: (
+        "This survey has not opened yet",
+        "Come back with the same link once the survey opens.",
+    ),
+    AccessStatus.CLOSED: (
+        "This survey is closed",
+        "Answers are no longer collected for this round. Anything you saved is kept.",
+    ),
+}
+
+
+@bp.get("/s/<token>")
+def open_invitation(token: str) -> ResponseReturnValue:
+    """Exchange the invitation token for a respondent session."""
+    token_hash = hash_token(token) if looks_like_token(token) else None
+    access = responses.check_access(token_hash, utcnow())
+    if access.status not in (AccessStatus.OK, AccessStatus.SUBMITTED):
+        return _status_page(access)
+    session.clear()
+    session[SESSION_KEY] = token_hash
+    session.permanent = True
+    return redirect(url_for("respond.landing"))
+
+
+@bp.get("/survey")
+def landing() -> ResponseReturnValue:
+    """What the survey is for, who sees what, and consent."""
+    access = _current_access()
+    if access.status is not AccessStatus.OK:
+        return _status_page(access)
+    assert access.invitation is not None
+    instrument = responses.instrument_for(access.invitation)
+    draft = responses.find_draft(access.invitation)
+    return render_template(
+        "respond/landing.html",
+        instrument=instrument,
+        survey_round=access.invitation.survey_round,
+        pages=build_pages(instrument),
+        draft=draft,
+        threshold=current_app.config["ANONYMITY_THRESHOLD"],
+        form=ConsentForm(),
+    )
+
+
+@bp.post("/survey/start")
+def start() -> ResponseReturnValue:
+    """Record consent and open (or resume) the draft."""
+    form = ConsentForm()
+    access = _current_access()
+    if access.status is not AccessStatus.OK:
+        return _status_page(access)
+    assert access.invitation is not None
+    if not form.validate():
+        instrument = responses.instrument_for(access.invitation)
+        return render_template(
+            "respond/landing.html",
+            instrument=instrument,
+            survey_round=access.invitation.survey_round,
+            pages=build_pages(instrument),
+            draft=None,
+            threshold=current_app.config["ANONYMITY_THRESHOLD"],
+            form=form,
+        ), 400
+    invitation_id = access.invitation.id
+    begin_write()
+    access = responses.check_access(session.get(SESSION_KEY), utcnow())
+    if access.status is not AccessStatus.OK or access.invitation is None:
+        db.session.rollback()
+        return _status_page(access)
+    draft = responses.start_draft(access.invitation, utcnow())
+    page = draft.current_page
+    db.session.commit()
+    assert invitation_id == access.invitation.id
+    return redirect(url_for("respond.page", number=max(page, 1)))
+
+
+@bp.route("/survey/page/<int:number>", methods=["GET", "POST"])
+def page(number: int) -> ResponseReturnValue:
+    """Show one page with what was saved, or save it and move on."""
+    access = _current_access()
+    if access.status is not AccessStatus.OK:
+        return _status_page(access, changed_nothing=request.method == "POST")
+    assert access.invitation is not None
+    draft = responses.find_draft(access.invitation)
+    if draft is None:
+        return redirect(url_for("respond.landing"))
+    pages = build_pages(responses.instrument_for(access.invitation))
+    if not 1 <= number <= len(pages):
+        abort(404)
+    if number > draft.current_page:
+        return redirect(url_for("respond.page", number=draft.current_page))
+    current = pages[number - 1]
+    saved_items, saved_context = responses.saved_answers(draft)
+    if request.method == "GET":
+        return _render_page(current, len(pages), saved_items, saved_context)
+
+    limit = current_app.config["SURVEY_MAX_BODY_BYTES"]
+    request.max_content_length = limit
+    try:
+        if (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+        form = request.form
+    except RequestEntityTooLarge:
+        message = "Your answers could not be read: the page sent far more data than it should."
+        return _render_page(current, len(pages), saved_items, saved_context, [message], 400)
+    going_back = form.get("nav") == "back"
+    page_input = parse_page(current, form, require_all=not going_back)
+    if page_input.form_errors or (page_input.errors and not going_back):
+        shown_items = {**saved_items, **page_input.answers}
+        shown_context = {**saved_context, **page_input.context}
+        return _render_page(
+            current,
+            len(pages),
+            shown_items,
+            shown_context,
+            list(page_input.form_errors),
+            400,
+            errors=page_input.errors,
+        )
+
+    target = number - 1 if going_back else number + 1
+    begin_write()
+    draft = responses.find_draft(access.invitation)
+    if draft is None or draft.status != "draft":
+        db.session.rollback()
+        return redirect(url_for("respond.landing"))
+    responses.save_page(draft, current, page_input, utcnow(), next_page=min(target, len(pages)))
+    reached_review = not going_back and number == len(pages)
+    if reached_review:
+        draft.current_page = len(pages)
+    db.session.commit()
+    if reached_review:
+        return redirect(url_for("respond.review"))
+    if target < 1:
+        return redirect(url_for("respond.landing"))
+    return redirect(url_for("respond.page", number=target))
+
+
+@bp.get("/survey/review")
+def review() -> ResponseReturnValue:
+    """Every item with its answer, skipped ones pointed out, and the submit button."""
+    access = _current_access()
+    if access.status is not AccessStatus.OK:
+        return _status_page(access)
+    assert access.invitation is not None
+    draft = responses.find_draft(access.invitation)
+    if draft is None:
+        return redirect(url_for("respond.landing"))
+    pages = build_pages(responses.instrument_for(access.invitation))
+    saved_items, saved_context = responses.saved_answers(draft)
+    return render_template(
+        "respond/review.html",
+        pages=pages,
+        saved_items=saved_items,
+        saved_context=saved_context,
+        complete=responses.is_complete(draft, pages),
+        form=SubmitForm(),
+    )
+
+
+@bp.post("/survey/submit")
+def submit() -> ResponseReturnValue:
+    """Submit once; a repeated submit changes nothing and says so."""
+    SubmitForm().validate_on_submit()  # CSRF is checked globally; the form has no fields
+    access = _current_access()
+    if access.status is AccessStatus.SUBMITTED:
+        return render_template("respond/thanks.html", already=True)
+    if access.status is not AccessStatus.OK:
+        return _status_page(access, changed_nothing=True)
+    assert access.invitation is not None
+    draft = responses.find_draft(access.invitation)
+    pages = build_pages(responses.instrument_for(access.invitation))
+    if draft is None or not responses.is_complete(draft, pages):
+        return redirect(url_for("respond.review"))
+    invitation_id = access.invitation.id
+    begin_write()
+    outcome = responses.submit(invitation_id, utcnow())
+    db.session.commit()
+    if outcome is SubmitOutcome.NO_DRAFT:
+        return redirect(url_for("respond.landing"))
+    if outcome is SubmitOutcome.ALREADY_SUBMITTED:
+        return render_template("respond/thanks.html", already=True)
+    return redirect(url_for("respond.thanks"))
+
+
+@bp.get("/survey/thanks")
+def thanks() -> ResponseReturnValue:
+    """The end of the questionnaire."""
+    access = _current_access()
+    if access.status is not AccessStatus.SUBMITTED:
+        return _status_page(access)
+    return render_template("respond/thanks.html", already=False)
+
+
+def _current_access() -> Access:
+    return responses.check_access(session.get(SESSION_KEY), utcnow())
+
+
+def _status_page(access: Access, *, changed_nothing: bool = False) -> ResponseReturnValue:
+    status = access.status
+    if status is AccessStatus.SUBMITTED:
+        return render_template("respond/thanks.html", already=True), 409 if changed_nothing else 200
+    heading, text = STATUS_TEXT.get(status, STATUS_TEXT[AccessStatus.UNKNOWN])
+    return render_template(
+        "respond/status.html", heading=heading, text=text, changed_nothing=changed_nothing
+    ), status.http_status
+
+
+def _render_page(
+    current: Page,
+    total: int,
+    items: dict[str, int | None],
+    context: dict[str, str | None],
+    messages: list[str] | None = None,
+    status: int = 200,
+    *,
+    errors: dict[str, str] | None = None,
+) -> ResponseReturnValue:
+    return render_template(
+        "respond/page.html",
+        page=current,
+        total=total,
+        items=items,
+        context=context,
+        messages=messages or [],
+        errors=errors or {},
+        form=SubmitForm(),
+    ), status

@@ -1,0 +1,189 @@
+"""Tests for analytics.advice and the shipped advice file."""
+
+from __future__ import annotations
+
+import copy
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analytics.advice import (
+    DEFAULT_ADVICE_PATH,
+    PLACEHOLDERS,
+    AdviceError,
+    load_advice,
+    parse_advice,
+)
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict:
+    return yaml.safe_load(DEFAULT_ADVICE_PATH.read_text(encoding="utf-8"))
+
+
+def modified(raw: dict, change) -> dict:
+    mapping = copy.deepcopy(raw)
+    change(mapping)
+    return mapping
+
+
+# --- the shipped file covers the default instrument ---------------------------------------
+
+
+def test_every_blocker_of_the_default_instrument_has_complete_advice(default_instrument) -> None:
+    advice = load_advice()
+    topics = [t.id for t in advice.checklist_topics]
+    assert len(topics) == 5
+    for dim in default_instrument.blocker_dimensions:
+        found = advice.blocker(dim.id)
+        assert found is not None, dim.id
+        assert found.name and found.behaviour
+        assert [topic for topic, _ in found.checklist] == topics
+        assert all(line.strip() for _, line in found.checklist)
+        assert len(advice.plays_for(dim.id)) >= 2
+        sentence = found.summary_sentence(7, 12)
+        assert "7 of 12" in sentence and found.behaviour in sentence and found.name in sentence
+        assert "3 of 12" in found.strength_sentence(3, 12)
+
+
+def test_plays_are_exactly_the_practice_dimensions(default_instrument) -> None:
+    advice = load_advice()
+    assert {p.id for p in advice.plays} == {d.id for d in default_instrument.practice_dimensions}
+    for play in advice.plays:
+        assert play.name and play.rationale
+        assert 2 <= len(play.questions) <= 3
+        assert play.counters, f"{play.id} counters no blocker"
+
+
+def test_play_counters_are_derived_from_the_blocker_lists() -> None:
+    advice = load_advice()
+    for play in advice.plays:
+        expected = tuple(b.id for b in advice.blockers if play.id in b.plays)
+        assert play.counters == expected
+
+
+def test_pillars_partition_the_blockers(default_instrument) -> None:
+    advice = load_advice()
+    assert {p.id: p.blockers for p in advice.pillars} == {
+        "relationships": ("trust", "power"),
+        "process": ("time_pressure", "fixed_pie"),
+        "goals": ("misalignment",),
+    }
+    members = [b for p in advice.pillars for b in p.blockers]
+    assert sorted(members) == sorted(d.id for d in default_instrument.blocker_dimensions)
+    assert advice.pillar_of("time_pressure").id == "process"
+    assert advice.pillar_of("unknown") is None
+
+
+def test_templates_use_only_known_placeholders() -> None:
+    advice = load_advice()
+    templates = [advice.default_blocker.summary, advice.default_blocker.strength]
+    templates += [t for b in advice.blockers for t in (b.summary, b.strength)]
+    for template in templates:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        assert fields <= PLACEHOLDERS
+
+
+def test_summary_sentence_text() -> None:
+    sentence = load_advice().blocker("time_pressure").summary_sentence(7, 12)
+    assert sentence == (
+        "Deadline pressure is your team's strongest blocker: 7 of 12 members concede more "
+        "than planned when a deadline nears."
+    )
+
+
+def test_unknown_blocker_gets_generic_advice_without_plays() -> None:
+    advice = load_advice()
+    generic = advice.blocker_or_generic("impatience", "Impatience")
+    assert generic.name == "Impatience"
+    assert generic.plays == () and generic.checklist == ()
+    assert advice.plays_for("impatience") == ()
+    assert "Impatience" in generic.summary_sentence(2, 5)
+    assert advice.blocker_or_generic("trust", "ignored") is advice.blocker("trust")
+
+
+def test_load_advice_is_cached_and_immutable() -> None:
+    first = load_advice()
+    assert load_advice() is first
+    assert load_advice(DEFAULT_ADVICE_PATH) is first
+    with pytest.raises(AttributeError):
+        first.plays = ()  # type: ignore[misc]
+
+
+# --- validation names the file and the field -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.pop("plays"), "x.yaml: plays: required field is missing"),
+        (
+            lambda m: m["blockers"]["trust"].pop("behaviour"),
+            "x.yaml: blockers.trust.behaviour: required field is missing",
+        ),
+        (
+            lambda m: m["blockers"]["trust"].update(plays=["meso", "haggling"]),
+            "x.yaml: blockers.trust.plays: unknown play id(s) ['haggling']",
+        ),
+        (
+            lambda m: m["blockers"]["power"].update(summary="{name} hurts {team}"),
+            "x.yaml: blockers.power.summary: unknown placeholder(s) ['team']",
+        ),
+        (
+            lambda m: m["blockers"]["fixed_pie"]["checklist"].pop("criteria"),
+            "x.yaml: blockers.fixed_pie.checklist: needs exactly one line per checklist topic",
+        ),
+        (
+            lambda m: m["plays"]["meso"].update(questions=["Only one?"]),
+            "x.yaml: plays.meso.questions: give two or three discussion questions",
+        ),
+        (
+            lambda m: m["plays"]["meso"].update(counters=["trust"]),
+            "x.yaml: plays.meso.counters:",
+        ),
+        (
+            lambda m: m["pillars"][2]["blockers"].append("trust"),
+            "x.yaml: pillars[2].blockers: 'trust' is already in pillar 'relationships'",
+        ),
+        (
+            lambda m: m["pillars"][2].update(blockers=[]),
+            "x.yaml: pillars: blockers ['misalignment'] belong to no pillar",
+        ),
+        (
+            lambda m: m["blockers"]["trust"].update(name=""),
+            "x.yaml: blockers.trust.name: must be a non-empty string",
+        ),
+    ],
+)
+def test_invalid_files_are_rejected_with_file_and_field(raw, change, message) -> None:
+    with pytest.raises(AdviceError) as excinfo:
+        parse_advice(modified(raw, change), source="x.yaml")
+    assert str(excinfo.value).startswith(message)
+
+
+def test_the_shipped_mapping_parses_unchanged(raw) -> None:
+    assert parse_advice(raw, source="framework.yaml") == load_advice()
+
+
+def test_load_advice_reports_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(AdviceError, match="missing.yaml: cannot read"):
+        load_advice(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("plays: [unclosed\n", encoding="utf-8")
+    with pytest.raises(AdviceError, match="broken.yaml: not valid YAML"):
+        load_advice(broken)
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(AdviceError, match=r"listed.yaml: \(top level\): must be a mapping"):
+        load_advice(listed)
+
+
+def test_a_custom_file_loads(tmp_path: Path, raw) -> None:
+    custom = modified(raw, lambda m: m["blockers"]["trust"].update(name="Closed cards"))
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump(custom), encoding="utf-8")
+    advice = load_advice(path)
+    assert advice.blocker("trust").name == "Closed cards"
+    assert advice.source == "custom.yaml"
