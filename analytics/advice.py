@@ -229,9 +229,7 @@ def parse_advice(mapping: Any, source: str = "<advice>") -> Advice:
         _parse_blocker(reader, str(bid), raw, topic_ids, set(map(str, raw_plays)))
         for bid, raw in raw_blockers.items()
     )
-    plays = tuple(
-        _parse_play(reader, str(pid), raw, blockers) for pid, raw in raw_plays.items()
-    )
+    plays = tuple(_parse_play(reader, str(pid), raw, blockers) for pid, raw in raw_plays.items())
     pillars = _parse_pillars(reader, doc, {b.id for b in blockers})
     return Advice(
         plays=plays,

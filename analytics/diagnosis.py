@@ -462,7 +462,10 @@ def diagnose_round(
     basics = {
         team: {
             dim.id: _basic_finding(
-                scores.loc[teams == team, dim.id], dim.id, kinds[dim.id], prevalence_at[dim.id],
+                scores.loc[(teams == team).to_numpy(), dim.id],
+                dim.id,
+                kinds[dim.id],
+                prevalence_at[dim.id],
                 threshold,
             )
             for dim in instrument.dimensions
@@ -584,9 +587,9 @@ def _references(
     for dim in instrument.dimensions:
         column = scores[dim.id]
         mask = _shown_mask(teams, basics, dim.id)
-        rest = column[~mask].dropna()
+        rest = column[~mask.to_numpy()].dropna()
         include_rest = not rest.empty and len(rest) >= threshold
-        chosen = column if include_rest else column[mask]
+        chosen = column if include_rest else column[mask.to_numpy()]
         references[dim.id] = (chosen.dropna().to_numpy(dtype="float64"), include_rest)
     return references
 
@@ -675,9 +678,7 @@ def _team_diagnosis(
     profile_mix: ProfileMix | None,
 ) -> TeamDiagnosis:
     order = {dim.id: i for i, dim in enumerate(instrument.dimensions)}
-    rated = [
-        f for f in findings.values() if f.kind == "blocker" and f.severity is not None
-    ]
+    rated = [f for f in findings.values() if f.kind == "blocker" and f.severity is not None]
     top = sorted(
         (f for f in rated if f.severity >= SEVERITY_BAR),
         key=lambda f: (-f.severity, -f.prevalence, order[f.dimension]),
@@ -687,8 +688,7 @@ def _team_diagnosis(
         key=lambda f: (f.severity, order[f.dimension]),
     )
     blocker_advice = {
-        f.dimension: advice.blocker_or_generic(f.dimension, org[f.dimension].name)
-        for f in rated
+        f.dimension: advice.blocker_or_generic(f.dimension, org[f.dimension].name) for f in rated
     }
     top_ids = tuple(f.dimension for f in top)
     gaps = _practice_gaps(top_ids, blocker_advice, findings, org)
@@ -757,9 +757,7 @@ def _pillars(
     return tuple(summaries)
 
 
-def _practice_mean(
-    play_id: str, findings: Mapping[str, DimensionFinding]
-) -> float | None:
+def _practice_mean(play_id: str, findings: Mapping[str, DimensionFinding]) -> float | None:
     finding = findings.get(play_id)
     if finding is None or finding.kind != "practice" or finding.withheld:
         return None

@@ -445,7 +445,7 @@ class _Checker:
         kind = None
         if "kind" in data:
             kind = data["kind"]
-            if kind not in DIMENSION_KINDS:
+            if not isinstance(kind, str) or kind not in DIMENSION_KINDS:
                 self.report(
                     f"{field}.kind",
                     f"must be one of {', '.join(DIMENSION_KINDS)}, got {_describe(kind)}",
@@ -668,7 +668,8 @@ def _json_problem(data: Any) -> tuple[str, str] | None:
             for key, child in value.items():
                 if not isinstance(key, str):
                     return where, f"keys must be text, got {_describe(key)}"
-                children.append((f"{where}.{key}", child))
+                step = f".{key}" if _IDENTIFIER.fullmatch(key) else f"[{key!r}]"
+                children.append((where + step, child))
         else:
             children = [(f"{where}[{i}]", child) for i, child in enumerate(value)]
         for child_where, child in children:

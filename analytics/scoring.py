@@ -21,6 +21,7 @@ import pandas as pd
 from analytics.instrument import Dimension, Instrument
 
 __all__ = [
+    "DEFAULT_MIN_FRACTION",
     "keyed_items",
     "min_answered",
     "reverse_key",

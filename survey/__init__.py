@@ -10,7 +10,7 @@ from flask import Flask
 
 from survey import config
 from survey.database import configure_engine
-from survey.extensions import csrf, db, migrate
+from survey.extensions import csrf, db, login_manager, migrate
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_directory())
     csrf.init_app(app)
+    login_manager.init_app(app)
     configure_engine(app)
 
     from survey import models  # noqa: F401  (registers the tables on the metadata)

@@ -13,8 +13,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from analytics.instrument_parser import InstrumentError, load_instrument
-from survey.extensions import db
 from survey.dbtypes import utcnow
+from survey.extensions import db
 from survey.services import demo as demo_service
 from survey.services.instruments import InstrumentConflict, list_instruments, store_instrument
 
@@ -31,6 +31,8 @@ def register_commands(app: Flask) -> None:
     """Attach the project's commands to the app's CLI."""
     app.cli.add_command(instrument_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(rounds_command)
 
 
 @click.group("instrument")
@@ -95,8 +97,10 @@ def demo_command(reset: bool, if_empty: bool) -> None:
     ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
     if if_empty and demo_service.any_data():
         links = demo_service.reissue_demo_links(now, 3, ttl)
+        logins = demo_service.reset_demo_logins()
         db.session.commit()
         click.echo("The database already holds data; the demo was not loaded again.")
+        _print_logins(logins)
         _print_links(links)
         return
     if demo_service.demo_exists():
@@ -111,9 +115,104 @@ def demo_command(reset: bool, if_empty: bool) -> None:
         f"Demo loaded: {result.organization}, round {result.round_name!r}: {result.teams} teams, "
         f"{result.participants} members, {result.submitted} submitted responses."
     )
+    _print_logins(result.logins)
     _print_links(result.links[:6])
     if len(result.links) > 6:
         click.echo(f"  ... and {len(result.links) - 6} more unanswered invitations.")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "coach"]), required=True)
+@click.option("--org", "org_name", required=True, help="Organization name (created if new).")
+@click.option("--team", "team_names", multiple=True, help="Team the coach sees (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user_command(
+    email: str, role: str, org_name: str, team_names: tuple[str, ...], password_stdin: bool
+) -> None:
+    """Create an account (or give an existing one a role) in an organization."""
+    from survey.services import accounts, audit, organizations
+    from survey.services.passwords import password_problem
+
+    user = accounts.find_user(email)
+    if user is None:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if problem := password_problem(password):
+            raise click.ClickException(f"Password refused: {problem}")
+        if "@" not in email or len(email) > 320:
+            raise click.ClickException(f"{email!r} is not an email address.")
+    org, org_created = organizations.get_or_create_organization(org_name)
+    if org_created:
+        click.echo(f"Created organization {org_name!r}.")
+    missing = [n for n in team_names if organizations.find_team(org, n) is None]
+    if missing:
+        db.session.rollback()
+        raise click.ClickException(
+            f"Unknown team(s) in {org_name!r}: {', '.join(missing)}. Create them first."
+        )
+    if user is None:
+        user = accounts.create_user(email, password)
+        audit.record("user_created", actor_label="cli", organization_id=org.id, target=user.email)
+        click.echo(f"Created user {user.email}.")
+    _, old_role = accounts.set_role(user, org, role)
+    if old_role != role:
+        audit.record(
+            "role_changed",
+            actor_label="cli",
+            organization_id=org.id,
+            target=user.email,
+            detail=f"{old_role or 'none'} -> {role}",
+        )
+    for name in team_names:
+        team = organizations.find_team(org, name)
+        if team is not None and accounts.assign_coach(user, team):
+            audit.record(
+                "coach_assigned",
+                actor_label="cli",
+                organization_id=org.id,
+                target=f"{user.email} -> {team.name}",
+            )
+    db.session.commit()
+    teams = f", teams: {', '.join(team_names)}" if team_names else ""
+    click.echo(f"{user.email} is {role} of {org_name!r}{teams}.")
+
+
+@click.command("rounds")
+@click.option("--org", "org_name", help="Only this organization.")
+@with_appcontext
+def rounds_command(org_name: str | None) -> None:
+    """One line per round: organization, round, instrument, status, invited, submitted."""
+    from sqlalchemy import select
+
+    from survey.models import Organization, SurveyRound
+    from survey.services import rounds
+    from survey.services.organizations import find_organization
+
+    query = select(SurveyRound).join(Organization).order_by(Organization.name, SurveyRound.name)
+    if org_name:
+        query = query.where(Organization.name == org_name)
+    found = db.session.scalars(query).all()
+    if org_name and not found and find_organization(org_name) is None:
+        raise click.ClickException(f"No organization called {org_name!r}.")
+    for survey_round in found:
+        counts = rounds.round_counts(survey_round)
+        click.echo(
+            f"{survey_round.organization.name}\t{survey_round.name}\t"
+            f"{survey_round.instrument.label}\t{survey_round.status}\t"
+            f"invited {counts.invited}\tsubmitted {counts.submitted}"
+        )
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    if not logins:
+        return
+    click.echo(f"Demo logins at {current_app.config['PUBLIC_BASE_URL']}/login (new passwords):")
+    for role, email, password in logins:
+        click.echo(f"  {role:<6} {email}  password: {password}")
 
 
 def _print_links(links: list[tuple[str, str, str]]) -> None:

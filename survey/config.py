@@ -25,6 +25,10 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # Staff logins: server-side sessions with idle and absolute limits.
+        "AUTH_IDLE_TIMEOUT": timedelta(minutes=30),
+        "AUTH_ABSOLUTE_TIMEOUT": timedelta(hours=8),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         # Whole-request cap; survey pages have their own, much smaller cap.
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "SURVEY_MAX_BODY_BYTES": 32 * 1024,
@@ -44,6 +48,10 @@ def environment_settings() -> dict[str, Any]:
         settings["SECRET_KEY"] = key
     if base := os.environ.get(f"{ENV_PREFIX}PUBLIC_BASE_URL"):
         settings["PUBLIC_BASE_URL"] = base.rstrip("/")
+    if smtp := os.environ.get(f"{ENV_PREFIX}SMTP_URL"):
+        settings["SMTP_URL"] = smtp
+    if os.environ.get(f"{ENV_PREFIX}ENV", "development") == "production":
+        settings["SESSION_COOKIE_SECURE"] = True  # production is served over HTTPS
     if secure := os.environ.get(f"{ENV_PREFIX}SECURE_COOKIES"):
         settings["SESSION_COOKIE_SECURE"] = secure.lower() in {"1", "true", "yes", "on"}
     if threshold := os.environ.get(f"{ENV_PREFIX}ANONYMITY_THRESHOLD"):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from typing import Any
-
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -37,3 +38,4 @@ def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | b
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True, render_item=render_migration_item)
 csrf = CSRFProtect()
+login_manager = LoginManager()

@@ -143,7 +143,9 @@ def make_world(app: Flask):  # type: ignore[no-untyped-def]
                 person = organizations.add_participant(
                     team, name=f"Member {index}", email=f"member{index}@acme.example"
                 )
-                _, token = rounds.issue_invitation(survey_round, person, utcnow(), timedelta(days=30))
+                _, token = rounds.issue_invitation(
+                    survey_round, person, utcnow(), timedelta(days=30)
+                )
                 tokens.append(token)
             db.session.commit()
             return RoundWorld(app, survey_round.id, tokens, team.name)

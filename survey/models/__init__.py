@@ -1,21 +1,37 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
+from survey.models.account import (
+    ROLES,
+    AuditEvent,
+    AuthSession,
+    CoachAssignment,
+    Membership,
+    ThrottleEvent,
+    User,
+)
 from survey.models.instrument import InstrumentVersion
 from survey.models.organization import Organization, Participant, Team
 from survey.models.response import Answer, ContextAnswer, Response
 from survey.models.round import ROUND_MODES, ROUND_STATUSES, Invitation, SurveyRound, round_teams
 
 __all__ = [
+    "ROLES",
     "ROUND_MODES",
     "ROUND_STATUSES",
     "Answer",
+    "AuditEvent",
+    "AuthSession",
+    "CoachAssignment",
     "ContextAnswer",
     "InstrumentVersion",
     "Invitation",
+    "Membership",
     "Organization",
     "Participant",
     "Response",
     "SurveyRound",
     "Team",
+    "ThrottleEvent",
+    "User",
     "round_teams",
 ]

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from survey.extensions import db
 from survey.dbtypes import UTCDateTime, utcnow
+from survey.extensions import db
 
 
 class InstrumentVersion(db.Model):

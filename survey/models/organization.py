@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
-from survey.extensions import db
 from survey.dbtypes import UTCDateTime, utcnow
+from survey.extensions import db
 
 
 class Organization(db.Model):

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey.dbtypes import UTCDateTime, utcnow
 from survey.extensions import db
 from survey.models.round import Invitation, SurveyRound
-from survey.dbtypes import UTCDateTime, utcnow
 
 
 class Response(db.Model):

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey.dbtypes import UTCDateTime, utcnow
 from survey.extensions import db
 from survey.models.instrument import InstrumentVersion
 from survey.models.organization import Organization, Participant, Team
-from survey.dbtypes import UTCDateTime, utcnow
 
 ROUND_STATUSES = ("draft", "open", "closed")
 ROUND_MODES = ("confidential", "anonymous")

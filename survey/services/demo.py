@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,13 +13,17 @@ from sqlalchemy import select
 from analytics.instrument_parser import load_default_instrument
 from analytics.synthetic import simulate_responses
 from survey.extensions import db
-from survey.models import Invitation, Organization, Participant, SurveyRound
-from survey.services import organizations, rounds
+from survey.models import Invitation, Organization, Participant, SurveyRound, Team, User
+from survey.services import accounts, organizations, rounds
 from survey.services.ingest import SubmittedRow, store_submitted
 from survey.services.instruments import instrument_of, store_instrument
+from survey.services.passwords import hash_password
 
 DEMO_ORGANIZATION = "Northwind Demo"
 DEMO_ROUND = "Spring negotiation check"
+DEMO_ADMIN = "admin@northwind.example"
+DEMO_COACH = "coach@northwind.example"
+DEMO_COACH_TEAMS = ("Key Accounts", "Procurement", "Strategy Office")
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,51 @@ DEMO_TEAMS = (
     DemoTeam("Strategy Office", 3, 2, {}),
 )
 
-FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dev", "Emre", "Fatima", "Gus", "Hana", "Ines", "Jonas",
-               "Kofi", "Lena", "Mateo", "Nia", "Oskar", "Priya", "Quinn", "Rosa", "Sami", "Tariq",
-               "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zoe")  # fmt: skip
-LAST_NAMES = ("Adams", "Berg", "Costa", "Diallo", "Eriksen", "Fischer", "García", "Hughes",
-              "Ivanova", "Jansen", "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor")  # fmt: skip
+FIRST_NAMES = (
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dev",
+    "Emre",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ines",
+    "Jonas",
+    "Kofi",
+    "Lena",
+    "Mateo",
+    "Nia",
+    "Oskar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+)
+LAST_NAMES = (
+    "Adams",
+    "Berg",
+    "Costa",
+    "Diallo",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hughes",
+    "Ivanova",
+    "Jansen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "Okafor",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +104,7 @@ class DemoResult:
     participants: int
     submitted: int
     links: list[tuple[str, str, str]]  # (participant, team, token)
+    logins: list[tuple[str, str, str]]  # (role, email, password)
 
 
 def demo_exists() -> bool:
@@ -72,11 +118,15 @@ def any_data() -> bool:
 
 
 def remove_demo() -> None:
-    """Delete the demo organization and everything in it."""
+    """Delete the demo organization, everything in it, and the demo accounts."""
     org = organizations.find_organization(DEMO_ORGANIZATION)
     if org is not None:
         db.session.delete(org)
-        db.session.flush()
+    for email in (DEMO_ADMIN, DEMO_COACH):
+        user = db.session.scalar(select(User).filter_by(email=email))
+        if user is not None:
+            db.session.delete(user)
+    db.session.flush()
 
 
 def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> DemoResult:
@@ -138,6 +188,7 @@ def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> D
             _, token = rounds.issue_invitation(survey_round, person, now, invitation_ttl)
             links.append((person.display_name, spec.name, token))
     store_submitted(survey_round, rows)
+    logins = demo_logins(org, teams)
     return DemoResult(
         organization=org.name,
         round_name=survey_round.name,
@@ -145,10 +196,39 @@ def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> D
         participants=sum(len(p) for p in members.values()),
         submitted=len(rows),
         links=links,
+        logins=logins,
     )
 
 
-def reissue_demo_links(now: datetime, count: int, invitation_ttl: timedelta) -> list[tuple[str, str, str]]:
+def demo_logins(org: Organization, teams: dict[str, Team]) -> list[tuple[str, str, str]]:
+    """Create (or reset) the demo admin and coach with fresh random passwords."""
+    logins = []
+    for role, email in (("admin", DEMO_ADMIN), ("coach", DEMO_COACH)):
+        password = secrets.token_urlsafe(12)
+        user = accounts.find_user(email)
+        if user is None:
+            user = accounts.create_user(email, password)
+        else:
+            user.password_hash = hash_password(password)
+        accounts.set_role(user, org, role)
+        if role == "coach":
+            for name in DEMO_COACH_TEAMS:
+                accounts.assign_coach(user, teams[name])
+        logins.append((role, email, password))
+    return logins
+
+
+def reset_demo_logins() -> list[tuple[str, str, str]]:
+    """New passwords for the demo accounts, when the demo organization exists."""
+    org = organizations.find_organization(DEMO_ORGANIZATION)
+    if org is None:
+        return []
+    return demo_logins(org, {team.name: team for team in org.teams})
+
+
+def reissue_demo_links(
+    now: datetime, count: int, invitation_ttl: timedelta
+) -> list[tuple[str, str, str]]:
     """Fresh tokens for a few unanswered demo invitations (old links stop working)."""
     org = organizations.find_organization(DEMO_ORGANIZATION)
     if org is None:
@@ -174,7 +254,9 @@ def reissue_demo_links(now: datetime, count: int, invitation_ttl: timedelta) -> 
 
 def _names(rng: np.random.Generator, count: int) -> list[str]:
     picks = rng.choice(len(FIRST_NAMES) * len(LAST_NAMES), size=count, replace=False)
-    return [f"{FIRST_NAMES[p % len(FIRST_NAMES)]} {LAST_NAMES[p // len(FIRST_NAMES)]}" for p in picks]
+    return [
+        f"{FIRST_NAMES[p % len(FIRST_NAMES)]} {LAST_NAMES[p // len(FIRST_NAMES)]}" for p in picks
+    ]
 
 
 def _email(name: str, team: str) -> str:

@@ -109,3 +109,134 @@ def round_counts(survey_round: SurveyRound) -> RoundCounts:
         .filter(Response.round_id == survey_round.id, Response.status == "submitted")
     )
     return RoundCounts(invited=invited or 0, submitted=submitted or 0)
+
+
+class RoundStateError(ValueError):
+    """A round cannot move to the requested state."""
+
+
+def open_round(survey_round: SurveyRound, now: datetime) -> None:
+    """Start collecting answers (a closed round can be reopened)."""
+    if survey_round.closes_at is not None and survey_round.closes_at <= now:
+        raise RoundStateError("The closing date has passed; extend the round to reopen it.")
+    if survey_round.status == "open":
+        raise RoundStateError("The round is already open.")
+    survey_round.status = "open"
+    if survey_round.opens_at is None or survey_round.opens_at > now:
+        survey_round.opens_at = now
+    db.session.flush()
+
+
+def close_round(survey_round: SurveyRound, now: datetime) -> None:
+    """Stop collecting answers; drafts are kept but can no longer be submitted."""
+    if survey_round.status != "open":
+        raise RoundStateError("Only an open round can be closed.")
+    survey_round.status = "closed"
+    if survey_round.closes_at is None or survey_round.closes_at > now:
+        survey_round.closes_at = now
+    db.session.flush()
+
+
+def extend_round(survey_round: SurveyRound, closes_at: datetime, now: datetime) -> None:
+    """Move the closing date later; invitations stay valid until then."""
+    if closes_at <= now:
+        raise RoundStateError("The new closing date must be in the future.")
+    if survey_round.closes_at is not None and closes_at <= survey_round.closes_at:
+        raise RoundStateError("The new closing date must be later than the current one.")
+    survey_round.closes_at = closes_at
+    for invitation in db.session.scalars(
+        select(Invitation).where(Invitation.round_id == survey_round.id)
+    ):
+        invitation.expires_at = max(invitation.expires_at, closes_at)
+    db.session.flush()
+
+
+def members_without_invitation(survey_round: SurveyRound) -> list[Participant]:
+    """Current members of the round's teams who have no invitation yet."""
+    team_ids = [team.id for team in survey_round.teams if team.archived_at is None]
+    if not team_ids:
+        return []
+    invited = select(Invitation.participant_id).where(Invitation.round_id == survey_round.id)
+    return list(
+        db.session.scalars(
+            select(Participant)
+            .where(
+                Participant.team_id.in_(team_ids),
+                Participant.erased_at.is_(None),
+                Participant.id.not_in(invited),
+            )
+            .order_by(Participant.team_id, Participant.id)
+        )
+    )
+
+
+def open_invitations(survey_round: SurveyRound) -> list[Invitation]:
+    """Invitations not yet answered and not revoked, by team then person."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(
+                Invitation.round_id == survey_round.id,
+                Invitation.submitted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .order_by(Participant.team_id, Participant.id)
+        )
+    )
+
+
+def revoke_invitation(invitation: Invitation, now: datetime) -> None:
+    """The link stops working; a draft already saved is kept."""
+    if invitation.submitted_at is not None:
+        raise RoundStateError("This person has already submitted; there is nothing to revoke.")
+    invitation.revoked_at = now
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class TeamCompletion:
+    """Submitted of invited for one team in one round."""
+
+    team: Team
+    invited: int
+    submitted: int
+
+    @property
+    def rate(self) -> float:
+        """Share of invitations answered (0 when nobody was invited)."""
+        return self.submitted / self.invited if self.invited else 0.0
+
+
+def completion_by_team(survey_round: SurveyRound) -> list[TeamCompletion]:
+    """How many of how many have submitted, per team of the round."""
+    invited = dict(
+        db.session.execute(
+            select(Participant.team_id, func.count(Invitation.id))
+            .join(Invitation, Invitation.participant_id == Participant.id)
+            .where(Invitation.round_id == survey_round.id, Invitation.revoked_at.is_(None))
+            .group_by(Participant.team_id)
+        ).all()
+    )
+    submitted = dict(
+        db.session.execute(
+            select(Response.team_id, func.count(Response.id))
+            .where(Response.round_id == survey_round.id, Response.status == "submitted")
+            .group_by(Response.team_id)
+        ).all()
+    )
+    return [
+        TeamCompletion(team, invited.get(team.id, 0), submitted.get(team.id, 0))
+        for team in survey_round.teams
+    ]
+
+
+def rounds_of(org: Organization) -> list[SurveyRound]:
+    """The organization's rounds, newest first."""
+    return list(
+        db.session.scalars(
+            select(SurveyRound)
+            .where(SurveyRound.organization_id == org.id)
+            .order_by(SurveyRound.created_at.desc(), SurveyRound.id.desc())
+        )
+    )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
 
-from survey.web import errors, headers, system
+from flask import Flask
+from flask_login import current_user
+
+from survey.services import access
+from survey.web import errors, headers, home, system
+from survey.web.admin import bp as admin_bp
+from survey.web.auth import bp as auth_bp
+from survey.web.coach import bp as coach_bp
 from survey.web.respond import bp as respond_bp
 
 
@@ -12,5 +19,15 @@ def register_web(app: Flask) -> None:
     """Attach every blueprint, error handler and header policy to ``app``."""
     app.register_blueprint(system.bp)
     app.register_blueprint(respond_bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(coach_bp)
     errors.register(app)
     headers.register(app)
+
+    @app.context_processor
+    def _navigation() -> dict[str, Any]:
+        if current_user.is_authenticated:
+            return {"is_admin": bool(access.admin_organizations(current_user))}
+        return {"is_admin": False}

@@ -168,15 +168,15 @@ def test_the_shipped_mapping_parses_unchanged(raw) -> None:
 
 
 def test_load_advice_reports_missing_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(AdviceError, match="missing.yaml: cannot read"):
+    with pytest.raises(AdviceError, match=r"missing\.yaml: cannot read"):
         load_advice(tmp_path / "missing.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("plays: [unclosed\n", encoding="utf-8")
-    with pytest.raises(AdviceError, match="broken.yaml: not valid YAML"):
+    with pytest.raises(AdviceError, match=r"broken\.yaml: not valid YAML"):
         load_advice(broken)
     listed = tmp_path / "listed.yaml"
     listed.write_text("- a\n- b\n", encoding="utf-8")
-    with pytest.raises(AdviceError, match=r"listed.yaml: \(top level\): must be a mapping"):
+    with pytest.raises(AdviceError, match=r"listed\.yaml: \(top level\): must be a mapping"):
         load_advice(listed)
 
 

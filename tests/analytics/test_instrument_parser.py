@@ -102,11 +102,12 @@ def test_default_items_are_first_person_sentences() -> None:
 
 def test_default_file_is_listed_and_loads_by_path() -> None:
     paths = default_instrument_paths()
-    assert [path.name for path in paths] == ["negotiation-blockers-v1.yaml"]
+    assert "negotiation-blockers-v1.yaml" in [path.name for path in paths]
     for path in paths:
         assert isinstance(load_instrument(path), Instrument)
-    assert load_instrument(paths[0]) == load_default_instrument()
-    assert load_instrument(str(paths[0])).content_hash == load_default_instrument().content_hash
+    default = next(path for path in paths if path.name == "negotiation-blockers-v1.yaml")
+    assert load_instrument(default) == load_default_instrument()
+    assert load_instrument(str(default)).content_hash == load_default_instrument().content_hash
 
 
 def test_default_survives_a_json_round_trip_with_the_same_hash() -> None:
@@ -535,7 +536,11 @@ IDENTIFIERS = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,10}", fullmatch=True).filt
 )
 TEXTS = st.text(min_size=1, max_size=20).filter(str.strip)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
     ),

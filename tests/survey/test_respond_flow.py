@@ -101,9 +101,13 @@ def test_unanswered_item_is_a_400_that_keeps_the_other_choices(app, client, make
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("9", "Choose one of the options from 1 to 5."), ("abc", "Choose one of the options"),
-     ("2.5", "Choose one of the options"), ("-1", "Choose one of the options")],
-)  # fmt: skip
+    [
+        ("9", "Choose one of the options from 1 to 5."),
+        ("abc", "Choose one of the options"),
+        ("2.5", "Choose one of the options"),
+        ("-1", "Choose one of the options"),
+    ],
+)
 def test_out_of_range_and_non_integer_values_are_rejected(app, client, make_world, value, message):
     world = make_world()
     answer_everything(client, world.tokens[0], value="2")
@@ -113,7 +117,9 @@ def test_out_of_range_and_non_integer_values_are_rejected(app, client, make_worl
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     with app.app_context():  # the earlier answers to this page are untouched
-        saved = db.session.scalars(select(Answer.value).filter_by(item_id=PAGES[0].items[1].item.id))
+        saved = db.session.scalars(
+            select(Answer.value).filter_by(item_id=PAGES[0].items[1].item.id)
+        )
         assert list(saved) == [2]
 
 
@@ -130,7 +136,12 @@ def test_oversized_body_is_a_400_and_loses_nothing(app, client, make_world):
     open_and_consent(client, world.tokens[0])
     assert post_page(client, 1, page_values(1, "1")).status_code == 302
     shown = client.get("/survey/page/1")
-    huge = {"csrf_token": csrf_from(shown), "nav": "next", **page_values(1, "5"), "x": "y" * 100_000}
+    huge = {
+        "csrf_token": csrf_from(shown),
+        "nav": "next",
+        **page_values(1, "5"),
+        "x": "y" * 100_000,
+    }
     response = client.post("/survey/page/1", data=huge)
     assert response.status_code == 400
     assert "far more data than it should" in response.get_data(as_text=True)
@@ -254,17 +265,22 @@ def test_going_back_saves_without_requiring_answers(app, client, make_world):
     response = post_page(client, 2, partial, nav="back")
     assert response.status_code == 302 and response.headers["Location"] == "/survey/page/1"
     with app.app_context():
-        assert db.session.scalar(
-            select(Answer.value).filter_by(item_id=PAGES[1].items[0].item.id)
-        ) == 1
+        assert (
+            db.session.scalar(select(Answer.value).filter_by(item_id=PAGES[1].items[0].item.id))
+            == 1
+        )
 
 
 def test_security_headers_on_every_page(client, make_world):
     make_world()
     response = client.get("/s/unknown-token-that-is-long-enough")
     csp = response.headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'",
-                      "frame-ancestors 'none'"):  # fmt: skip
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"

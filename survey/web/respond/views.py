@@ -6,13 +6,22 @@ session and redirects, so it never stays in history, logs or a Referer.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from survey.database import begin_write
-from survey.extensions import db
 from survey.dbtypes import utcnow
+from survey.extensions import db
 from survey.services import responses
 from survey.services.questionnaire import Page, build_pages, parse_page
 from survey.services.responses import Access, AccessStatus, SubmitOutcome

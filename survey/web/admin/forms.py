@@ -1,0 +1,85 @@
+"""Forms of the admin pages (Flask-WTF, CSRF included)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class TeamForm(FlaskForm):
+    """A team name."""
+
+    name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
+
+
+class MemberForm(FlaskForm):
+    """One member: a name, an email, or both."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    email = EmailField("Email", validators=[Optional(), Email(), Length(max=320)])
+
+
+class UploadForm(FlaskForm):
+    """A CSV file of members (name, email, team)."""
+
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
+
+
+class ConfirmUploadForm(FlaskForm):
+    """The previewed CSV, sent back to be saved."""
+
+    payload = HiddenField(validators=[DataRequired()])
+
+
+class AssignCoachForm(FlaskForm):
+    """Pick a coach of the organization."""
+
+    coach = SelectField("Coach", coerce=int, validators=[DataRequired()])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes for a multiple choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class RoundForm(FlaskForm):
+    """A new round."""
+
+    name = StringField("Round name", validators=[DataRequired(), Length(max=200)])
+    instrument = SelectField("Instrument", coerce=int, validators=[DataRequired()])
+    teams = MultiCheckboxField(
+        "Teams", coerce=int, validators=[DataRequired("Choose at least one team.")]
+    )
+    opens_on = DateField("Opens on", validators=[Optional()])
+    closes_on = DateField("Closes on", validators=[DataRequired()])
+    mode = RadioField(
+        "Mode",
+        choices=[
+            (
+                "confidential",
+                "Confidential: answers are linked to the invitation, so people can resume",
+            ),
+            ("anonymous", "Anonymous: once submitted, nothing links the answers to the person"),
+        ],
+        default="confidential",
+        validators=[DataRequired()],
+    )
+
+
+class ExtendForm(FlaskForm):
+    """A later closing date."""
+
+    closes_on = DateField("New closing date", validators=[DataRequired()])

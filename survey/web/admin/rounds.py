@@ -1,0 +1,276 @@
+"""Survey rounds: create, open, extend, close; invitations and completion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from survey.database import begin_write
+from survey.dbtypes import utcnow
+from survey.extensions import db
+from survey.models import Organization, SurveyRound
+from survey.services import audit, rounds
+from survey.services.instruments import list_instruments
+from survey.services.invitation_links import issue_links, links_csv
+from survey.web.admin import bp
+from survey.web.admin.forms import ExtendForm, RoundForm
+from survey.web.auth.forms import EmptyForm
+from survey.web.authz import admin_invitation, admin_org, admin_round
+
+
+def _round_form(org: Organization, formdata: object = "auto") -> RoundForm:
+    form = RoundForm() if formdata == "auto" else RoundForm(formdata=None)
+    form.instrument.choices = [(i.id, f"{i.label}: {i.title}") for i in list_instruments()]
+    form.teams.choices = [(t.id, t.name) for t in org.teams if t.archived_at is None]
+    return form
+
+
+@bp.route("/<int:org_id>/rounds/new", methods=["GET", "POST"])
+def new_round(org_id: int) -> ResponseReturnValue:
+    """Create a round for some teams with an instrument version, dates and a mode."""
+    org = admin_org(org_id)
+    form = _round_form(org)
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/round_new.html", org=org, form=form), status
+    now = utcnow()
+    opens_at = _day_start(form.opens_on.data) if form.opens_on.data else None
+    closes_at = _day_end(form.closes_on.data)
+    if closes_at <= now or (opens_at and opens_at >= closes_at):
+        form.closes_on.errors = [
+            "The closing date must be in the future and after the opening date."
+        ]
+        return render_template("admin/round_new.html", org=org, form=form), 400
+    name = form.name.data.strip()
+    begin_write()
+    if rounds.find_round(org, name) is not None:
+        db.session.rollback()
+        form.name.errors = [f"There is already a round called {name!r}."]
+        return render_template("admin/round_new.html", org=org, form=_keep(form, org)), 400
+    from survey.models import InstrumentVersion, Team
+
+    instrument = db.session.get(InstrumentVersion, form.instrument.data)
+    teams = [db.session.get(Team, team_id) for team_id in form.teams.data]
+    survey_round = rounds.create_round(
+        org,
+        name,
+        instrument,
+        [t for t in teams if t is not None],
+        mode=form.mode.data,
+        opens_at=opens_at,
+        closes_at=closes_at,
+    )
+    audit.record(
+        "round_created",
+        actor=current_user,
+        organization_id=org.id,
+        target=name,
+        detail=f"{instrument.label}, {form.mode.data}, {len(teams)} teams",
+    )
+    db.session.commit()
+    flash(f"Round {name} created as a draft. Generate the links, then open it.", "info")
+    return redirect(url_for("admin.round", org_id=org.id, round_id=survey_round.id)), 303
+
+
+def _keep(form: RoundForm, org: Organization) -> RoundForm:
+    form.instrument.choices = [(i.id, f"{i.label}: {i.title}") for i in list_instruments()]
+    form.teams.choices = [(t.id, t.name) for t in org.teams if t.archived_at is None]
+    return form
+
+
+@bp.get("/<int:org_id>/rounds/<int:round_id>")
+def round(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Status, completion per team, open invitations and the round's actions."""
+    org = admin_org(org_id)
+    survey_round = admin_round(org, round_id)
+    return _render_round(org, survey_round)
+
+
+def _render_round(
+    org: Organization,
+    survey_round: SurveyRound,
+    status: int = 200,
+    extend_form: ExtendForm | None = None,
+) -> ResponseReturnValue:
+    return render_template(
+        "admin/round.html",
+        org=org,
+        survey_round=survey_round,
+        completion=rounds.completion_by_team(survey_round),
+        counts=rounds.round_counts(survey_round),
+        open_invitations=rounds.open_invitations(survey_round),
+        uninvited=len(rounds.members_without_invitation(survey_round)),
+        extend_form=extend_form or ExtendForm(formdata=None),
+        button=EmptyForm(),
+        smtp=bool(current_app.config.get("SMTP_URL")),
+        now=utcnow(),
+    ), status
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/open")
+def open_round(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Start collecting answers."""
+    return _change_state(org_id, round_id, "round_opened", rounds.open_round, "Round opened.")
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/close")
+def close_round(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Stop collecting answers."""
+    return _change_state(org_id, round_id, "round_closed", rounds.close_round, "Round closed.")
+
+
+def _change_state(
+    org_id: int, round_id: int, action: str, change, message: str
+) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    try:
+        change(survey_round, utcnow())
+    except rounds.RoundStateError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    audit.record(action, actor=current_user, organization_id=org.id, target=survey_round.name)
+    db.session.commit()
+    flash(message, "info")
+    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/extend")
+def extend_round(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Move the closing date later."""
+    org = admin_org(org_id)
+    survey_round = admin_round(org, round_id)
+    form = ExtendForm()
+    if not form.validate():
+        return _render_round(org, survey_round, 400, form)
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    try:
+        rounds.extend_round(survey_round, _day_end(form.closes_on.data), utcnow())
+    except rounds.RoundStateError as error:
+        db.session.rollback()
+        form.closes_on.errors = [str(error)]
+        return _render_round(org, admin_round(org, round_id), 400, form)
+    audit.record(
+        "round_extended",
+        actor=current_user,
+        organization_id=org.id,
+        target=survey_round.name,
+        detail=f"closes {form.closes_on.data.isoformat()}",
+    )
+    db.session.commit()
+    flash(f"The round now closes at the end of {form.closes_on.data.isoformat()}.", "info")
+    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/links.csv")
+def new_links(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Issue links to members without one and download them as CSV (shown only now)."""
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    people = rounds.members_without_invitation(survey_round)
+    return _download_links(org, survey_round, people, "new")
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/reissue.csv")
+def reissue_open_links(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Fresh links for everyone who has not submitted; their old links stop working."""
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    people = [i.participant for i in rounds.open_invitations(survey_round)]
+    people += rounds.members_without_invitation(survey_round)
+    return _download_links(org, survey_round, people, "all-open")
+
+
+def _download_links(
+    org: Organization, survey_round: SurveyRound, people, kind: str
+) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
+    links = issue_links(survey_round, people, utcnow(), ttl)
+    audit.record(
+        "invitations_issued",
+        actor=current_user,
+        organization_id=org.id,
+        target=survey_round.name,
+        detail=f"{len(links)} links ({kind})",
+    )
+    db.session.commit()
+    body = links_csv(links, current_app.config["PUBLIC_BASE_URL"])
+    filename = f"invitation-links-{survey_round.id}-{kind}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/invitations/<int:invitation_id>/revoke")
+def revoke_invitation(org_id: int, round_id: int, invitation_id: int) -> ResponseReturnValue:
+    """Withdraw one link."""
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    invitation = admin_invitation(survey_round, invitation_id)
+    try:
+        rounds.revoke_invitation(invitation, utcnow())
+    except rounds.RoundStateError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    audit.record(
+        "invitation_revoked",
+        actor=current_user,
+        organization_id=org.id,
+        target=survey_round.name,
+        detail=f"invitation {invitation.id}",
+    )
+    db.session.commit()
+    flash(f"The link of {invitation.participant.display_name} was withdrawn.", "info")
+    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/invitations/<int:invitation_id>/reissue")
+def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> ResponseReturnValue:
+    """A new link for one person (shown once); the old one stops working, the draft is kept."""
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    invitation = admin_invitation(survey_round, invitation_id)
+    if invitation.submitted_at is not None:
+        db.session.rollback()
+        flash("This person has already submitted.", "error")
+        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
+    [link] = issue_links(survey_round, [invitation.participant], utcnow(), ttl)
+    audit.record(
+        "invitations_issued",
+        actor=current_user,
+        organization_id=org.id,
+        target=survey_round.name,
+        detail=f"1 link (re-issued invitation {invitation.id})",
+    )
+    db.session.commit()
+    url = f"{current_app.config['PUBLIC_BASE_URL']}/s/{link.token}"
+    return render_template(
+        "admin/link.html", org=org, survey_round=survey_round, link=link, url=url
+    )
+
+
+def _day_start(day) -> datetime:  # type: ignore[no-untyped-def]
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _day_end(day) -> datetime:  # type: ignore[no-untyped-def]
+    return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1)

@@ -1,0 +1,5 @@
+"""Staff login, logout and password change."""
+
+from survey.web.auth.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,28 @@
+"""Login and password forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    """Email and password."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class ChangePasswordForm(FlaskForm):
+    """The current password and a new one, twice."""
+
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), EqualTo("new", "The two do not match.")]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""

@@ -1,0 +1,147 @@
+"""Login sessions live on the server: the cookie carries a random id, logout deletes it."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+
+from survey.database import begin_write
+from survey.dbtypes import utcnow
+from survey.extensions import db, login_manager
+from survey.models import User
+from survey.services import accounts, audit
+from survey.services.accounts import LoginOutcome, SessionPolicy
+from survey.services.passwords import password_problem
+from survey.web.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
+
+bp = Blueprint("auth", __name__)
+SESSION_KEY = "auth_sid"
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see this page."
+login_manager.login_message_category = "info"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    policy = SessionPolicy(
+        idle=current_app.config["AUTH_IDLE_TIMEOUT"],
+        absolute=current_app.config["AUTH_ABSOLUTE_TIMEOUT"],
+    )
+    user = accounts.resume_session(session.get(SESSION_KEY), policy, utcnow())
+    dirty = db.session.dirty or db.session.deleted
+    if dirty:
+        db.session.commit()
+    if user is None or str(user.id) != user_id:
+        session.pop(SESSION_KEY, None)
+        return None
+    return user
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Email and password; failures never say which of the two was wrong."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+    begin_write()
+    now = utcnow()
+    result = accounts.authenticate(form.email.data, form.password.data, request.remote_addr, now)
+    if result.outcome is LoginOutcome.THROTTLED:
+        db.session.commit()
+        minutes = math.ceil((result.retry_after.total_seconds() if result.retry_after else 60) / 60)
+        message = f"Too many failed attempts. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        seconds = str(max(1, int(result.retry_after.total_seconds())) if result.retry_after else 60)
+        return (
+            render_template("auth/login.html", form=form, error=message),
+            429,
+            {"Retry-After": seconds},
+        )
+    if result.outcome is LoginOutcome.WRONG or result.user is None:
+        _audit_failure(form.email.data)
+        db.session.commit()
+        current_app.logger.warning("failed login from %s", request.remote_addr)
+        return render_template("auth/login.html", form=form, error="Wrong email or password."), 401
+    user = result.user
+    session.clear()  # a fresh session id at login
+    session[SESSION_KEY] = accounts.start_session(user, now)
+    session.permanent = True
+    login_user(user)
+    for membership in user.memberships:
+        audit.record(
+            "login",
+            actor=user,
+            organization_id=membership.organization_id,
+            remote_addr=request.remote_addr,
+        )
+    db.session.commit()
+    return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """End the session on the server and in the browser."""
+    EmptyForm().validate_on_submit()
+    user = current_user if current_user.is_authenticated else None
+    begin_write()
+    accounts.end_session(session.get(SESSION_KEY))
+    if user is not None:
+        for membership in user.memberships:
+            audit.record("logout", actor=user, organization_id=membership.organization_id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """Change one's own password; other sessions end."""
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form), 400 if form.is_submitted() else 200
+    problem = password_problem(form.new.data)
+    if problem:
+        form.new.errors = [problem]
+        return render_template("auth/password.html", form=form), 400
+    begin_write()
+    user = db.session.get(User, current_user.id)
+    assert user is not None
+    if not accounts.change_password(user, form.current.data, form.new.data):
+        db.session.rollback()
+        form.current.errors = ["That is not your current password."]
+        return render_template("auth/password.html", form=form), 400
+    session[SESSION_KEY] = accounts.start_session(user, utcnow())
+    for membership in user.memberships:
+        audit.record("password_changed", actor=user, organization_id=membership.organization_id)
+    db.session.commit()
+    return render_template("auth/password.html", form=ChangePasswordForm(formdata=None), done=True)
+
+
+def _audit_failure(email: str) -> None:
+    user = accounts.find_user(email)
+    orgs = [m.organization_id for m in user.memberships] if user else [None]
+    for organization_id in orgs:
+        audit.record(
+            "login_failed",
+            actor_label=accounts.normalize_email(email)[:320],
+            organization_id=organization_id,
+            remote_addr=request.remote_addr,
+        )
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

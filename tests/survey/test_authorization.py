@@ -1,0 +1,120 @@
+"""The authorization matrix: every route, tried by every kind of visitor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.conftest import make_app
+from tests.survey.accounts_helpers import build_access_world, log_in
+
+PRINCIPALS = ["anonymous", "respondent", "coach_other", "coach_team", "admin_other", "admin"]
+PUBLIC = {"system.healthz", "system.readyz", "auth.login", "static"}
+RESPONDENT = {
+    e for e in ("open_invitation", "landing", "start", "page", "review", "submit", "thanks")
+}
+# Team-scoped pages a coach of the team may see; everything else under admin is admin-only.
+COACH_OF_TEAM: set[str] = set()
+LOGGED_IN_ANY = {"coach.index", "auth.change_password", "auth.logout", "home.index"}
+
+
+@pytest.fixture
+def matrix_app(database_url: str, tmp_path: Path) -> Flask:
+    return make_app(database_url, tmp_path, WTF_CSRF_ENABLED=False)
+
+
+def url_for_rule(rule, world, principal: str) -> str:  # type: ignore[no-untyped-def]
+    values = {
+        "org_id": world.org_id,
+        "team_id": world.team_id,
+        "round_id": world.round_id,
+        "invitation_id": world.invitation_id,
+        "user_id": world.coach_id,
+        "number": 1,
+        # The token is the respondent's credential: others try one that does not exist.
+        "token": world.token if principal == "respondent" else "no-such-invitation-token-here",
+        "filename": "negoscope.css",
+    }
+    missing = set(rule.arguments) - set(values)
+    assert not missing, f"teach the matrix test the argument(s) {missing} of {rule.endpoint}"
+    url = rule.rule
+    for name in rule.arguments:
+        url = url.replace(f"<int:{name}>", str(values[name])).replace(
+            f"<{name}>", str(values[name])
+        )
+        url = url.replace(f"<path:{name}>", str(values[name]))
+    return url
+
+
+def expected(endpoint: str, principal: str) -> set[int]:
+    """The allowed status codes for one endpoint and one principal."""
+    if endpoint == "auth.login":
+        return {200, 302, 400}  # 400: the empty login form; 302: already logged in
+    if endpoint in PUBLIC:
+        return {200}
+    blueprint, _, view = endpoint.partition(".")
+    if blueprint == "respond":
+        return {200, 302, 400} if principal == "respondent" else {404}
+    if principal in ("anonymous", "respondent"):
+        return {302}  # to the login page
+    if endpoint in LOGGED_IN_ANY:
+        return {200, 302, 303, 400}
+    if blueprint == "admin":
+        if principal == "admin":
+            return {200, 303, 400} if view != "index" else {302, 200}
+        if principal == "admin_other":
+            return {404} if view != "index" else {302, 200}
+        if endpoint in COACH_OF_TEAM and principal == "coach_team":
+            return {200}
+        return {403}
+    raise AssertionError(f"no rule in the matrix for {endpoint}: add it")
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+def test_every_route_answers_each_principal_correctly(matrix_app: Flask, principal: str):
+    world = build_access_world(matrix_app)
+    client = matrix_app.test_client()
+    if principal == "respondent":
+        client.get(f"/s/{world.token}")
+    elif principal != "anonymous":
+        log_in(client, world.emails[principal])
+    failures = []
+    rules = sorted(matrix_app.url_map.iter_rules(), key=lambda r: r.rule)
+    for rule in rules:
+        if rule.endpoint == "auth.logout":
+            continue  # tried last: it ends the session the other checks need
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            url = url_for_rule(rule, world, principal)
+            response = client.open(url, method=method)
+            allowed = expected(rule.endpoint, principal)
+            if response.status_code not in allowed:
+                failures.append(
+                    f"{method} {url} ({rule.endpoint}): {response.status_code}, want {allowed}"
+                )
+            if (
+                response.status_code == 302
+                and principal in ("anonymous", "respondent")
+                and (rule.endpoint not in PUBLIC and not rule.endpoint.startswith("respond."))
+            ) and "/login" not in response.headers["Location"]:
+                failures.append(f"{method} {url}: redirected to {response.headers['Location']}")
+    assert not failures, "\n".join(failures)
+
+
+def test_admin_of_another_org_sees_nothing_of_it(matrix_app: Flask):
+    world = build_access_world(matrix_app)
+    client = matrix_app.test_client()
+    log_in(client, world.emails["admin_other"])
+    page = client.get("/admin/", follow_redirects=True).get_data(as_text=True)
+    assert "Org B" in page and "Org A" not in page and "Team One" not in page
+
+
+def test_coach_home_lists_only_their_teams(matrix_app: Flask):
+    world = build_access_world(matrix_app)
+    client = matrix_app.test_client()
+    log_in(client, world.emails["coach_team"])
+    page = client.get("/coach/").get_data(as_text=True)
+    assert "Team One" in page and "Team Two" not in page
+    assert "0 of 1" in page  # completion counts only; no names of who answered
+    assert "Pat" not in page
