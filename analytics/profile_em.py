@@ -34,7 +34,7 @@ COVARIANCE_TYPES = ("diag", "full")
 SHORT_ITER = 15
 N_KEEP = 2
 N_LLOYD = 10
-REFINE_TOL_FACTOR = 0.01
+REFINE_TOL_FACTOR = 0.1
 _EPS = 10 * np.finfo(float).eps
 _LOG_2PI = math.log(2 * math.pi)
 

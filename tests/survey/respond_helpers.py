@@ -10,7 +10,7 @@ from werkzeug.test import TestResponse
 from analytics.instrument_parser import load_default_instrument
 from survey.services.questionnaire import build_pages
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 PAGES = build_pages(load_default_instrument())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,74 @@ def test_console_script_is_the_flask_cli(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert "respond.open_invitation" in result.stdout
+
+
+def test_create_user_with_password_on_stdin_creates_org_and_assigns_teams(app, runner):
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "Coach@New.example",
+            "--role",
+            "coach",
+            "--org",
+            "New Co",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created organization 'New Co'" in result.output
+    unknown_team = runner.invoke(
+        args=[
+            "create-user",
+            "x@new.example",
+            "--role",
+            "coach",
+            "--org",
+            "New Co",
+            "--team",
+            "Ghost",
+            "--password-stdin",
+        ],
+        input="a long enough password\n",
+    )
+    assert unknown_team.exit_code != 0 and "Ghost" in unknown_team.output
+    short = runner.invoke(
+        args=[
+            "create-user",
+            "y@new.example",
+            "--role",
+            "admin",
+            "--org",
+            "New Co",
+            "--password-stdin",
+        ],
+        input="short\n",
+    )
+    assert short.exit_code != 0 and "at least 12" in short.output
+    client = app.test_client()
+    from tests.survey.accounts_helpers import log_in
+
+    log_in(client, "coach@new.example", "a long enough password")
+
+
+def test_rounds_lists_one_line_per_round(runner):
+    runner.invoke(args=["demo"])
+    result = runner.invoke(args=["rounds", "--org", "Northwind Demo"])
+    assert result.exit_code == 0
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(
+        "Northwind Demo\tSpring negotiation check\tnegotiation-blockers v1\topen\tinvited "
+    )
+    assert "submitted 78" in line
+    assert runner.invoke(args=["rounds", "--org", "Nope"]).exit_code != 0
+
+
+def test_demo_prints_admin_and_coach_logins_that_work(app, runner):
+    result = runner.invoke(args=["demo"])
+    logins = re.findall(r"(admin|coach)\s+(\S+@\S+)\s+password: (\S+)", result.output)
+    assert {role for role, *_ in logins} == {"admin", "coach"}
+    from tests.survey.accounts_helpers import log_in
+
+    for _, email, password in logins:
+        log_in(app.test_client(), email, password)

@@ -13,6 +13,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -68,11 +69,13 @@ class RoundForm(FlaskForm):
     mode = RadioField(
         "Mode",
         choices=[
-            (
+            SelectChoice(
                 "confidential",
                 "Confidential: answers are linked to the invitation, so people can resume",
             ),
-            ("anonymous", "Anonymous: once submitted, nothing links the answers to the person"),
+            SelectChoice(
+                "anonymous", "Anonymous: once submitted, nothing links the answers to the person"
+            ),
         ],
         default="confidential",
         validators=[DataRequired()],
@@ -83,3 +86,8 @@ class ExtendForm(FlaskForm):
     """A later closing date."""
 
     closes_on = DateField("New closing date", validators=[DataRequired()])
+
+
+def choices(pairs: list[tuple[object, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(str(value), label) for value, label in pairs]

@@ -16,15 +16,15 @@ from survey.services import audit, rounds
 from survey.services.instruments import list_instruments
 from survey.services.invitation_links import issue_links, links_csv
 from survey.web.admin import bp
-from survey.web.admin.forms import ExtendForm, RoundForm
+from survey.web.admin.forms import ExtendForm, RoundForm, choices
 from survey.web.auth.forms import EmptyForm
 from survey.web.authz import admin_invitation, admin_org, admin_round
 
 
 def _round_form(org: Organization, formdata: object = "auto") -> RoundForm:
     form = RoundForm() if formdata == "auto" else RoundForm(formdata=None)
-    form.instrument.choices = [(i.id, f"{i.label}: {i.title}") for i in list_instruments()]
-    form.teams.choices = [(t.id, t.name) for t in org.teams if t.archived_at is None]
+    form.instrument.choices = choices([(i.id, f"{i.label}: {i.title}") for i in list_instruments()])
+    form.teams.choices = choices([(t.id, t.name) for t in org.teams if t.archived_at is None])
     return form
 
 
@@ -76,8 +76,8 @@ def new_round(org_id: int) -> ResponseReturnValue:
 
 
 def _keep(form: RoundForm, org: Organization) -> RoundForm:
-    form.instrument.choices = [(i.id, f"{i.label}: {i.title}") for i in list_instruments()]
-    form.teams.choices = [(t.id, t.name) for t in org.teams if t.archived_at is None]
+    form.instrument.choices = choices([(i.id, f"{i.label}: {i.title}") for i in list_instruments()])
+    form.teams.choices = choices([(t.id, t.name) for t in org.teams if t.archived_at is None])
     return form
 
 

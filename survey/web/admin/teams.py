@@ -22,6 +22,7 @@ from survey.web.admin.forms import (
     MemberForm,
     TeamForm,
     UploadForm,
+    choices,
 )
 from survey.web.auth.forms import EmptyForm
 from survey.web.authz import admin_org, admin_team
@@ -60,7 +61,7 @@ def team(org_id: int, team_id: int) -> ResponseReturnValue:
 def _render_team(org: Organization, the_team, status: int = 200, **forms) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
     coach_form = forms.get("coach_form") or AssignCoachForm()
     coaches = access.org_coaches(org.id)
-    coach_form.coach.choices = [(c.id, c.email) for c in coaches]
+    coach_form.coach.choices = choices([(c.id, c.email) for c in coaches])
     assigned = [c for c in coaches if any(t.id == the_team.id for t in access.coached_teams(c))]
     return render_template(
         "admin/team.html",
@@ -209,7 +210,7 @@ def assign_coach(org_id: int, team_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     the_team = admin_team(org, team_id)
     form = AssignCoachForm()
-    form.coach.choices = [(c.id, c.email) for c in access.org_coaches(org.id)]
+    form.coach.choices = choices([(c.id, c.email) for c in access.org_coaches(org.id)])
     if not form.validate():
         return _render_team(org, the_team, 400, coach_form=form)
     begin_write()
