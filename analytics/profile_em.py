@@ -34,7 +34,7 @@ COVARIANCE_TYPES = ("diag", "full")
 SHORT_ITER = 15
 N_KEEP = 2
 N_LLOYD = 10
-REFINE_TOL_FACTOR = 0.1
+LADDER_FACTOR = 4
 _EPS = 10 * np.finfo(float).eps
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -388,10 +388,14 @@ def _fit_mixture(X, k, covariance_type, n_init, max_iter, tol, reg_covar, subsam
         state.converged = True  # closed form
         return _to_fit(state, covariance_type)
 
+    ladder = [data]
     if subsample_size is not None and n > subsample_size:
-        screen = _Data(X[np.sort(rng.choice(n, subsample_size, replace=False))])
-    else:
-        screen = data
+        order = rng.permutation(n)
+        size = n
+        while size > subsample_size:
+            size = max(subsample_size, size // LADDER_FACTOR)
+            ladder.append(_Data(X[np.sort(order[:size])]))
+    screen = ladder.pop()
     starts: list[_State] = []
     for _ in range(n_init):
         resp = _kmeans_resp(screen, k, rng)
@@ -408,8 +412,8 @@ def _fit_mixture(X, k, covariance_type, n_init, max_iter, tol, reg_covar, subsam
         for s in starts[:N_KEEP]
     ]
     best = max(finished, key=lambda s: s.log_likelihood)
-    if screen is not data:
-        best = _run_em(data, best, covariance_type, max_iter, tol * REFINE_TOL_FACTOR, reg_covar)
+    for stage in reversed(ladder):
+        best = _run_em(stage, best, covariance_type, max_iter, tol, reg_covar)
     return _to_fit(best, covariance_type)
 
 

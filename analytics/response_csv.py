@@ -44,6 +44,7 @@ _SAVE_AS = 'save it as "CSV UTF-8" (comma separated) and try again'
 _SHOWN_MISSING = 10
 _FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*(?:\r\n|\r|\n))+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 Source = str | os.PathLike[str] | bytes | IO[bytes]
 
@@ -137,13 +138,8 @@ def read_responses_csv(
     row 2, column T1: 7 is outside 1-5
     row 2, column T2: 'x' is not a number
     """
-    text = _decode(_read_bytes(source))
-    skipped = _LEADING_BLANK_LINES.match(text)
-    offset = skipped.group(0).count("\n") + skipped.group(0).count("\r") - skipped.group(
-        0
-    ).count("\r\n") if skipped else 0
-    raw = _parse(text[skipped.end() :] if skipped else text, offset)
-    return _Validator(raw, instrument, offset, max_problems).run()
+    text, offset = _without_leading_blank_lines(_decode(_read_bytes(source)))
+    return _Validator(_parse(text, offset), instrument, offset, max_problems).run()
 
 
 # --------------------------------------------------------------------------- reading
@@ -179,6 +175,14 @@ def _decode(data: bytes) -> str:
     return text
 
 
+def _without_leading_blank_lines(text: str) -> tuple[str, int]:
+    """The text from its first non-blank line, and how many lines were dropped."""
+    blank = _LEADING_BLANK_LINES.match(text)
+    if blank is None:
+        return text, 0
+    return text[blank.end() :], len(_LINE_BREAK.findall(blank.group(0)))
+
+
 def _parse(text: str, offset: int) -> pd.DataFrame:
     """All cells as text (``""`` for empty), header included as row 0."""
     try:
@@ -208,27 +212,35 @@ def _parse(text: str, offset: int) -> pd.DataFrame:
 
 @dataclass
 class _Column:
-    """One factorised file column: ``codes`` index into the stripped distinct values."""
+    """One file column, factorised: ``codes`` index into its stripped distinct ``values``."""
 
+    index: int
     name: str
     codes: np.ndarray
     values: np.ndarray
 
     @classmethod
-    def of(cls, name: str, cells: pd.Series) -> _Column:
+    def of(cls, index: int, name: str, cells: pd.Series) -> _Column:
         codes, uniques = pd.factorize(cells, use_na_sentinel=False)
         values = np.array([str(value).strip() for value in uniques], dtype=object)
-        return cls(name, np.asarray(codes), values)
+        return cls(index, name, np.asarray(codes), values)
 
+    @property
+    def cells(self) -> np.ndarray:
+        """The stripped cell values, one per row."""
+        return self.values[self.codes]
+
+    @property
     def blank(self) -> np.ndarray:
+        """True where a cell is empty or only spaces."""
         return (self.values == "")[self.codes]
 
 
 @dataclass
 class _Offenders:
-    """Cells of one column that failed a check, and how to describe one of them."""
+    """Rows of one column that failed a check, and how to describe one of them."""
 
-    column: str
+    column: _Column
     positions: np.ndarray
     describe: Callable[[int], str]
 
@@ -240,8 +252,13 @@ class _Validator:
         self.instrument = instrument
         self.limit = max(limit, 1)
         self.first_row = offset + 2  # spreadsheet row of the first data row
-        self.header = [str(cell).strip() for cell in raw.iloc[0]]
-        self.body = raw.iloc[1:].reset_index(drop=True)
+        header = [str(cell).strip() for cell in raw.iloc[0]]
+        body = raw.iloc[1:]
+        self.columns = [
+            _Column.of(index, name, body[label])
+            for index, (name, label) in enumerate(zip(header, raw.columns, strict=True))
+        ]
+        self.keep = ~np.logical_and.reduce([column.blank for column in self.columns])
         self.column_problems: list[CsvProblem] = []
         self.offenders: list[_Offenders] = []
 
@@ -249,72 +266,68 @@ class _Validator:
         return self.first_row + position
 
     def run(self) -> pd.DataFrame:
-        if len(self.header) == 1 and (sep := _other_separator(self.header[0])):
-            raise _fatal(f"the values are separated by {sep!r}, not commas; {_SAVE_AS}", row=1)
-        columns = self._map_columns()
-        factorised = {key: _Column.of(name, self.body[index]) for key, (name, index) in columns.items()}
-        keep = ~np.logical_and.reduce(
-            [_Column.of("", self.body[index]).blank() for index in self.body.columns]
-        ) if len(self.body.columns) else np.zeros(0, dtype=bool)
-        if not keep.any():
-            self.column_problems.append(CsvProblem(None, None, "the file has no responses below the header"))
-        self._check_unnamed(keep)
+        header = [column.name for column in self.columns]
+        if len(header) == 1 and (separator := _other_separator(header[0])):
+            raise _fatal(f"the values are separated by {separator!r}; {_SAVE_AS}", row=1)
+        known = self._known_columns()
+        if not self.keep.any():
+            self.column_problems.append(
+                CsvProblem(None, None, "the file has no responses below the header")
+            )
+        self._check_unnamed()
 
-        frame: dict[str, object] = {}
-        if TEAM in factorised:
-            frame[TEAM] = self._team(factorised[TEAM], keep)
-        if RESPONDENT in factorised:
-            frame[RESPONDENT] = self._respondent(factorised[RESPONDENT], keep)
+        frame: dict[str, np.ndarray] = {}
+        if TEAM in known:
+            frame[TEAM] = self._team(known[TEAM])
+        if RESPONDENT in known:
+            frame[RESPONDENT] = self._respondent(known[RESPONDENT])
         for item_id in self.instrument.item_ids:
-            if item_id in factorised:
-                frame[item_id] = self._item(factorised[item_id], keep, self.instrument.scale_for(item_id))
+            if item_id in known:
+                frame[item_id] = self._item(known[item_id], self.instrument.scale_for(item_id))
         for question in self.instrument.context:
-            if question.id in factorised:
-                frame[question.id] = self._context(factorised[question.id], keep, question)
+            if question.id in known:
+                frame[question.id] = self._context(known[question.id], question)
 
         problems = self._problems()
         if problems:
             raise ResponseCsvError(problems)
-        return pd.DataFrame({name: values[keep] for name, values in frame.items()})
+        return pd.DataFrame({name: values[self.keep] for name, values in frame.items()})
 
     # ---- header
 
-    def _map_columns(self) -> dict[str, tuple[str, int]]:
-        """Known columns by canonical name: (name as written, position)."""
+    def _known_columns(self) -> dict[str, _Column]:
+        """The file's recognised columns by canonical name; reports the others."""
         known = {TEAM: TEAM, RESPONDENT: RESPONDENT}
         known.update({item_id.casefold(): item_id for item_id in self.instrument.item_ids})
-        known.update({q.id.casefold(): q.id for q in self.instrument.context})
-        found: dict[str, tuple[str, int]] = {}
-        for index, name in enumerate(self.header):
-            if not name:
+        known.update({question.id.casefold(): question.id for question in self.instrument.context})
+        found: dict[str, _Column] = {}
+        for column in self.columns:
+            if not column.name:
                 continue
-            canonical = known.get(name.casefold())
+            canonical = known.get(column.name.casefold())
             if canonical is None:
-                self.column_problems.append(CsvProblem(None, name, self._unknown(name, known)))
+                message = self._unknown(column.name, known)
+                self.column_problems.append(CsvProblem(None, column.name, message))
             elif canonical in found:
-                first = found[canonical][1] + 1
-                self.column_problems.append(
-                    CsvProblem(None, name, f"appears twice (columns {first} and {index + 1})")
-                )
+                first = found[canonical].index + 1
+                message = f"appears twice (columns {first} and {column.index + 1})"
+                self.column_problems.append(CsvProblem(None, column.name, message))
             else:
-                found[canonical] = (name, index)
+                found[canonical] = column
         if TEAM not in found:
-            self.column_problems.append(
-                CsvProblem(None, TEAM, "the file needs a team column naming each response's team")
-            )
+            message = "the file needs a team column naming each response's team"
+            self.column_problems.append(CsvProblem(None, TEAM, message))
         missing = [item_id for item_id in self.instrument.item_ids if item_id not in found]
         if missing:
             listed = ", ".join(missing[:_SHOWN_MISSING])
             if len(missing) > _SHOWN_MISSING:
                 listed += f" and {len(missing) - _SHOWN_MISSING} more"
-            self.column_problems.append(
-                CsvProblem(
-                    None,
-                    None,
-                    f"missing item column{'s' if len(missing) > 1 else ''} {listed}; every item "
-                    "needs a column (leave cells blank for unanswered items)",
-                )
+            plural = "s" if len(missing) > 1 else ""
+            message = (
+                f"missing item column{plural} {listed}; every item needs a column "
+                "(leave cells blank for unanswered items)"
             )
+            self.column_problems.append(CsvProblem(None, None, message))
         return found
 
     def _unknown(self, name: str, known: dict[str, str]) -> str:
@@ -322,50 +335,41 @@ class _Validator:
         close = difflib.get_close_matches(name.casefold(), known, n=1, cutoff=0.6)
         return f"{what} (did you mean {known[close[0]]}?)" if close else what
 
-    def _check_unnamed(self, keep: np.ndarray) -> None:
-        for index, name in enumerate(self.header):
-            if name:
-                continue
-            filled = ~_Column.of("", self.body[index]).blank() & keep
-            if filled.any():
-                row = self.row_number(int(np.flatnonzero(filled)[0]))
+    def _check_unnamed(self) -> None:
+        for column in self.columns:
+            filled = np.flatnonzero(~column.blank & self.keep)
+            if not column.name and filled.size:
+                message = f"has a value in column {column.index + 1}, which has no header"
                 self.column_problems.append(
-                    CsvProblem(row, None, f"has a value in column {index + 1}, which has no header")
+                    CsvProblem(self.row_number(int(filled[0])), None, message)
                 )
 
     # ---- cells
 
     def _flag(self, column: _Column, bad: np.ndarray, describe: Callable[[int], str]) -> None:
-        positions = np.flatnonzero(bad)
+        positions = np.flatnonzero(bad & self.keep)
         if positions.size:
-            self.offenders.append(_Offenders(column.name, positions, describe))
+            self.offenders.append(_Offenders(column, positions, describe))
 
-    def _team(self, column: _Column, keep: np.ndarray) -> np.ndarray:
-        self._flag(column, column.blank() & keep, lambda _: "the team is missing")
-        return column.values[column.codes]
+    def _team(self, column: _Column) -> np.ndarray:
+        self._flag(column, column.blank, lambda _: "the team is missing")
+        return column.cells
 
-    def _respondent(self, column: _Column, keep: np.ndarray) -> np.ndarray:
-        ids, distinct = pd.factorize(column.values)
-        codes = np.asarray(ids)[column.codes]
-        blank_code = -1 if "" not in distinct else int(distinct.get_loc(""))
-        codes = np.where(keep & (codes != blank_code), codes, -1)
-        labelled = codes >= 0
-        _, first_index = np.unique(codes, return_index=True)
-        first_of = np.full(len(distinct) + 1, -1)
-        first_of[np.unique(codes)] = first_index  # -1 code lands in the last slot
-        repeated = labelled & (first_of[codes] != np.arange(codes.size))
+    def _respondent(self, column: _Column) -> np.ndarray:
+        ids = np.asarray(pd.factorize(column.values)[0])[column.codes]
+        labelled = ~column.blank & self.keep
+        ids = np.where(labelled, ids, -1)
+        repeated = labelled & pd.Series(ids).duplicated().to_numpy()
 
         def describe(position: int) -> str:
-            first = self.row_number(int(first_of[codes[position]]))
-            value = column.values[column.codes[position]]
-            return f"{_show(value)} is also in row {first}; respondent ids must be unique"
+            first = int(np.flatnonzero(ids == ids[position])[0])
+            value = _show(column.values[column.codes[position]])
+            return f"{value} is also in row {self.row_number(first)}; respondent ids must be unique"
 
         self._flag(column, repeated, describe)
-        values = column.values[column.codes].copy()
-        values[column.blank()] = None
-        return values
+        return np.where(column.blank, None, column.cells)
 
-    def _item(self, column: _Column, keep: np.ndarray, scale: ResponseScale) -> np.ndarray:
+    def _item(self, column: _Column, scale: ResponseScale) -> np.ndarray:
         parsed = [_item_value(text, scale) for text in column.values]
         numbers = np.array([number for number, _ in parsed], dtype=float)
         invalid = np.array([problem is not None for _, problem in parsed], dtype=bool)
@@ -373,46 +377,48 @@ class _Validator:
         def describe(position: int) -> str:
             return _item_value(column.values[column.codes[position]], scale)[1] or ""
 
-        self._flag(column, invalid[column.codes] & keep, describe)
+        self._flag(column, invalid[column.codes], describe)
         return numbers[column.codes]
 
-    def _context(self, column: _Column, keep: np.ndarray, question: ContextQuestion) -> np.ndarray:
+    def _context(self, column: _Column, question: ContextQuestion) -> np.ndarray:
         options = {option.strip().casefold(): option for option in question.options}
-        canonical = np.array(
-            [options.get(text.casefold()) if text else None for text in column.values], dtype=object
+        canonical = np.array([options.get(text.casefold()) for text in column.values], dtype=object)
+        invalid = np.array(
+            [
+                text != "" and option is None
+                for text, option in zip(column.values, canonical, strict=True)
+            ],
+            dtype=bool,
         )
-        invalid = (canonical == None) & (column.values != "")  # noqa: E711 - elementwise
 
         def describe(position: int) -> str:
             value = _show(column.values[column.codes[position]])
             return f"{value} is not an option; choose one of {', '.join(question.options)}"
 
-        self._flag(column, invalid[column.codes] & keep, describe)
+        self._flag(column, invalid[column.codes], describe)
         return canonical[column.codes]
 
     # ---- report
 
     def _problems(self) -> list[CsvProblem]:
+        """Column problems, then cell problems by row and column, up to the limit."""
         problems = self.column_problems[: self.limit]
         hidden = len(self.column_problems) - len(problems)
         room = self.limit - len(problems)
-        order = {name: index for index, name in enumerate(self.header)}
-        offenders = sorted(self.offenders, key=lambda o: order.get(o.column, len(order)))
-        if offenders:
-            positions = np.concatenate([o.positions for o in offenders])
-            owners = np.concatenate([np.full(o.positions.size, i) for i, o in enumerate(offenders)])
+        if self.offenders:
+            positions = np.concatenate([o.positions for o in self.offenders])
+            owners = np.concatenate(
+                [np.full(o.positions.size, i) for i, o in enumerate(self.offenders)]
+            )
+            places = np.array([o.column.index for o in self.offenders])[owners]
             hidden += max(positions.size - room, 0)
-            if room > 0:
-                first = np.lexsort((owners, positions))[:room]
-                for position, owner in zip(positions[first], owners[first], strict=True):
-                    culprit = offenders[int(owner)]
-                    problems.append(
-                        CsvProblem(
-                            self.row_number(int(position)),
-                            culprit.column,
-                            culprit.describe(int(position)),
-                        )
+            for k in np.lexsort((places, positions))[: max(room, 0)]:
+                culprit, position = self.offenders[int(owners[k])], int(positions[k])
+                problems.append(
+                    CsvProblem(
+                        self.row_number(position), culprit.column.name, culprit.describe(position)
                     )
+                )
         if hidden:
             noun = "problem" if hidden == 1 else "problems"
             problems.append(CsvProblem(None, None, f"... and {hidden} more {noun}"))

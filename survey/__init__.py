@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from survey import config
+from survey import config, logging_filters
 from survey.database import configure_engine
 from survey.extensions import csrf, db, login_manager, migrate
 
@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.persistent_secret_key(app.instance_path)
 
+    logging_filters.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=_migrations_directory())
     csrf.init_app(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -33,6 +34,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(rounds_command)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(backup_command)
 
 
 @click.group("instrument")
@@ -205,6 +208,58 @@ def rounds_command(org_name: str | None) -> None:
             f"{survey_round.instrument.label}\t{survey_round.status}\t"
             f"invited {counts.invited}\tsubmitted {counts.submitted}"
         )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=4, show_default=True, type=int)
+@click.option(
+    "--plain-http",
+    is_flag=True,
+    help="Cookies without the Secure flag, for trying production mode without HTTPS.",
+)
+def serve_command(host: str, port: int, workers: int, plain_http: bool) -> None:
+    """Run the production server (gunicorn with several workers)."""
+    import os
+
+    env = dict(os.environ, NEGOSCOPE_ENV="production")
+    if plain_http:
+        env["NEGOSCOPE_SECURE_COOKIES"] = "false"
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "survey.wsgi:app",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+    ]  # fmt: skip  (no access log: the first request of a respondent carries their token)
+    click.echo(f"Serving on http://{host}:{port} with {workers} workers (gunicorn).")
+    os.execvpe(sys.executable, args, env)
+
+
+@click.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(out: Path) -> None:
+    """Copy the embedded SQLite database to OUT while the app keeps serving."""
+    from survey.services.backup import BackupError, backup_sqlite
+
+    with click.progressbar(length=100, label="Backing up") as bar:
+        done = [0]
+
+        def progress(copied: int, total: int) -> None:
+            step = int(copied * 100 / max(total, 1))
+            bar.update(step - done[0])
+            done[0] = step
+
+        try:
+            pages = backup_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], out, progress)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {out} ({pages} pages, integrity check ok).")
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
