@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -60,6 +60,8 @@ def register(app: Flask) -> None:
         db.session.rollback()
         if is_unavailable(error):
             log.warning("database unavailable: %s", type(error).__name__)
+            if request.method == "POST" and (request.endpoint or "").startswith("respond."):
+                return _retry_page()
             return render_error(503)
         log.exception("database error")
         return render_error(500)
@@ -70,3 +72,10 @@ def register(app: Flask) -> None:
             return _http(error)
         log.exception("unhandled error")
         return render_error(500)
+
+
+def _retry_page():  # type: ignore[no-untyped-def]
+    """A 503 that carries the respondent's posted answers, ready to be sent again."""
+    fields = [(k, v) for k, v in request.form.items(multi=True) if len(v) <= 200][:200]
+    body = render_template("errors/retry.html", fields=fields, action=request.path)
+    return body, 503, {"Retry-After": "5"}
