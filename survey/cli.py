@@ -35,6 +35,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(rounds_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(import_responses_command)
+    app.cli.add_command(analyze_command)
     app.cli.add_command(backup_command)
 
 
@@ -260,6 +262,140 @@ def backup_command(out: Path) -> None:
         except BackupError as error:
             raise click.ClickException(str(error)) from error
     click.echo(f"Backup written to {out} ({pages} pages, integrity check ok).")
+
+
+@click.command("import-responses")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--instrument", "instrument_spec", required=True, help="ID or ID:VERSION")
+@click.option("--round", "round_name", required=True)
+@click.option("--org", "org_name", default="Imported", show_default=True)
+@with_appcontext
+def import_responses_command(
+    path: str, instrument_spec: str, round_name: str, org_name: str
+) -> None:
+    """Import a wide CSV of responses as submitted answers (all rows or none)."""
+    from analytics.response_csv import ResponseCsvError, read_responses_csv
+    from survey.services.instruments import instrument_of
+    from survey.services.response_import import ImportConflict, import_frame
+
+    instrument_row = _resolve_instrument(instrument_spec)
+    instrument = instrument_of(instrument_row)
+    click.echo(f"Reading {path} ...")
+    try:
+        frame = read_responses_csv(path, instrument)
+    except ResponseCsvError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{path}: nothing was imported.") from error
+    with click.progressbar(length=len(frame), label="Storing responses") as bar:
+        try:
+            report = import_frame(
+                org_name, round_name, instrument_row, instrument, frame, utcnow(), bar.update
+            )
+        except ImportConflict as error:
+            db.session.rollback()
+            raise click.ClickException(f"{error} Nothing was imported.") from error
+    db.session.commit()
+    if report.organization_created:
+        click.echo(f"Created organization {org_name!r}.")
+    if report.round_created:
+        click.echo(f"Created round {round_name!r} ({instrument_row.label}, closed).")
+    if report.teams_created:
+        shown = ", ".join(report.teams_created[:10])
+        more = (
+            f" and {len(report.teams_created) - 10} more" if len(report.teams_created) > 10 else ""
+        )
+        click.echo(f"Created {len(report.teams_created)} teams: {shown}{more}.")
+    click.echo(f"Imported {report.stored} responses into {round_name!r}.")
+
+
+def _resolve_instrument(spec: str):  # type: ignore[no-untyped-def]
+    from analytics.instrument_parser import default_instrument_paths
+    from survey.services.instruments import find_instrument
+
+    key, _, version_text = spec.partition(":")
+    if version_text and not version_text.isdigit():
+        raise click.BadParameter(f"{spec!r}: use ID or ID:VERSION", param_hint="--instrument")
+    version = int(version_text) if version_text else None
+    row = find_instrument(key, version)
+    if row is not None:
+        return row
+    for path in default_instrument_paths():
+        shipped = load_instrument(path)
+        if shipped.id == key and version in (None, shipped.version):
+            row, _ = store_instrument(shipped)
+            click.echo(f"Stored the shipped instrument {row.label}.")
+            return row
+    raise click.ClickException(
+        f"Instrument {spec} is not stored. Load it first: negoscope instrument load FILE"
+    )
+
+
+@click.command("analyze")
+@click.option("--round", "round_name", required=True)
+@click.option("--org", "org_name", help="Organization (needed when several have the round).")
+@click.option("--json", "json_out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--assignments",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="respondent,team,profile CSV",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@with_appcontext
+def analyze_command(
+    round_name: str, org_name: str | None, json_out: Path, assignments: Path | None, seed: int
+) -> None:
+    """Score, check reliability, find profiles and diagnose every team of a round."""
+    import json
+
+    from analytics.pipeline import analyze_round
+    from survey.services.datasets import invited_by_team, round_frame
+    from survey.services.instruments import instrument_of
+
+    survey_round = _resolve_round(round_name, org_name)
+    instrument = instrument_of(survey_round.instrument)
+    click.echo(f"Loading {survey_round.organization.name} / {survey_round.name} ...")
+    frame = round_frame(survey_round, instrument)
+    if frame.empty:
+        raise click.ClickException(f"Round {round_name!r} has no submitted responses yet.")
+    invited = invited_by_team(survey_round) or None
+    analysis = analyze_round(
+        frame, instrument, round_name=survey_round.name,
+        threshold=current_app.config["ANONYMITY_THRESHOLD"], invited=invited,
+        random_state=seed, progress=lambda message: click.echo(f"  {message} ..."),
+    )  # fmt: skip
+    payload = analysis.to_json_dict()
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
+    click.echo(f"Wrote {json_out}.")
+    if assignments is not None:
+        analysis.assignments_frame().to_csv(assignments, index=False)
+        click.echo(f"Wrote {assignments} (analyst output: keep it on your own machine).")
+    profiles = payload.get("profiles", {})
+    click.echo(
+        f"{payload['n_respondents']} respondents, {len(payload['teams'])} teams, "
+        f"{profiles.get('k', '?')} profiles."
+    )
+
+
+def _resolve_round(round_name: str, org_name: str | None):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from survey.models import Organization, SurveyRound
+
+    query = select(SurveyRound).join(Organization).where(SurveyRound.name == round_name)
+    if org_name:
+        query = query.where(Organization.name == org_name)
+    found = db.session.scalars(query).all()
+    if not found:
+        where = f" in {org_name!r}" if org_name else ""
+        raise click.ClickException(f"No round called {round_name!r}{where}.")
+    if len(found) > 1:
+        orgs = ", ".join(r.organization.name for r in found)
+        raise click.ClickException(
+            f"Several organizations have {round_name!r} ({orgs}); add --org."
+        )
+    return found[0]
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

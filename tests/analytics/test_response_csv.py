@@ -320,7 +320,7 @@ def written(frame: pd.DataFrame) -> str:
 @given(valid_frames())
 def test_valid_frames_round_trip(frame: pd.DataFrame) -> None:
     result = read_responses_csv(written(frame).encode(), INSTRUMENT)
-    pd.testing.assert_frame_equal(result, frame, check_dtype=False)
+    pd.testing.assert_frame_equal(result, frame)
     assert result[list(ITEMS)].dtypes.eq("float64").all()
 
 
