@@ -237,7 +237,7 @@ def serve_command(host: str, port: int, workers: int, plain_http: bool) -> None:
         f"{host}:{port}",
         "--workers",
         str(workers),
-    ]  # fmt: skip  (no access log: the first request of a respondent carries their token)
+    ]  # no access log: the first request of a respondent carries their token
     click.echo(f"Serving on http://{host}:{port} with {workers} workers (gunicorn).")
     os.execvpe(sys.executable, args, env)
 
@@ -360,10 +360,14 @@ def analyze_command(
         raise click.ClickException(f"Round {round_name!r} has no submitted responses yet.")
     invited = invited_by_team(survey_round) or None
     analysis = analyze_round(
-        frame, instrument, round_name=survey_round.name,
-        threshold=current_app.config["ANONYMITY_THRESHOLD"], invited=invited,
-        random_state=seed, progress=lambda message: click.echo(f"  {message} ..."),
-    )  # fmt: skip
+        frame,
+        instrument,
+        round_name=survey_round.name,
+        threshold=current_app.config["ANONYMITY_THRESHOLD"],
+        invited=invited,
+        random_state=seed,
+        progress=lambda message: click.echo(f"  {message} ..."),
+    )
     payload = analysis.to_json_dict()
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")

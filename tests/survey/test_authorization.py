@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ def url_for_rule(rule, world, principal: str) -> str:  # type: ignore[no-untyped
         # The token is the respondent's credential: others try one that does not exist.
         "token": world.token if principal == "respondent" else "no-such-invitation-token-here",
         "filename": "negoscope.css",
+        "kind": "reminders",
     }
     missing = set(rule.arguments) - set(values)
     assert not missing, f"teach the matrix test the argument(s) {missing} of {rule.endpoint}"
@@ -45,6 +47,7 @@ def url_for_rule(rule, world, principal: str) -> str:  # type: ignore[no-untyped
             f"<{name}>", str(values[name])
         )
         url = url.replace(f"<path:{name}>", str(values[name]))
+        url = re.sub(rf"<any\([^)]*\):{name}>", str(values[name]), url)
     return url
 
 

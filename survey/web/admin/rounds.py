@@ -268,6 +268,48 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
     )
 
 
+@bp.post("/<int:org_id>/rounds/<int:round_id>/email/<any(invitations, reminders):kind>")
+def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
+    """Email links to members without one, or reminders to everyone who has not answered."""
+    from survey.services.emailing import email_links
+    from survey.services.mailer import parse_smtp_url
+
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    smtp_url = current_app.config.get("SMTP_URL")
+    if not smtp_url:
+        flash("No SMTP server is configured (NEGOSCOPE_SMTP_URL).", "error")
+        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    begin_write()
+    survey_round = admin_round(org, round_id)
+    if kind == "reminders":
+        people = [i.participant for i in rounds.open_invitations(survey_round)]
+    else:
+        people = rounds.members_without_invitation(survey_round)
+    report = email_links(
+        survey_round,
+        people,
+        reminder=kind == "reminders",
+        settings=parse_smtp_url(smtp_url),
+        base_url=current_app.config["PUBLIC_BASE_URL"],
+        now=utcnow(),
+        ttl=timedelta(days=current_app.config["INVITATION_TTL_DAYS"]),
+        threshold=current_app.config["ANONYMITY_THRESHOLD"],
+    )
+    audit.record(
+        "invitations_emailed",
+        actor=current_user,
+        organization_id=org.id,
+        target=survey_round.name,
+        detail=f"{kind}: {report.sent} sent, {len(report.failed)} failed",
+    )
+    db.session.commit()
+    flash(f"{report.sent} {kind} sent.", "info")
+    for address, reason in report.failed[:10]:
+        flash(f"Not sent to {address}: {reason}", "error")
+    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+
+
 def _day_start(day) -> datetime:  # type: ignore[no-untyped-def]
     return datetime.combine(day, time.min, tzinfo=UTC)
 
