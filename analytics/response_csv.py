@@ -203,7 +203,7 @@ def _parse(text: str, offset: int) -> pd.DataFrame:
                 f"has {saw} values but the header has {expected} columns", row=line + offset
             ) from None
         raise _fatal(f"not a readable CSV file ({str(exc).strip()})") from None
-    except (pd.errors.EmptyDataError, ValueError, MemoryError) as exc:
+    except (pd.errors.EmptyDataError, ValueError) as exc:
         raise _fatal(f"not a readable CSV file ({exc})") from None
 
 
@@ -268,7 +268,8 @@ class _Validator:
     def run(self) -> pd.DataFrame:
         header = [column.name for column in self.columns]
         if len(header) == 1 and (separator := _other_separator(header[0])):
-            raise _fatal(f"the values are separated by {separator!r}; {_SAVE_AS}", row=1)
+            message = f"the values are separated by {separator!r}; {_SAVE_AS}"
+            raise _fatal(message, row=self.first_row - 1)
         known = self._known_columns()
         if not self.keep.any():
             self.column_problems.append(
@@ -443,10 +444,8 @@ def _item_value(text: str, scale: ResponseScale) -> tuple[float, str | None]:
 
 
 def _other_separator(header: str) -> str | None:
-    for separator in (";", "\t"):
-        if header.count(separator) >= 1:
-            return separator
-    return None
+    """``;`` or tab when a one-column header holds them (a file saved with another separator)."""
+    return next((separator for separator in (";", "\t") if separator in header), None)
 
 
 def _show(value: str, limit: int = 40) -> str:

@@ -353,42 +353,43 @@ def _check_row(
     problems: _Problems,
 ) -> MemberRow | None:
     """The member on one row, or None after reporting its problems."""
-    n_before = len(problems.items) + problems.dropped
+    found: list[tuple[str | None, str]] = []
     clean = {}
     for column, value in cells.items():
         control = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
         if control is None:
             clean[column] = value
         else:
-            problems.add(line, column, f"contains a control character (U+{ord(control):04X})")
+            found.append((column, f"contains a control character (U+{ord(control):04X})"))
     name, email, team = clean.get("name", ""), clean.get("email", "").lower(), clean.get("team")
 
     if len(name) > MAX_NAME_LENGTH:
-        problems.add(
-            line, "name", f"the name has {len(name)} characters; the limit is {MAX_NAME_LENGTH}"
+        found.append(
+            ("name", f"the name has {len(name)} characters; the limit is {MAX_NAME_LENGTH}")
         )
     if not cells["name"] and not cells["email"]:
-        problems.add(line, None, "has neither a name nor an email address")
+        found.append((None, "has neither a name nor an email address"))
     if email:
         if not _is_email(email):
-            problems.add(line, "email", f"{_show(cells['email'])} is not an email address")
+            found.append(("email", f"{_show(cells['email'])} is not an email address"))
         elif email in existing:
-            problems.add(line, "email", f"{email!r} is already a member")
+            found.append(("email", f"{email!r} is already a member"))
         elif email in first_seen:
-            problems.add(
-                line, "email", f"{email!r} is listed twice, in rows {first_seen[email]} and {line}"
-            )
+            twice = f"{email!r} is listed twice, in rows {first_seen[email]} and {line}"
+            found.append(("email", twice))
         else:
             first_seen[email] = line
     canonical = None
     if team == "":
-        problems.add(line, "team", "the team is missing")
+        found.append(("team", "the team is missing"))
     elif team is not None:
         canonical = teams.canonical(team)
         if canonical is None:
-            problems.add(line, "team", teams.unknown_message(team))
+            found.append(("team", teams.unknown_message(team)))
 
-    if canonical is None or len(problems.items) + problems.dropped > n_before:
+    for column, message in found:
+        problems.add(line, column, message)
+    if found or canonical is None:
         return None
     return MemberRow(line=line, name=name or None, email=email or None, team=canonical)
 

@@ -324,6 +324,19 @@ def test_valid_frames_round_trip(frame: pd.DataFrame) -> None:
     assert result[list(ITEMS)].dtypes.eq("float64").all()
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | st.text(alphabet='team,TR1;"\n\r 3x\x00', max_size=100))
+def test_arbitrary_input_gives_a_frame_or_problems(data: bytes | str) -> None:
+    raw = data.encode() if isinstance(data, str) else data
+    try:
+        frame = read_responses_csv(raw, INSTRUMENT)
+    except ResponseCsvError as error:
+        assert error.problems
+        assert all(isinstance(problem, CsvProblem) for problem in error.problems)
+    else:
+        assert list(frame.columns[:1]) == ["team"]
+
+
 @st.composite
 def corruptions(draw: st.DrawFn) -> tuple[pd.DataFrame, int, str, str]:
     frame = draw(valid_frames(with_respondent=True))

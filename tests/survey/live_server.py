@@ -194,13 +194,12 @@ def child_pids(parent: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (zombies, which nobody may reap in a container, do not count)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return stat[stat.rindex(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 class Gunicorn:
@@ -322,13 +321,14 @@ class Gunicorn:
                 try:
                     process.wait(timeout)
                 except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(process.pid, signal.SIGKILL)
+                    process.kill()
                     process.wait(5)
-            for pid in self._seen_workers:
-                if _alive(pid) and _parent_of(pid) == process.pid:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
+            # Workers share the master's process group (start_new_session): kill any left over.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while any(_alive(pid) for pid in self._seen_workers) and time.monotonic() < deadline:
+                time.sleep(0.05)
         self._dir.cleanup()
 
     def __enter__(self) -> Gunicorn:
@@ -336,14 +336,6 @@ class Gunicorn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _parent_of(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
 @dataclass

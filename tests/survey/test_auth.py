@@ -96,7 +96,7 @@ def test_passwords_are_argon2id_at_or_above_asvs_parameters(app):
     variant, version, params, *_ = stored.lstrip("$").split("$")
     settings = dict(part.split("=") for part in params.split(","))
     assert variant == "argon2id" and version == "v=19"
-    # OWASP / ASVS 5.0 appendix C minimum for argon2id: m >= 19 MiB with t >= 2, or m >= 46 MiB with t >= 1
+    # ASVS 5.0 appendix C / OWASP minimum for argon2id: 19 MiB with t >= 2, or 46 MiB with t >= 1
     memory_kib, iterations = int(settings["m"]), int(settings["t"])
     assert (memory_kib >= 47_104 and iterations >= 1) or (memory_kib >= 19_456 and iterations >= 2)
     assert PASSWORD not in stored

@@ -1,0 +1,226 @@
+"""Text helpers: measuring and wrapping text, and plain-language phrasing.
+
+Wrapping measures words with the same font metrics matplotlib uses to draw
+them (:class:`matplotlib.textpath.TextToPath`), so a line wrapped to a width in
+points fits that width on the page. Formatting helpers never return ``"nan"``
+or ``"None"``: a missing value becomes :data:`MISSING`.
+
+Examples
+--------
+>>> wrap("one two three four", width=40.0, size=9.5)
+['one two', 'three', 'four']
+>>> percent(0.734)
+'73%'
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
+
+from reports.style import FONT_FAMILY
+
+__all__ = [
+    "MISSING",
+    "escape_mathtext",
+    "level_phrase",
+    "members",
+    "number",
+    "ordinal",
+    "percent",
+    "percentile_phrase",
+    "text_width",
+    "wrap",
+]
+
+#: What a missing number is shown as.
+MISSING = "not available"
+
+_TEXT_TO_PATH = TextToPath()
+
+
+@lru_cache(maxsize=16384)
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width of a single line of text in points.
+
+    Parameters
+    ----------
+    text : str
+        The text (no newlines).
+    size : float
+        Font size in points.
+    bold : bool, default False
+        Bold weight.
+
+    Examples
+    --------
+    >>> text_width("ab", 10.0) > text_width("a", 10.0) > 0
+    True
+    """
+    if not text:
+        return 0.0
+    prop = FontProperties(family=FONT_FAMILY, size=size, weight="bold" if bold else "normal")
+    width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width)
+
+
+def wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
+    """Break text into lines no wider than ``width`` points.
+
+    Paragraph breaks (``"\\n"``) are kept; a single word wider than the line
+    is broken by characters so nothing can overflow.
+
+    Parameters
+    ----------
+    text : str
+        The text to wrap.
+    width : float
+        Available width in points.
+    size : float
+        Font size in points.
+    bold : bool, default False
+        Bold weight.
+
+    Returns
+    -------
+    list of str
+        The lines; ``[""]`` for empty text.
+
+    Examples
+    --------
+    >>> wrap("a b", width=500.0, size=10.0)
+    ['a b']
+    """
+    lines: list[str] = []
+    space = text_width(" ", size, bold)
+    for paragraph in text.split("\n"):
+        current: list[str] = []
+        used = 0.0
+        for word in paragraph.split():
+            for piece in _split_long_word(word, width, size, bold):
+                piece_width = text_width(piece, size, bold)
+                extra = piece_width + (space if current else 0.0)
+                if current and used + extra > width:
+                    lines.append(" ".join(current))
+                    current, used = [piece], piece_width
+                else:
+                    current.append(piece)
+                    used += extra
+        lines.append(" ".join(current))
+    return lines
+
+
+def _split_long_word(word: str, width: float, size: float, bold: bool) -> list[str]:
+    if text_width(word, size, bold) <= width:
+        return [word]
+    pieces, current = [], ""
+    for char in word:
+        if current and text_width(current + char, size, bold) > width:
+            pieces.append(current)
+            current = char
+        else:
+            current += char
+    pieces.append(current)
+    return pieces
+
+
+def escape_mathtext(text: str) -> str:
+    """Escape dollar signs so matplotlib draws them literally instead of as math.
+
+    Examples
+    --------
+    >>> escape_mathtext("$5 deal")
+    '\\\\$5 deal'
+    """
+    return text.replace("$", r"\$")
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """A number with fixed decimals, or :data:`MISSING`.
+
+    Examples
+    --------
+    >>> number(3.456), number(None), number(float("nan"))
+    ('3.5', 'not available', 'not available')
+    """
+    if not _finite(value):
+        return MISSING
+    return f"{value:.{digits}f}"
+
+
+def percent(share: float | None) -> str:
+    """A share (0-1) as a whole percentage, or :data:`MISSING`.
+
+    Examples
+    --------
+    >>> percent(0.5), percent(None)
+    ('50%', 'not available')
+    """
+    if not _finite(share):
+        return MISSING
+    return f"{round(100 * share):d}%"
+
+
+def ordinal(value: int) -> str:
+    """English ordinal of a whole number.
+
+    Examples
+    --------
+    >>> [ordinal(v) for v in (1, 2, 3, 4, 11, 12, 13, 21, 73)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '73rd']
+    """
+    if 10 <= value % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    return f"{value}{suffix}"
+
+
+def members(count: int | None, total: int | None) -> str:
+    """"7 of 9 members", or :data:`MISSING`.
+
+    Examples
+    --------
+    >>> members(7, 9)
+    '7 of 9 members'
+    """
+    if count is None or total is None:
+        return MISSING
+    return f"{count} of {total} member" + ("" if total == 1 else "s")
+
+
+def percentile_phrase(percentile: float | None) -> str:
+    """Where a team average sits among the organisation's individual scores.
+
+    Examples
+    --------
+    >>> percentile_phrase(81.6)
+    'higher than about 82% of the scores in your organization'
+    >>> percentile_phrase(None)
+    'not available'
+    """
+    if not _finite(percentile):
+        return MISSING
+    return f"higher than about {round(percentile):d}% of the scores in your organization"
+
+
+def level_phrase(level: str | None) -> str:
+    """Plain-language reading of a pillar level.
+
+    Examples
+    --------
+    >>> level_phrase("at risk")
+    'at risk: work on this first'
+    """
+    return {
+        "at risk": "at risk: work on this first",
+        "mixed": "mixed: some room to improve",
+        "strong": "strong: keep doing what works",
+    }.get(level or "", "not rated (too few answers)")
