@@ -80,7 +80,9 @@ def test_admin_opens_a_draft_round_and_downloads_a_link_per_member(
     assert len({row["link"] for row in rows}) == len(rows)
 
     page.goto(round_url)
-    expect(page.get_by_role("button", name=re.compile("^Download links for 0 members"))).to_be_visible()
+    expect(
+        page.get_by_role("button", name=re.compile("^Download links for 0 members"))
+    ).to_be_visible()
     expect(page.get_by_role("heading", name="Not answered yet (3)")).to_be_visible()
     browsing.check(page)
 

@@ -45,7 +45,7 @@ ITEMS_PER_RESPONSE = sum(len(page.items) for page in PAGES)
 
 # Written next to the log: marks each worker once its app is imported, keeps shutdowns short
 # and stops gunicorn >= 25 from sharing one control socket between parallel servers.
-_GUNICORN_CONFIG = '''
+_GUNICORN_CONFIG = """
 graceful_timeout = 5
 timeout = 60
 control_socket_disable = True
@@ -53,7 +53,7 @@ control_socket_disable = True
 
 def post_worker_init(worker):
     worker.log.info("negoscope-live-server: worker %s ready", worker.pid)
-'''
+"""
 
 
 class ServerError(RuntimeError):
@@ -144,14 +144,15 @@ def seed(
             org, _ = organizations.get_or_create_organization("Load Test Org")
             team, _ = organizations.get_or_create_team(org, "Deal Desk")
             now = utcnow()
+            tag = uuid.uuid4().hex[:8]  # seeding twice into one database stays unique
             survey_round = rounds.create_round(
-                org, f"Round {uuid.uuid4().hex[:8]}", instrument_row, [team], mode=mode,
+                org, f"Round {tag}", instrument_row, [team], mode=mode,
                 status="open", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10),
             )  # fmt: skip
             invitation_ids, tokens = [], []
             for index in range(respondents):
                 person = organizations.add_participant(
-                    team, name=f"Respondent {index}", email=f"r{index}@load.example"
+                    team, name=f"Respondent {index}", email=f"r{index}-{tag}@load.example"
                 )
                 invitation, token = rounds.issue_invitation(
                     survey_round, person, now, timedelta(days=30)
@@ -340,10 +341,12 @@ class Gunicorn:
 
 @dataclass
 class LiveServer:
-    """A running server and what was seeded into its database."""
+    """A running server, its database and what was seeded into it for one use."""
 
     server: Gunicorn
+    database_url: str
     seed: Seed
+    log_start: int = 0
 
     @property
     def base_url(self) -> str:
@@ -352,6 +355,23 @@ class LiveServer:
     def browser(self, timeout: float = 30.0) -> Browser:
         """A new browser (empty cookie jar) pointed at the server."""
         return Browser(self.base_url, timeout=timeout)
+
+    def new_log(self) -> str:
+        """What the server logged since this object was made."""
+        return self.server.log_text()[self.log_start :]
+
+    @classmethod
+    def seeded(cls, server: Gunicorn, database_url: str, seed_data: Seed) -> LiveServer:
+        """Wrap a running server, remembering where its log stands now."""
+        return cls(server, database_url, seed_data, len(server.log_text()))
+
+
+@contextlib.contextmanager
+def serve(database_url: str, *, workers: int = 4) -> Iterator[Gunicorn]:
+    """Migrate ``database_url`` and serve it with gunicorn until the block ends."""
+    migrate(database_url)
+    with Gunicorn(database_url, workers=workers) as server:
+        yield server
 
 
 @contextlib.contextmanager
@@ -373,7 +393,7 @@ def live_server(
     migrate(database_url)
     seeded = seed(database_url, respondents, mode=mode, users=users)
     with Gunicorn(database_url, workers=workers) as server:
-        yield LiveServer(server, seeded)
+        yield LiveServer.seeded(server, database_url, seeded)
 
 
 # --------------------------------------------------------------------------- HTTP client
@@ -520,7 +540,9 @@ def answer_all_pages(browser: Browser, token: str, value: str = "4") -> str:
     for page in PAGES:
         shown = expect(browser.get(f"/survey/page/{page.number}"), 200)
         data = {"csrf_token": shown.csrf(), "nav": "next", **page_values(page.number, value)}
-        target = "/survey/review" if page.number == len(PAGES) else f"/survey/page/{page.number + 1}"
+        target = (
+            "/survey/review" if page.number == len(PAGES) else f"/survey/page/{page.number + 1}"
+        )
         expect(browser.post(f"/survey/page/{page.number}", data), 302, target)
     return expect(browser.get("/survey/review"), 200).csrf()
 

@@ -1,0 +1,774 @@
+"""The report's charts, drawn with matplotlib's object-oriented API only.
+
+Every chart function takes a small data frame (build it from a report context
+with :func:`chart_data`) and an optional Axes, draws on it and returns it.
+Without an Axes it makes its own :class:`matplotlib.figure.Figure`; pyplot is
+never imported, so nothing touches global figure state. Missing values
+(``NaN``) are drawn as "withheld" rather than as points.
+
+:func:`figure_svg` turns a figure into deterministic SVG text with the text
+kept as ``<text>`` elements, and :func:`render_chart_svg` does both steps for
+the web dashboard.
+
+Examples
+--------
+>>> data = pd.DataFrame(
+...     {"change": [-0.4, 0.2], "ci_low": [-0.8, -0.1], "ci_high": [0.0, 0.5],
+...      "kind": ["blocker", "practice"]},
+...     index=["Deadline pressure", "Objective criteria"],
+... )
+>>> ax = change_chart(data)
+>>> svg = figure_svg(ax.figure)
+>>> svg.startswith("<?xml") and "Deadline pressure" in svg
+True
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+from reports.context import TeamReportContext
+from reports.style import (
+    ACCENT,
+    ACCENT_DARK,
+    BAND_COLOURS,
+    GRID,
+    HIGHLIGHT,
+    INK,
+    LEVEL_STYLES,
+    MUTED,
+    PAPER,
+    RULE,
+    SIZES,
+    TINT,
+    rc_context,
+)
+from reports.text import escape_mathtext, ordinal
+
+__all__ = [
+    "CHART_KINDS",
+    "blocker_profile_chart",
+    "change_chart",
+    "chart_data",
+    "chart_figure",
+    "figure_svg",
+    "pillar_chart",
+    "practice_chart",
+    "render_chart_svg",
+    "spread_chart",
+]
+
+#: Chart kinds accepted by :func:`chart_data` and :func:`render_chart_svg`.
+CHART_KINDS = ("blockers", "spread", "pillars", "practices", "change")
+
+_TEAM_MARKER = {"marker": "D", "markersize": 6.5, "markeredgecolor": INK, "markeredgewidth": 0.8}
+
+
+def _finite(value: object) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _new_axes(ax: Axes | None, width: float, height: float) -> Axes:
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig.add_subplot()
+
+
+def _row_positions(n: int) -> np.ndarray:
+    """Y positions so that the first row is at the top."""
+    return np.arange(n, dtype=float)[::-1]
+
+
+def _label_rows(
+    ax: Axes, positions: Sequence[float], labels: Sequence[str], bold: Sequence[bool]
+) -> None:
+    ax.set_yticks(list(positions), labels=[escape_mathtext(str(s)) for s in labels])
+    for tick, is_bold in zip(ax.get_yticklabels(), bold, strict=True):
+        tick.set_fontweight("bold" if is_bold else "normal")
+    ax.tick_params(axis="y", length=0, pad=6)
+
+
+def _clean(ax: Axes, *, grid_x: bool = True) -> None:
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color(RULE)
+    ax.set_axisbelow(True)
+    if grid_x:
+        ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ax.tick_params(axis="x", colors=MUTED, length=3)
+
+
+def _scale_ticks(ax: Axes, scale: tuple[int, int], labels: Sequence[str] | None) -> None:
+    low, high = scale
+    ticks = list(range(low, high + 1))
+    ax.set_xlim(low - 0.15, high + 0.15)
+    if labels is not None and len(labels) == len(ticks):
+        ax.set_xticks(ticks, labels=[f"{v}\n{escape_mathtext(s)}" for v, s in zip(ticks, labels, strict=True)])
+    else:
+        ax.set_xticks(ticks)
+
+
+def _right_note(ax: Axes, y: float, text: str, **kwargs: object) -> None:
+    transform = blended_transform_factory(ax.transAxes, ax.transData)
+    ax.text(
+        1.02,
+        y,
+        escape_mathtext(text),
+        transform=transform,
+        va="center",
+        ha="left",
+        fontsize=SIZES["chart"] - 0.5,
+        color=MUTED,
+        **kwargs,
+    )
+
+
+def _legend_below(ax: Axes, handles: list, ncol: int, offset: float) -> None:
+    """A legend centred under the axes, ``offset`` points below its bottom edge."""
+    shift = ScaledTranslation(0, -offset / 72, ax.figure.dpi_scale_trans)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=ax.transAxes + shift,
+        ncol=ncol,
+        handlelength=1.6,
+        columnspacing=1.4,
+        borderaxespad=0.0,
+    )
+
+
+def blocker_profile_chart(
+    data: pd.DataFrame,
+    *,
+    scale: tuple[int, int] = (1, 5),
+    scale_labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """The team's mean on each blocker against the organization's distribution.
+
+    Shaded bands show the organization's 5-95, 10-90 and 25-75 percentile
+    ranges with a line at the median; the team's mean is a diamond with its
+    95% confidence interval.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per blocker, indexed by name, with columns ``mean``,
+        ``ci_low``, ``ci_high``, ``q5``, ``q10``, ``q25``, ``q50``, ``q75``,
+        ``q90``, ``q95`` and optionally ``percentile`` and ``top`` (bool, drawn
+        bold). ``NaN`` mean = withheld; a ``NaN`` quantile leaves out its band.
+    scale : (int, int), default (1, 5)
+        The response scale.
+    scale_labels : sequence of str, optional
+        Labels of the scale points, shown under the numbers.
+    ax : Axes, optional
+        Axes to draw on; a new figure is made when omitted.
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> row = {"mean": 3.9, "ci_low": 3.5, "ci_high": 4.3, "q5": 1.6, "q10": 1.9,
+    ...        "q25": 2.4, "q50": 2.9, "q75": 3.4, "q90": 3.9, "q95": 4.2}
+    >>> ax = blocker_profile_chart(pd.DataFrame([row], index=["Deadline pressure"]))
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Deadline pressure']
+    """
+    with rc_context():
+        ax = _new_axes(ax, 6.5, 0.55 * len(data) + 1.4)
+        y = _row_positions(len(data))
+        bands = (("q5", "q95"), ("q10", "q90"), ("q25", "q75"))
+        half = 0.3
+        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+            for (lo, hi), colour in zip(bands, BAND_COLOURS, strict=True):
+                if _finite(row.get(lo)) and _finite(row.get(hi)):
+                    ax.barh(yi, row[hi] - row[lo], left=row[lo], height=2 * half, color=colour, lw=0)
+            if _finite(row.get("q50")):
+                ax.plot([row["q50"]] * 2, [yi - half, yi + half], color=ACCENT_DARK, lw=1.6)
+            if _finite(row.get("mean")):
+                err = None
+                if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
+                    err = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
+                ax.errorbar(
+                    row["mean"], yi, xerr=err, fmt="none", ecolor=INK, elinewidth=1.1, capsize=3.5
+                )
+                ax.plot(row["mean"], yi, color=HIGHLIGHT, zorder=5, **_TEAM_MARKER)
+                if _finite(row.get("percentile")):
+                    _right_note(ax, yi, f"{ordinal(round(row['percentile']))} percentile")
+            else:
+                ax.text(
+                    (scale[0] + scale[1]) / 2,
+                    yi,
+                    "withheld: too few answers",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                )
+        _label_rows(ax, y, list(data.index), _bool_column(data, "top"))
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        _scale_ticks(ax, scale, scale_labels)
+        _clean(ax)
+        _legend_below(
+            ax,
+            [
+                Patch(color=BAND_COLOURS[2], label="Middle 50% of the organization"),
+                Patch(color=BAND_COLOURS[1], label="Middle 80%"),
+                Patch(color=BAND_COLOURS[0], label="Middle 90%"),
+                Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Organization median"),
+                Line2D([], [], color=HIGHLIGHT, ls="none", label="Your team (95% CI)", **_TEAM_MARKER),
+            ],
+            ncol=3,
+            offset=36 if scale_labels else 22,
+        )
+    return ax
+
+
+def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """How much the team's members differ on each blocker, against other teams.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per blocker, indexed by name, with columns ``sd`` (the team's
+        standard deviation), ``q25``, ``q50``, ``q75`` (quartiles of the teams'
+        standard deviations in the organization) and ``disagreeing`` (bool or
+        ``NaN``). ``NaN`` sd = withheld.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"sd": [1.2], "q25": [0.7], "q50": [0.8], "q75": [1.0],
+    ...                      "disagreeing": [True]}, index=["Fixed-pie thinking"])
+    >>> spread_chart(data).get_xlim()[0]
+    0.0
+    """
+    with rc_context():
+        ax = _new_axes(ax, 6.5, 0.5 * len(data) + 1.2)
+        y = _row_positions(len(data))
+        values = data[["sd", "q25", "q50", "q75"]].to_numpy(dtype="float64", na_value=np.nan)
+        top = np.nanmax(values) if np.isfinite(values).any() else 1.5
+        half = 0.26
+        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+            if _finite(row.get("q25")) and _finite(row.get("q75")):
+                ax.barh(
+                    yi, row["q75"] - row["q25"], left=row["q25"], height=2 * half,
+                    color=BAND_COLOURS[1], lw=0,
+                )
+            if _finite(row.get("q50")):
+                ax.plot([row["q50"]] * 2, [yi - half, yi + half], color=ACCENT_DARK, lw=1.6)
+            if not _finite(row.get("sd")):
+                ax.text(top / 2, yi, "withheld: too few answers", ha="center", va="center",
+                        color=MUTED, style="italic")
+                continue
+            flagged = bool(row.get("disagreeing")) if _finite_bool(row.get("disagreeing")) else False
+            if flagged:
+                ax.plot(row["sd"], yi, marker="^", markersize=8.5, color=HIGHLIGHT,
+                        markeredgecolor=INK, markeredgewidth=0.8, zorder=5, ls="none")
+                ax.annotate("high spread", (row["sd"], yi), xytext=(8, 0),
+                            textcoords="offset points", va="center", fontsize=SIZES["chart"] - 0.5,
+                            color=HIGHLIGHT, fontweight="bold")
+            else:
+                ax.plot(row["sd"], yi, marker="o", markersize=6.5, color=PAPER,
+                        markeredgecolor=INK, markeredgewidth=1.2, zorder=5, ls="none")
+        _label_rows(ax, y, list(data.index), [False] * len(data))
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        ax.set_xlim(0, max(1.0, top * 1.3))
+        ax.set_xlabel("Standard deviation within the team (scale points)", color=MUTED)
+        _clean(ax)
+        _legend_below(
+            ax,
+            [
+                Patch(color=BAND_COLOURS[1], label="Middle half of the teams"),
+                Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Typical team"),
+                Line2D([], [], marker="o", ls="none", color=PAPER, markeredgecolor=INK,
+                       markeredgewidth=1.2, label="Your team"),
+                Line2D([], [], marker="^", ls="none", color=HIGHLIGHT, markeredgecolor=INK,
+                       markersize=8, label="Your team: high spread"),
+            ],
+            ncol=4,
+            offset=36,
+        )
+    return ax
+
+
+def _finite_bool(value: object) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _bool_column(data: pd.DataFrame, column: str) -> list[bool]:
+    if column not in data.columns:
+        return [False] * len(data)
+    return [_finite_bool(v) and bool(v) for v in data[column]]
+
+
+def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """The team's standing on each pillar, as a percentile from 0 to 100.
+
+    Background zones mark the levels (strong up to 35, mixed, at risk from
+    65); the bar carries the level's colour, and "at risk" is hatched.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per pillar, indexed by name, with columns ``percentile``
+        (0-100, ``NaN`` = not rated) and ``level``.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"percentile": [72.0], "level": ["at risk"]}, index=["Process"])
+    >>> pillar_chart(data).get_xlim()
+    (0.0, 100.0)
+    """
+    with rc_context():
+        ax = _new_axes(ax, 6.5, 0.5 * len(data) + 1.0)
+        y = _row_positions(len(data))
+        zones = ((0, 35, "strong"), (35, 65, "mixed"), (65, 100, "at risk"))
+        for (lo, hi, label), shade in zip(zones, (PAPER, TINT, "#FBEDE4"), strict=True):
+            ax.axvspan(lo, hi, color=shade, lw=0, zorder=0)
+            ax.text((lo + hi) / 2, 1.02, label, transform=blended_transform_factory(
+                ax.transData, ax.transAxes), ha="center", va="bottom", color=MUTED,
+                fontsize=SIZES["chart"] - 0.5)
+        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+            level = str(row.get("level")) if isinstance(row.get("level"), str) else ""
+            look = LEVEL_STYLES.get(level, {"fill": RULE, "hatch": "", "text": MUTED})
+            if _finite(row.get("percentile")):
+                value = float(row["percentile"])
+                ax.barh(yi, value, height=0.5, color=look["fill"], hatch=look["hatch"] or None,
+                        edgecolor=INK, linewidth=0.5, zorder=2)
+                label = f"{ordinal(round(value))} percentile · {level}" if level else (
+                    f"{ordinal(round(value))} percentile")
+                inside = value > 62
+                ax.text(value + (-1.5 if inside else 1.5), yi, label,
+                        ha="right" if inside else "left", va="center", zorder=4,
+                        fontsize=SIZES["chart"] - 0.3, fontweight="bold",
+                        color=INK, bbox={"boxstyle": "round,pad=0.18", "fc": PAPER, "ec": "none",
+                                         "alpha": 0.9})
+            else:
+                ax.text(2, yi, "not rated: too few answers", va="center", color=MUTED,
+                        style="italic")
+        _label_rows(ax, y, list(data.index), [True] * len(data))
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        ax.set_xlim(0.0, 100.0)
+        ax.set_xticks([0, 25, 50, 75, 100])
+        ax.set_xlabel("Percentile in the organization (higher = more held back)", color=MUTED)
+        _clean(ax, grid_x=False)
+    return ax
+
+
+def practice_chart(
+    data: pd.DataFrame,
+    *,
+    scale: tuple[int, int] = (1, 5),
+    scale_labels: Sequence[str] | None = ("Never", "Rarely", "Sometimes", "Often", "Always"),
+    ax: Axes | None = None,
+) -> Axes:
+    """How often the team uses each play, from Never to Always.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per play, indexed by name, with columns ``mean``, ``ci_low``,
+        ``ci_high`` and optionally ``recommended`` (bool: drawn bold with a
+        filled diamond). ``NaN`` mean = withheld.
+    scale : (int, int), default (1, 5)
+    scale_labels : sequence of str, optional
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"mean": [2.1], "ci_low": [1.8], "ci_high": [2.4],
+    ...                      "recommended": [True]}, index=["Objective criteria"])
+    >>> practice_chart(data).get_xticklabels()[0].get_text()
+    '1\\nNever'
+    """
+    with rc_context():
+        ax = _new_axes(ax, 6.5, 0.45 * len(data) + 1.3)
+        y = _row_positions(len(data))
+        recommended = _bool_column(data, "recommended")
+        mid = (scale[0] + scale[1]) / 2
+        ax.axvspan(scale[0] - 0.15, mid, color=TINT, lw=0, zorder=0)
+        ax.axvline(mid, color=RULE, lw=0.9, ls=(0, (3, 2)), zorder=1)
+        for yi, (_, row), rec in zip(y, data.iterrows(), recommended, strict=True):
+            if not _finite(row.get("mean")):
+                ax.text(mid, yi, "withheld: too few answers", ha="center", va="center",
+                        color=MUTED, style="italic")
+                continue
+            if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
+                ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=INK, lw=1.1,
+                        solid_capstyle="butt", zorder=3)
+            if rec:
+                ax.plot(row["mean"], yi, zorder=5, color=HIGHLIGHT, **_TEAM_MARKER)
+            else:
+                ax.plot(row["mean"], yi, marker="o", markersize=6, color=ACCENT,
+                        markeredgecolor=INK, markeredgewidth=0.8, zorder=5)
+        _label_rows(ax, y, list(data.index), recommended)
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        _scale_ticks(ax, scale, scale_labels)
+        _clean(ax)
+        _legend_below(
+            ax,
+            [
+                Line2D([], [], color=HIGHLIGHT, ls="none", label="Recommended play (team mean)",
+                       **_TEAM_MARKER),
+                Line2D([], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK,
+                       label="Other play (team mean)"),
+                Line2D([], [], color=INK, lw=1.1, label="95% CI"),
+                Patch(color=TINT, label="Less than \u201csometimes\u201d"),
+            ],
+            ncol=4,
+            offset=36 if scale_labels else 22,
+        )
+    return ax
+
+
+def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Change of the team's mean per dimension since the earlier round.
+
+    Blockers and practices are grouped: for blockers a change below zero is
+    an improvement, for practices a change above zero. A filled marker means
+    the 95% interval excludes zero.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per dimension, indexed by name, with columns ``change``,
+        ``ci_low``, ``ci_high`` and ``kind`` ("blocker" or "practice").
+        ``NaN`` change = withheld.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"change": [-0.5], "ci_low": [-0.9], "ci_high": [-0.1],
+    ...                      "kind": ["blocker"]}, index=["Deadline pressure"])
+    >>> labels = [t.get_text() for t in change_chart(data).get_yticklabels()]
+    >>> labels[0].startswith("Blockers")
+    True
+    """
+    with rc_context():
+        groups = [
+            ("blocker", "Blockers (lower is better)"),
+            ("practice", "Plays in use (higher is better)"),
+        ]
+        rows: list[tuple[str, pd.Series | None]] = []
+        for kind, title in groups:
+            part = data[data["kind"] == kind] if "kind" in data.columns else data.iloc[0:0]
+            if len(part):
+                rows.append((title, None))
+                rows.extend((str(name), row) for name, row in part.iterrows())
+        rest = data[~data["kind"].isin([g for g, _ in groups])] if "kind" in data.columns else data
+        rows.extend((str(name), row) for name, row in rest.iterrows())
+        ax = _new_axes(ax, 6.5, 0.32 * len(rows) + 1.1)
+        y = _row_positions(len(rows))
+        extent = [0.5]
+        for yi, (name, row) in zip(y, rows, strict=True):
+            if row is None:
+                continue
+            if not _finite(row.get("change")):
+                ax.text(0, yi, "withheld: too few answers", ha="center", va="center",
+                        color=MUTED, style="italic", fontsize=SIZES["chart"] - 0.5)
+                continue
+            change = float(row["change"])
+            clear = False
+            if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
+                lo, hi = float(row["ci_low"]), float(row["ci_high"])
+                ax.plot([lo, hi], [yi, yi], color=INK, lw=1.1, zorder=3)
+                extent += [abs(lo), abs(hi)]
+                clear = lo > 0 or hi < 0
+            extent.append(abs(change))
+            better = (change < 0) if row.get("kind") == "blocker" else (change > 0)
+            colour = ACCENT if better else HIGHLIGHT
+            ax.plot(change, yi, marker="o" if better else "s", markersize=6.5,
+                    color=colour if clear else PAPER, markeredgecolor=colour if not clear else INK,
+                    markeredgewidth=1.3, zorder=5, ls="none")
+        _label_rows(ax, y, [name for name, _ in rows], [row is None for _, row in rows])
+        for tick, (_, row) in zip(ax.get_yticklabels(), rows, strict=True):
+            if row is None:
+                tick.set_color(MUTED)
+        ax.axvline(0, color=INK, lw=0.9, zorder=2)
+        limit = max(extent) * 1.15
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlabel("Change in the team mean (scale points, 95% CI)", color=MUTED)
+        _clean(ax)
+        _legend_below(
+            ax,
+            [
+                Line2D([], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK,
+                       label="Better"),
+                Line2D([], [], marker="s", ls="none", color=HIGHLIGHT, markeredgecolor=INK,
+                       label="Worse"),
+                Line2D([], [], marker="o", ls="none", color=PAPER, markeredgecolor=MUTED,
+                       label="Open: could be chance"),
+            ],
+            ncol=3,
+            offset=36,
+        )
+    return ax
+
+
+# --- data from a report context -------------------------------------------------------
+
+
+def _blocker_data(context: TeamReportContext) -> pd.DataFrame:
+    diagnosis = context.diagnosis
+    rows, names = [], []
+    for dim in context.blockers:
+        finding = diagnosis.dimensions.get(dim.id)
+        dist = context.org_distributions.get(dim.id)
+        row: dict[str, object] = {
+            f"q{level}": (dist.quantile(level) if dist is not None else None)
+            for level in (5, 10, 25, 50, 75, 90, 95)
+        }
+        withheld = finding is None or finding.withheld
+        row.update(
+            mean=None if withheld else finding.mean,
+            ci_low=None if withheld else finding.ci_low,
+            ci_high=None if withheld else finding.ci_high,
+            percentile=None if withheld else finding.percentile,
+            top=dim.id in diagnosis.top_blockers,
+        )
+        rows.append(row)
+        names.append(dim.name)
+    return _frame(rows, names)
+
+
+def _spread_data(context: TeamReportContext) -> pd.DataFrame:
+    rows, names = [], []
+    for dim in context.blockers:
+        finding = context.diagnosis.dimensions.get(dim.id)
+        ref = context.spread_references.get(dim.id)
+        withheld = finding is None or finding.withheld
+        rows.append(
+            {
+                "sd": None if withheld else finding.sd,
+                "q25": ref.q25 if ref else None,
+                "q50": ref.q50 if ref else None,
+                "q75": ref.q75 if ref else None,
+                "disagreeing": None if withheld else finding.disagreeing,
+            }
+        )
+        names.append(dim.name)
+    return _frame(rows, names)
+
+
+def _pillar_data(context: TeamReportContext) -> pd.DataFrame:
+    pillars = context.diagnosis.pillars
+    return _frame(
+        [{"percentile": p.percentile, "level": p.level} for p in pillars],
+        [p.name for p in pillars],
+    )
+
+
+def _practice_data(context: TeamReportContext) -> pd.DataFrame:
+    recommended = {p.id for p in context.diagnosis.recommended_plays}
+    rows, names = [], []
+    for dim in context.practices:
+        finding = context.diagnosis.dimensions.get(dim.id)
+        withheld = finding is None or finding.withheld
+        rows.append(
+            {
+                "mean": None if withheld else finding.mean,
+                "ci_low": None if withheld else finding.ci_low,
+                "ci_high": None if withheld else finding.ci_high,
+                "recommended": dim.id in recommended,
+            }
+        )
+        names.append(dim.name)
+    return _frame(rows, names)
+
+
+def _change_data(context: TeamReportContext) -> pd.DataFrame:
+    if context.change is None:
+        return _frame([], [], columns=["change", "ci_low", "ci_high", "kind"])
+    rows, names = [], []
+    for row in context.change.rows:
+        try:
+            dim = context.dimension(row.dimension)
+        except KeyError:
+            continue
+        rows.append(
+            {"change": row.change, "ci_low": row.ci_low, "ci_high": row.ci_high, "kind": dim.kind}
+        )
+        names.append(dim.name)
+    return _frame(rows, names)
+
+
+def _frame(
+    rows: list[dict[str, object]], names: list[str], columns: list[str] | None = None
+) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
+        columns=columns or []
+    )
+    frame.index = pd.Index(names, dtype=object)
+    for column in frame.columns:
+        if column not in ("top", "disagreeing", "recommended", "level", "kind"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    if "disagreeing" in frame.columns:
+        frame["disagreeing"] = frame["disagreeing"].astype(object)
+    return frame
+
+
+_DATA: dict[str, Callable[[TeamReportContext], pd.DataFrame]] = {
+    "blockers": _blocker_data,
+    "spread": _spread_data,
+    "pillars": _pillar_data,
+    "practices": _practice_data,
+    "change": _change_data,
+}
+
+
+def chart_data(kind: str, context: TeamReportContext) -> pd.DataFrame:
+    """The frame a chart of this kind draws, built from a report context.
+
+    Parameters
+    ----------
+    kind : {"blockers", "spread", "pillars", "practices", "change"}
+    context : TeamReportContext
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by display name; see the chart functions for the columns.
+    """
+    if kind not in _DATA:
+        raise ValueError(f"unknown chart kind {kind!r}; use one of {', '.join(CHART_KINDS)}")
+    return _DATA[kind](context)
+
+
+def _blocker_scale(context: TeamReportContext) -> tuple[tuple[int, int], tuple[str, ...] | None]:
+    blockers = context.blockers
+    if not blockers:
+        return (1, 5), None
+    first = blockers[0]
+    return (first.scale_min, first.scale_max), first.scale_labels
+
+
+def _practice_scale(context: TeamReportContext) -> tuple[tuple[int, int], tuple[str, ...] | None]:
+    practices = context.practices
+    if not practices:
+        return (1, 5), None
+    first = practices[0]
+    return (first.scale_min, first.scale_max), first.scale_labels
+
+
+def draw_chart(kind: str, context: TeamReportContext, ax: Axes) -> Axes:
+    """Draw the chart of this kind for a context on the given Axes."""
+    data = chart_data(kind, context)
+    if kind == "blockers":
+        scale, labels = _blocker_scale(context)
+        return blocker_profile_chart(data, scale=scale, scale_labels=_short(labels), ax=ax)
+    if kind == "practices":
+        scale, labels = _practice_scale(context)
+        return practice_chart(data, scale=scale, scale_labels=_short(labels), ax=ax)
+    if kind == "spread":
+        return spread_chart(data, ax=ax)
+    if kind == "pillars":
+        return pillar_chart(data, ax=ax)
+    return change_chart(data, ax=ax)
+
+
+def _short(labels: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Scale labels short enough to sit under a tick, else none."""
+    if labels is None:
+        return None
+    return labels if max(len(s) for s in labels) <= 18 else None
+
+
+#: Figure size (inches) of each chart kind on the dashboard, per row of data.
+_SIZES = {
+    "blockers": (6.8, 0.5, 1.9),
+    "spread": (6.8, 0.45, 1.5),
+    "pillars": (6.8, 0.5, 1.1),
+    "practices": (6.8, 0.42, 1.8),
+    "change": (6.8, 0.3, 1.3),
+}
+
+
+def chart_figure(kind: str, context: TeamReportContext) -> Figure:
+    """A stand-alone figure of one chart kind for a context."""
+    data = chart_data(kind, context)
+    rows = len(data) + (2 if kind == "change" else 0)
+    width, per_row, base = _SIZES[kind]
+    with rc_context():
+        fig = Figure(figsize=(width, per_row * max(rows, 1) + base), layout="constrained")
+        draw_chart(kind, context, fig.add_subplot())
+    return fig
+
+
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?-->\s*", re.DOTALL)
+
+
+def figure_svg(fig: Figure) -> str:
+    """SVG text of a figure: text kept as text, no metadata, deterministic.
+
+    Parameters
+    ----------
+    fig : Figure
+
+    Returns
+    -------
+    str
+        An SVG document; the same figure gives the same text every time.
+    """
+    buffer = io.BytesIO()
+    with rc_context():
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue().decode("utf-8")
+    svg = _METADATA.sub("", svg, count=1)
+    return _COMMENT.sub("", svg)
+
+
+def render_chart_svg(kind: str, context: TeamReportContext) -> str:
+    """SVG of one chart of a team's report, for the web dashboard.
+
+    Parameters
+    ----------
+    kind : {"blockers", "spread", "pillars", "practices", "change"}
+    context : TeamReportContext
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> svg = render_chart_svg("pillars", context)  # doctest: +SKIP
+    """
+    return figure_svg(chart_figure(kind, context))
