@@ -228,7 +228,7 @@ def _e_step(
 
 
 def _m_step(
-    data: _Data, resp: np.ndarray, cov_type: str, reg_covar: float
+    data: _Data, resp: np.ndarray, cov_type: str, reg_covar: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximum-likelihood weights, means and covariances given responsibilities ``(k, n)``."""
     nk = resp.sum(axis=1) + _EPS
@@ -244,6 +244,9 @@ def _m_step(
         covariances = second - means[:, :, None] * means[:, None, :]
         covariances = 0.5 * (covariances + np.swapaxes(covariances, 1, 2))
         covariances[:, np.arange(d), np.arange(d)] += reg_covar
+        covariances[:, np.arange(d), np.arange(d)] = np.maximum(
+            covariances[:, np.arange(d), np.arange(d)], reg_covar
+        )
     return nk / len(data), means, covariances
 
 
@@ -319,8 +322,8 @@ def fit_mixture(
     n_init: int = 10,
     max_iter: int = 500,
     tol: float = 1e-4,
-    reg_covar: float = 1e-6,
-    subsample_size: int | None = 10_000,
+    reg_covar: float | np.ndarray = 1e-6,
+    subsample_size: int | None = 5_000,
     random_state: int | np.random.RandomState | None = None,
 ) -> MixtureFit:
     """Fit a ``k``-component Gaussian mixture by emEM (see the module docstring).
@@ -339,8 +342,9 @@ def fit_mixture(
     max_iter, tol : int, float
         EM stops when the mean per-row log-likelihood changes by less than ``tol``
         (scikit-learn's criterion) or after ``max_iter`` iterations per stage.
-    reg_covar : float
-        Added to covariance diagonals (as scikit-learn).
+    reg_covar : float or array of shape (d,)
+        Added to covariance diagonals (as scikit-learn; a vector gives one value
+        per variable).
     subsample_size : int or None
         Screen starts on at most this many random rows (None: all rows).
     random_state : int, RandomState or None

@@ -249,8 +249,13 @@ class PageFlow:
         marker_colour: str = ACCENT,
         lead: str | None = None,
         after: float | None = None,
+        hang: float = 0.0,
     ) -> None:
-        """A hanging-indent list item; ``lead`` is an optional bold first line."""
+        """A hanging-indent list item; ``lead`` is an optional bold first line.
+
+        The marker sits ``hang`` points and the text ``indent`` points right of
+        the column's left edge.
+        """
         body = wrap(text, self.column - indent, size) if text else []
         heading = wrap(lead, self.column - indent, size, bold=True) if lead else []
         step = size * LEADING
@@ -260,7 +265,9 @@ class PageFlow:
             self.ensure(step)
             self.y += size
             if first:
-                self.text_at(self.left, self.y, marker, size=size, bold=True, colour=marker_colour)
+                self.text_at(
+                    self.left + hang, self.y, marker, size=size, bold=True, colour=marker_colour
+                )
                 first = False
             self.text_at(self.left + indent, self.y, line, size=size, bold=bold, colour=colour)
             self.y += step - size

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import math
+from datetime import date
 from functools import lru_cache
 
 from matplotlib.font_manager import FontProperties
@@ -25,8 +26,11 @@ from reports.style import FONT_FAMILY
 
 __all__ = [
     "MISSING",
+    "ellipsize",
     "escape_mathtext",
     "level_phrase",
+    "long_date",
+    "lower_first",
     "members",
     "number",
     "ordinal",
@@ -224,3 +228,51 @@ def level_phrase(level: str | None) -> str:
         "mixed": "mixed: some room to improve",
         "strong": "strong: keep doing what works",
     }.get(level or "", "not rated (too few answers)")
+
+
+def ellipsize(text: str, width: float, size: float, bold: bool = False) -> str:
+    """Shorten text with an ellipsis so that it fits ``width`` points on one line.
+
+    Examples
+    --------
+    >>> ellipsize("short", 100.0, 8.0)
+    'short'
+    >>> ellipsize("a rather long team name indeed", 60.0, 8.0).endswith("\u2026")
+    True
+    """
+    text = " ".join(text.split())
+    if text_width(text, size, bold) <= width:
+        return text
+    while text and text_width(text + "\u2026", size, bold) > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"
+
+
+def lower_first(name: str) -> str:
+    """Lower-case the first letter unless the word is an acronym.
+
+    Examples
+    --------
+    >>> lower_first("Deadline pressure"), lower_first("MESOs")
+    ('deadline pressure', 'MESOs')
+    """
+    if name[:1].isupper() and not name[1:2].isupper():
+        return name[0].lower() + name[1:]
+    return name
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def long_date(value: date) -> str:
+    """A date as "1 May 2025", independent of the locale.
+
+    Examples
+    --------
+    >>> long_date(date(2025, 5, 1))
+    '1 May 2025'
+    """
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"

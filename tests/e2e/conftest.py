@@ -106,7 +106,7 @@ class BrowserSession:
     server: LiveServer
     contexts: list[BrowserContext] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
-    unchecked: dict[int, list[str]] = field(default_factory=dict)
+    unchecked: dict[Page, list[str]] = field(default_factory=dict)
 
     def new_page(self, **context_options: Any) -> Page:
         """A page in a new context (own cookies), with dialogs recorded and dismissed."""
@@ -114,7 +114,7 @@ class BrowserSession:
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         page = context.new_page()
-        pending = self.unchecked.setdefault(id(page), [])
+        pending = self.unchecked.setdefault(page, [])
 
         def navigated(frame: Any) -> None:
             if frame == page.main_frame:
@@ -132,7 +132,7 @@ class BrowserSession:
         """Assert the current page has no serious or critical axe-core violation."""
         page.wait_for_load_state()
         assert_accessible(page)
-        self.unchecked[id(page)].clear()
+        self.unchecked[page].clear()
 
     def log_in(self, page: Page, email: str, password: str) -> None:
         """Log in through the form, checking the login page on the way."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Page
 
 from tests.e2e.axe import assert_accessible, blocking, run_axe
 from tests.e2e.conftest import BrowserSession
@@ -10,8 +11,9 @@ from tests.e2e.conftest import BrowserSession
 pytestmark = pytest.mark.browser
 
 
-def test_axe_runs_under_the_csp_and_names_each_violation(browsing: BrowserSession) -> None:
-    page = browsing.new_page()
+def test_axe_runs_under_the_csp_and_names_each_violation(
+    browsing: BrowserSession, page: Page
+) -> None:
     page.goto("/login")
     browsing.check(page)
     assert page.evaluate("typeof axe.run") == "function"

@@ -203,7 +203,7 @@ def test_keyboard_only_respondent_answers_a_page(
     # Each radio group is one tab stop; arrows move within it and select (wrapping around).
     keys = [["Space"], ["ArrowDown", "ArrowDown"], ["ArrowUp"], ["ArrowRight"] * 4, ["ArrowDown"]]
     expected = [f"{ids[0]}-1", f"{ids[1]}-3", f"{ids[2]}-skip", f"{ids[3]}-5", f"{ids[4]}-2"]
-    for item_id, presses, want in zip(ids, keys, expected, strict=False):
+    for item_id, presses, want in zip(ids, keys, expected, strict=True):
         assert tab(page) == f"{item_id}-1"
         outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert outline not in ("", "none"), "keyboard focus is not visible"

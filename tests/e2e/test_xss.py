@@ -131,10 +131,7 @@ def test_markup_in_names_is_escaped_on_admin_and_coach_pages(
     browsing.check(coach)
 
 
-def test_csp_stops_script_added_to_the_page(
-    browsing: BrowserSession, live_server: LiveServer
-) -> None:
-    page = browsing.new_page()
+def test_csp_stops_script_added_to_the_page(browsing: BrowserSession, page: Page) -> None:
     response = page.goto("/login")
     assert response is not None
     assert_csp_blocks_inline_script(response)

@@ -1,0 +1,1 @@
+"""Load tests run by hand (``python -m bench.load_submit``), never by pytest."""

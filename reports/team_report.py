@@ -1,0 +1,688 @@
+"""The team report: an A4 PDF of a team's findings.
+
+:func:`render_team_report` lays out the sections below with
+:class:`reports.layout.PageFlow` and writes them with matplotlib's PDF
+backend: vector charts, TrueType fonts embedded (``pdf.fonttype = 42``) so the
+text is selectable and searchable, a running footer with page numbers, and
+metadata whose creation date is the report date, so the same input gives the
+same bytes.
+
+Sections: cover; summary; blocker profile; where the team disagrees; profiles
+in the team; plays and practices; before your next negotiation; change since
+the last round (only with an earlier round); method and privacy.
+
+The report shows aggregates only (team means, intervals, counts of members at
+or above a level, organization quantiles): never a person's answer, nor the
+team's minimum or maximum.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from datetime import datetime, time, timezone
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from analytics.diagnosis import OTHER_PROFILES, RecommendedPlay
+from reports.charts import draw_chart
+from reports.context import TeamReportContext
+from reports.layout import PageFlow
+from reports.style import ACCENT, INK, MUTED, RULE, SIZES, rc_context
+from reports.text import (
+    MISSING,
+    ellipsize,
+    long_date,
+    lower_first,
+    members,
+    number,
+    ordinal,
+    percent,
+    percentile_phrase,
+    text_width,
+)
+
+__all__ = ["SECTION_TITLES", "build_pages", "render_team_report"]
+
+#: Section titles, in report order (the cover has none).
+SECTION_TITLES = {
+    "summary": "Summary",
+    "blockers": "Blocker profile",
+    "spread": "Where the team disagrees",
+    "profiles": "Profiles in the team",
+    "plays": "Plays and practices",
+    "checklist": "Before your next negotiation",
+    "change": "Change since the last round",
+    "method": "Method and privacy",
+}
+
+CONFIDENTIAL = "Confidential: team results only"
+
+
+def render_team_report(context: TeamReportContext) -> bytes:
+    """Render a team's report as an A4 portrait PDF.
+
+    Parameters
+    ----------
+    context : TeamReportContext
+        From :func:`reports.context.build_team_context`.
+
+    Returns
+    -------
+    bytes
+        The PDF document.
+
+    Examples
+    --------
+    >>> pdf = render_team_report(context)  # doctest: +SKIP
+    >>> pdf[:5]  # doctest: +SKIP
+    b'%PDF-'
+    """
+    with rc_context():
+        pages = build_pages(context)
+        created = datetime.combine(context.report_date, time(12, 0), tzinfo=timezone.utc)
+        metadata = {
+            "Title": f"{context.team}: team negotiation report, {context.round_name}",
+            "Author": "Negoscope",
+            "Subject": (
+                f"Negotiation blockers and plays for {context.team} ({context.organization}), "
+                f"{context.round_name}"
+            ),
+            "Keywords": "negotiation, team report, blockers, plays",
+            "Creator": "Negoscope",
+            "CreationDate": created,
+        }
+        buffer = io.BytesIO()
+        with PdfPages(buffer, metadata=metadata) as pdf:
+            for page in pages:
+                pdf.savefig(page)
+    return buffer.getvalue()
+
+
+def build_pages(context: TeamReportContext) -> list[Figure]:
+    """Lay out the report and return its pages (figures of A4 size, in points).
+
+    Exposed for tests and previews; :func:`render_team_report` writes them.
+    """
+    with rc_context():
+        flow = PageFlow()
+        _cover(flow, context)
+        sections: list[tuple[str, Callable[[PageFlow, TeamReportContext, int], None]]] = [
+            ("summary", _summary),
+            ("blockers", _blocker_profile),
+            ("spread", _spread),
+            ("profiles", _profiles),
+            ("plays", _plays),
+            ("checklist", _checklist),
+        ]
+        if context.change is not None:
+            sections.append(("change", _change))
+        sections.append(("method", _method))
+        for number_, (_, draw) in enumerate(sections, start=2):
+            draw(flow, context, number_)
+        _footers(flow, context)
+    return flow.pages
+
+
+# --- page furniture ----------------------------------------------------------------
+
+
+def _footers(flow: PageFlow, context: TeamReportContext) -> None:
+    total = len(flow.pages)
+    size = SIZES["footer"]
+    y = flow.height - flow.margins.bottom + 38
+    for index, page in enumerate(flow.pages, start=1):
+        number_text = f"Page {index} of {total}"
+        room = flow.column - text_width(number_text, size) - 24
+        left = ellipsize(f"{context.team} \u00b7 {context.round_name} \u00b7 {CONFIDENTIAL}",
+                         room, size)
+        flow.rect(flow.left, y - 12, flow.column, 0.5, colour=RULE, page=page)
+        flow.text_at(flow.left, y, left, size=size, colour=MUTED, page=page)
+        flow.text_at(flow.left + flow.column, y, number_text, size=size, colour=MUTED,
+                     ha="right", page=page)
+
+
+def _cover(flow: PageFlow, context: TeamReportContext) -> None:
+    page = flow.new_page()
+    flow.rect(0, 0, 14, flow.height, colour=ACCENT, page=page)
+    flow.text_at(flow.left, flow.y + 9, "NEGOSCOPE", size=9, bold=True, colour=ACCENT)
+    flow.text_at(flow.left + text_width("NEGOSCOPE", 9, True) + 8, flow.y + 9,
+                 "Team negotiation report", size=9, colour=MUTED)
+    flow.y = 230
+    flow.lines(_wrap_lines(flow, context.team, SIZES["display"], bold=True)[:4],
+               size=SIZES["display"], bold=True, leading=1.18)
+    flow.skip(6)
+    flow.paragraph(context.organization, size=SIZES["title"] - 4, colour=MUTED, after=26)
+    flow.rule(colour=ACCENT, weight=1.6, width=48)
+    flow.skip(30)
+
+    response = (
+        f"{percent(context.response_rate)} of {context.invited} invited"
+        if context.response_rate is not None and context.invited
+        else "not recorded"
+    )
+    facts = [
+        ("Survey round", context.round_name),
+        ("Report date", long_date(context.report_date)),
+        ("Respondents", f"{context.n} team members"),
+        ("Response rate", response),
+    ]
+    half = flow.column / 2
+    for row in range(0, len(facts), 2):
+        top = flow.y
+        heights = []
+        for col, (label, value) in enumerate(facts[row : row + 2]):
+            x = flow.left + col * half
+            flow.text_at(x, top + 8, label.upper(), size=SIZES["caption"], bold=True,
+                         colour=MUTED)
+            lines = _wrap_lines(flow, value, SIZES["lead"] + 1, width=half - 16)[:3]
+            y = top + 8 + 8
+            for line in lines:
+                y += SIZES["lead"] + 1
+                flow.text_at(x, y, line, size=SIZES["lead"] + 1)
+                y += (SIZES["lead"] + 1) * 0.42
+            heights.append(y - top)
+        flow.y = top + max(heights) + 20
+
+    flow.y = flow.bottom_limit - 150
+    flow.rule()
+    flow.skip(16)
+    flow.paragraph("About this report", size=SIZES["small"], bold=True, after=4)
+    flow.paragraph(
+        f"This report describes {context.team} as a group: which negotiation blockers hold the "
+        "team back, where its members see things differently, and which plays to practise. It "
+        "never shows an individual's answers. Results are reported only for groups of at least "
+        f"{context.threshold} people, and this report is meant for the team and its coach.",
+        size=SIZES["small"],
+        colour=MUTED,
+    )
+
+
+def _wrap_lines(
+    flow: PageFlow, text: str, size: float, *, bold: bool = False, width: float | None = None
+) -> list[str]:
+    from reports.text import wrap
+
+    return wrap(text, width or flow.column, size, bold)
+
+
+# --- sections ------------------------------------------------------------------------
+
+
+def _finding(context: TeamReportContext, dim_id: str):  # noqa: ANN202 - DimensionFinding | None
+    finding = context.diagnosis.dimensions.get(dim_id)
+    return None if finding is None or finding.withheld else finding
+
+
+def _usage(mean: float | None, context: TeamReportContext, play_id: str) -> str:
+    """"rarely (2.1 on a 1-5 scale from Never to Always)"."""
+    if mean is None or not math.isfinite(mean):
+        return "not known (too few answers)"
+    try:
+        dim = context.dimension(play_id)
+    except KeyError:
+        return f"{mean:.1f} on average"
+    index = min(max(round(mean) - dim.scale_min, 0), len(dim.scale_labels) - 1)
+    label = dim.scale_labels[index].lower() if dim.scale_labels else ""
+    return (
+        f"{label} on average ({mean:.1f} on a {dim.scale_min}\u2013{dim.scale_max} scale "
+        f"from {dim.scale_labels[0]} to {dim.scale_labels[-1]})"
+    )
+
+
+def _blocker_sentence(context: TeamReportContext, dim_id: str) -> str:
+    finding = _finding(context, dim_id)
+    if finding is None:
+        return "Withheld: too few members answered these questions."
+    behaviour = context.dimension(dim_id).behaviour
+    if behaviour:
+        return f"{members(finding.n_prevalent, finding.n_scored)} {behaviour}."
+    return f"{members(finding.n_prevalent, finding.n_scored)} score at the agreement end of it."
+
+
+def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    diagnosis = context.diagnosis
+    flow.section(number_, SECTION_TITLES["summary"])
+    if diagnosis.summary:
+        flow.callout(diagnosis.summary, size=SIZES["lead"] + 0.5, bold=False)
+    else:
+        flow.callout(
+            "No blocker stands out for your team: none reaches the level at which we would "
+            "call it a main blocker. Use the rest of this report to keep it that way."
+        )
+
+    flow.heading("Your main blockers")
+    if diagnosis.top_blockers:
+        for dim_id in diagnosis.top_blockers:
+            finding = _finding(context, dim_id)
+            lead = context.name_of(dim_id)
+            if finding is not None and finding.percentile is not None:
+                lead += f"  \u00b7  {ordinal(round(finding.percentile))} percentile"
+            flow.bullet(_blocker_sentence(context, dim_id), lead=lead)
+    else:
+        flow.paragraph("None of the five blockers is high for your team.")
+
+    flow.heading("What your team does well")
+    if diagnosis.strength_sentences:
+        for sentence in diagnosis.strength_sentences[:3]:
+            flow.bullet(sentence)
+    else:
+        flow.paragraph(
+            "No blocker is clearly low for your team yet; the plays below are the quickest way "
+            "to build a strength.",
+            colour=MUTED,
+        )
+
+    if diagnosis.pillars:
+        flow.heading("Standing on the three pillars", keep_with=140)
+        labels = [p.name for p in diagnosis.pillars]
+        left = flow.label_width(labels, SIZES["chart"]) + 14
+        ax = flow.axes(34 * len(labels) + 40, left=left, right=8, bottom=28, top=16)
+        draw_chart("pillars", context, ax)
+        flow.skip(4)
+        for pillar in diagnosis.pillars:
+            level = pillar.level or "not rated"
+            flow.bullet(pillar.description, lead=f"{pillar.name}: {level}",
+                        size=SIZES["small"], after=2)
+        flow.skip(4)
+
+    flow.heading("Two plays to practise first")
+    first = diagnosis.plays_to_practise_first
+    if first:
+        for index, play in enumerate(first, start=1):
+            flow.bullet(
+                f"Your team uses it {_usage(play.practice_mean, context, play.id)}. "
+                f"{_first_sentence(play.rationale)}",
+                lead=play.name,
+                marker=f"{index}.",
+            )
+    else:
+        flow.paragraph(
+            "With no main blocker, there is no play we would single out. The practice chart in "
+            "section 6 shows which plays the team already uses.",
+            colour=MUTED,
+        )
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
+
+
+def _blocker_profile(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    flow.section(
+        number_,
+        SECTION_TITLES["blockers"],
+        "Each row is one blocker. The shaded bands show how the scores of everyone in your "
+        "organization spread out; the diamond is your team's average with its 95% confidence "
+        "interval. Further right means more of the blocker.",
+    )
+    labels = [d.name for d in context.blockers]
+    left = flow.label_width(labels, SIZES["chart"]) + 14
+    ax = flow.axes(30 * len(labels) + 92, left=left, right=84, bottom=78, top=4)
+    draw_chart("blockers", context, ax)
+    flow.skip(14)
+
+    flow.heading("Reading the chart")
+    order = list(context.diagnosis.top_blockers) + [
+        d.id for d in context.blockers if d.id not in context.diagnosis.top_blockers
+    ]
+    for dim_id in order:
+        finding = _finding(context, dim_id)
+        name = context.name_of(dim_id)
+        if finding is None:
+            flow.bullet("Withheld: too few members answered these questions.", lead=name)
+            continue
+        ci = (
+            f" (95% CI {number(finding.ci_low)} to {number(finding.ci_high)})"
+            if finding.ci_low is not None
+            else ""
+        )
+        top = " One of your main blockers." if dim_id in context.diagnosis.top_blockers else ""
+        flow.bullet(
+            f"Team average {number(finding.mean)}{ci}, {percentile_phrase(finding.percentile)}. "
+            f"{_blocker_sentence(context, dim_id)}{top}",
+            lead=name,
+        )
+
+
+def _spread(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    flow.section(
+        number_,
+        SECTION_TITLES["spread"],
+        "Spread shows how differently your members answered. When a team disagrees about a "
+        "blocker, it sends mixed signals at the table and cannot offer clean trades until it "
+        "aligns.",
+    )
+    labels = [d.name for d in context.blockers]
+    left = flow.label_width(labels, SIZES["chart"]) + 14
+    ax = flow.axes(28 * len(labels) + 78, left=left, right=10, bottom=64, top=4)
+    draw_chart("spread", context, ax)
+    flow.skip(14)
+
+    flow.heading("What it means")
+    findings = [(d, _finding(context, d.id)) for d in context.blockers]
+    flagged = [(d, f) for d, f in findings if f is not None and f.disagreeing]
+    comparable = any(f is not None and f.disagreeing is not None for _, f in findings)
+    if flagged:
+        for dim, finding in flagged:
+            ref = context.spread_references.get(dim.id)
+            typical = f" against a typical {number(ref.q50, 2)}" if ref and ref.q50 else ""
+            flow.bullet(
+                "Your members differ more on this than the members of three in four teams do "
+                f"(standard deviation {number(finding.sd, 2)}{typical}). Talk it through "
+                "before your next negotiation: until the team aligns on it, it cannot offer "
+                "clean trades.",
+                lead=dim.name,
+            )
+    elif comparable:
+        flow.paragraph(
+            "Your team does not disagree unusually on any blocker: on each of them its spread "
+            "is within the range of most teams in your organization. A shared view makes it "
+            "easier to offer clean trades."
+        )
+    else:
+        flow.paragraph(
+            "Too few teams took part to say whether your team's spread is unusual; the chart "
+            "shows the spread itself.",
+            colour=MUTED,
+        )
+    flow.paragraph(
+        "Spread is measured by the standard deviation of members' scores (in points on the "
+        "1\u20135 scale). A team is flagged when its spread is in the top quarter of the teams "
+        "in your organization.",
+        size=SIZES["small"],
+        colour=MUTED,
+    )
+
+
+def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    flow.section(
+        number_,
+        SECTION_TITLES["profiles"],
+        "Profiles are recurring combinations of blockers, found across everyone who answered in "
+        "your organization. The report shows at most how many of your members are likely to "
+        "belong to each profile, never who.",
+    )
+    info = context.profiles
+    mix = context.diagnosis.profile_mix
+    if info is None or not info.profiles:
+        flow.paragraph("No profiles were fitted for this round.", colour=MUTED)
+        return
+    if info.k == 1:
+        flow.callout(
+            "Only one profile was found in your organization: people differ in degree, not in "
+            "kind, so there is no mix to show."
+        )
+    elif mix is None:
+        flow.callout("The profile mix was not computed for this round.")
+    elif not mix.shown:
+        flow.callout(f"Your team's profile mix is not shown: {mix.reason or 'too few members'}.")
+    else:
+        flow.callout(
+            f"Profiles could be estimated for {mix.n_assigned} of your {context.n} members. "
+            "Counts are expected numbers of members, summed over how likely each person is to "
+            "belong to each profile, so they are rounded."
+        )
+
+    counts = dict(mix.counts) if mix is not None and mix.shown else {}
+    merged = set(mix.merged) if mix is not None and mix.shown else set()
+    rows = []
+    for profile in info.profiles:
+        if profile.name in counts:
+            team = f"about {round(counts[profile.name])}"
+        elif profile.name in merged:
+            team = "in \u201cOther profiles\u201d"
+        else:
+            team = "not shown" if not counts else "none or very few"
+        rows.append([profile.name, profile.meaning, team])
+    if OTHER_PROFILES in counts:
+        rows.append(
+            [
+                OTHER_PROFILES,
+                "The smaller profiles combined, so that no group in your team is smaller than "
+                f"{context.threshold} members.",
+                f"about {round(counts[OTHER_PROFILES])}",
+            ]
+        )
+    flow.heading("What each profile means", keep_with=60)
+    flow.table(rows, [1.25, 3.2, 1.05], header=["Profile", "What it means", "In your team"])
+    flow.paragraph(
+        "A profile's meaning compares its typical scores with the organization's average on "
+        "each blocker. People rarely fit a profile exactly; use the profiles as a vocabulary "
+        "for discussion, not as labels for individuals.",
+        size=SIZES["small"],
+        colour=MUTED,
+    )
+
+
+def _plays(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    flow.section(
+        number_,
+        SECTION_TITLES["plays"],
+        "Six plays counter the blockers. The chart shows how often your team says it uses "
+        "each one; the plays recommended for your main blockers are highlighted.",
+    )
+    labels = [d.name for d in context.practices]
+    if labels:
+        left = flow.label_width(labels, SIZES["chart"]) + 14
+        ax = flow.axes(24 * len(labels) + 88, left=left, right=10, bottom=78, top=4)
+        draw_chart("practices", context, ax)
+        flow.skip(14)
+
+    diagnosis = context.diagnosis
+    if not diagnosis.top_blockers:
+        flow.paragraph(
+            "None of the blockers reaches the level at which we recommend specific plays. Keep "
+            "the plays your team already uses in practice, and try one it rarely uses."
+        )
+        return
+    first = {p.id for p in diagnosis.plays_to_practise_first}
+    described: set[str] = set()
+    for dim_id in diagnosis.top_blockers:
+        plays = [p for p in diagnosis.recommended_plays if dim_id in p.addresses]
+        flow.heading(f"Against {lower_first(context.name_of(dim_id))}", keep_with=80)
+        if not plays:
+            flow.paragraph("The framework lists no play for this blocker.", colour=MUTED)
+            continue
+        for play in plays:
+            if play.id in described:
+                flow.bullet("Described above.", lead=play.name, after=4)
+                continue
+            described.add(play.id)
+            _play(flow, context, play, play.id in first)
+
+
+def _play(flow: PageFlow, context: TeamReportContext, play: RecommendedPlay, first: bool) -> None:
+    lead = play.name + ("  \u00b7  practise first" if first else "")
+    flow.bullet(
+        f"How often your team uses it: {_usage(play.practice_mean, context, play.id)}. "
+        f"Why it works: {play.rationale}",
+        lead=lead,
+        after=3,
+    )
+    for question in play.questions:
+        flow.bullet(question, size=SIZES["small"], marker="?", indent=28, after=1,
+                    marker_colour=MUTED, colour=INK, hang=14)
+    flow.skip(6)
+
+
+def _checklist(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    top = context.diagnosis.top_blockers
+    tailored = (
+        f"The prompts are tailored to your strongest blocker, "
+        f"{lower_first(context.name_of(top[0]))}."
+        if top
+        else "With no main blocker, the prompts are the general ones."
+    )
+    flow.section(
+        number_,
+        SECTION_TITLES["checklist"],
+        "Work through these questions together before your next important negotiation. "
+        + tailored,
+    )
+    for heading, line in context.diagnosis.checklist:
+        flow.bullet(line, lead=heading, marker="\u2610", indent=20, size=SIZES["body"] + 0.5,
+                    after=10)
+
+
+def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    change = context.change
+    if change is None:
+        return
+    flow.section(
+        number_,
+        SECTION_TITLES["change"],
+        f"How your team's averages moved since {change.previous_round}. Survey rounds are "
+        "anonymous, so the two rounds are compared as separate groups of people. A filled "
+        "marker means the 95% interval of the change excludes zero.",
+    )
+    rows = [r for r in change.rows if _known(context, r.dimension)]
+    if rows:
+        labels = [context.name_of(r.dimension) for r in rows] + [
+            "Plays in use (higher is better)"
+        ]
+        left = flow.label_width(labels, SIZES["chart"]) + 14
+        ax = flow.axes(15 * (len(rows) + 2) + 72, left=left, right=10, bottom=62, top=4)
+        draw_chart("change", context, ax)
+        flow.skip(14)
+    table = []
+    for row in rows:
+        if row.withheld:
+            table.append([context.name_of(row.dimension), "withheld", "", "", ""])
+            continue
+        ci = (
+            f" ({number(row.ci_low, 2)} to {number(row.ci_high, 2)})"
+            if row.ci_low is not None
+            else ""
+        )
+        table.append(
+            [
+                context.name_of(row.dimension),
+                number(row.mean_before, 2),
+                number(row.mean_after, 2),
+                f"{_signed(row.change)}{ci}",
+                f"{row.n_before} \u2192 {row.n_after}",
+            ]
+        )
+    flow.table(
+        table,
+        [2.2, 0.8, 0.8, 1.8, 1.0],
+        header=["Scale", change.previous_round, context.round_name, "Change (95% CI)",
+                "Respondents"],
+        align=["left", "right", "right", "right", "right"],
+    )
+    flow.paragraph(
+        f"A scale is withheld when either round has fewer than {context.threshold} answers on "
+        "it.",
+        size=SIZES["small"],
+        colour=MUTED,
+    )
+
+
+def _known(context: TeamReportContext, dim_id: str) -> bool:
+    try:
+        context.dimension(dim_id)
+    except KeyError:
+        return False
+    return True
+
+
+def _signed(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return f"{value:+.2f}".replace("-", "\u2212")
+
+
+_METHODS = {
+    "gmm": "a Gaussian mixture model (latent profile analysis)",
+    "lpa": "latent profile analysis",
+    "kmeans": "k-means clustering",
+}
+
+
+def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
+    flow.section(number_, SECTION_TITLES["method"])
+    flow.heading("Who answered", keep_with=30)
+    rate = (
+        f" out of {context.invited} invited (a response rate of "
+        f"{percent(context.response_rate)})"
+        if context.invited and context.response_rate is not None
+        else ""
+    )
+    flow.paragraph(
+        f"{context.n} members of {context.team} answered{rate}. Across the organization, "
+        f"{context.n_round} people answered in {context.round_name}. The questionnaire was "
+        f"{context.instrument_title} (version {context.instrument_version})."
+    )
+
+    flow.heading("How your team is compared", keep_with=40)
+    flow.paragraph(
+        "Each scale score is the average of a person's answers to its questions, with "
+        "reverse-worded questions flipped. The team average comes with a 95% confidence "
+        "interval. The percentile places the team average among the individual scores of "
+        "the organization. \u201cMembers who agree\u201d counts members whose score is at or "
+        "above \u201cAgree\u201d (4 of 5). A main blocker combines both: how the team compares "
+        "with the organization and how many members agree."
+    )
+
+    flow.heading("How reliable the scales are", keep_with=60)
+    flow.paragraph(
+        "Cronbach's alpha shows whether the questions of a scale hang together; 0.70 or more "
+        "is usually taken as adequate. Read the results of a flagged scale with care."
+    )
+    rows = []
+    for item in context.reliability:
+        if not _known(context, item.dimension):
+            continue
+        dim = context.dimension(item.dimension)
+        if item.alpha is None:
+            note = "could not be estimated"
+        else:
+            note = "below the usual standard" if item.flagged else "adequate"
+        rows.append(
+            [
+                dim.name,
+                "blocker" if dim.kind == "blocker" else "play" if dim.kind == "practice" else "",
+                str(item.n_items),
+                number(item.alpha, 2) if item.alpha is not None else "\u2013",
+                ("\u26a0 " if item.flagged else "") + note,
+            ]
+        )
+    flow.table(
+        rows,
+        [2.6, 0.9, 0.7, 0.8, 1.9],
+        header=["Scale", "Kind", "Questions", "Alpha", "Note"],
+        align=["left", "left", "right", "right", "left"],
+    )
+
+    flow.heading("How the profiles were found", keep_with=40)
+    info = context.profiles
+    if info is None:
+        flow.paragraph("No profiles were fitted for this round.")
+    else:
+        method = _METHODS.get(info.method.lower(), info.method)
+        stability = (
+            "Their stability was not checked for this round."
+            if info.stability_ari is None
+            else "Refitting on resampled data reproduced them with an adjusted Rand index of "
+            f"{number(info.stability_ari, 2)}"
+            + (f" ({info.stability_verdict})." if info.stability_verdict else ".")
+        )
+        flow.paragraph(
+            f"{info.k} profile{'s were' if info.k != 1 else ' was'} found with {method} of "
+            f"everyone's blocker scores in the round. {stability}"
+        )
+
+    flow.heading("Anonymity", keep_with=40)
+    flow.paragraph(
+        f"Results are shown only for groups of at least {context.threshold} people. A team "
+        f"with fewer respondents gets no report; a scale is withheld when fewer than "
+        f"{context.threshold} members answered enough of its questions; the organization's "
+        f"bands are drawn only where at least {context.threshold} people lie beyond each edge; "
+        "and the profile mix is merged or withheld when a group would be smaller than "
+        f"{context.threshold}. No individual answer, and no minimum or maximum of the team, "
+        "appears in this report."
+    )
