@@ -36,7 +36,11 @@ from analytics.profiles import ProfileModel, StabilityResult, profile_stability
 from analytics.reliability import reliability as reliability_table
 from analytics.scoring import DEFAULT_MIN_FRACTION, score_dimensions
 
-__all__ = ["RoundAnalysis", "analyze_round"]
+__all__ = ["MIN_PROFILE_RESPONDENTS", "RoundAnalysis", "analyze_round"]
+
+#: Fewest respondents with complete blocker scores for which profiles are fitted
+#: (a mixture needs at least two rows).
+MIN_PROFILE_RESPONDENTS = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,8 +55,9 @@ class RoundAnalysis:
         Dimension scores, index of the input data.
     reliability : pandas.DataFrame
         :func:`analytics.reliability.reliability` of every dimension.
-    profile_model : ProfileModel
-        The fitted profile model (blocker dimensions).
+    profile_model : ProfileModel or None
+        The fitted profile model (blocker dimensions); ``None`` when fewer than
+        :data:`MIN_PROFILE_RESPONDENTS` respondents have complete blocker scores.
     stability : StabilityResult or None
         Bootstrap stability of the profiles; ``None`` when not computed.
     diagnosis : RoundDiagnosis
@@ -69,7 +74,7 @@ class RoundAnalysis:
     instrument: Instrument
     scores: pd.DataFrame
     reliability: pd.DataFrame
-    profile_model: ProfileModel
+    profile_model: ProfileModel | None
     stability: StabilityResult | None
     diagnosis: RoundDiagnosis
     assignments: pd.Series
@@ -99,13 +104,7 @@ class RoundAnalysis:
         }
 
     def assignments_frame(self) -> pd.DataFrame:
-        """One row per respondent: ``respondent``, ``team``, ``profile`` ("" when unassigned).
-
-        Examples
-        --------
-        >>> analysis.assignments_frame().columns.tolist()  # doctest: +SKIP
-        ['respondent', 'team', 'profile']
-        """
+        """One row per respondent: ``respondent``, ``team`` and ``profile`` ("" if none)."""
         profile = self.assignments.astype(object).where(self.assignments.notna(), "")
         team = self.teams.astype(object).where(self.teams.notna(), "")
         return pd.DataFrame(
@@ -116,8 +115,11 @@ class RoundAnalysis:
             }
         )
 
-    def _profiles_dict(self) -> dict[str, Any]:
+    def _profiles_dict(self) -> dict[str, Any] | None:
         model = self.profile_model
+        if model is None:
+            return None
+        stability = self.stability
         table = model.fit_table_
         best_bic = table.groupby("k")["bic"].min()
         sizes = model.sizes_
@@ -131,10 +133,11 @@ class RoundAnalysis:
                 str(name): {str(dim): json_number(v) for dim, v in row.items()}
                 for name, row in model.centroids_.iterrows()
             },
-            "stability_ari": None
-            if self.stability is None
-            else json_number(self.stability.mean_ari),
-            "stability_verdict": None if self.stability is None else self.stability.verdict,
+            "stability_ari": None if stability is None else json_number(stability.mean_ari),
+            "stability_verdict": None if stability is None else stability.verdict,
+            "stability_jaccard": None
+            if stability is None
+            else {str(name): json_number(v) for name, v in stability.jaccard.items()},
             "warnings": [str(w) for w in model.warnings_],
             "fit_table": _records(table),
         }
@@ -198,21 +201,28 @@ def analyze_round(
     report("Checking reliability")
     alphas = reliability_table(data, instrument)
 
-    blockers = scores[[dim.id for dim in instrument.blocker_dimensions]]
-    model = profile_model if profile_model is not None else ProfileModel(random_state=random_state)
-    if not hasattr(model, "names_"):
-        report("Fitting profiles")
-        model.fit(blockers)
-
-    stability = None
-    if stability_boot > 0:
-        report(f"Checking profile stability ({stability_boot} resamples)")
-        stability = profile_stability(
-            model, blockers, n_boot=stability_boot, random_state=random_state
-        )
-
-    probabilities = model.predict_proba(blockers)
-    assignments = model.predict(blockers)
+    blocker_dims = instrument.blocker_dimensions
+    blockers = scores[[dim.id for dim in blocker_dims]]
+    model, stability, probabilities = None, None, None
+    assignments = pd.Series(pd.NA, index=data.index, dtype=object, name="profile")
+    n_complete = int(blockers.notna().all(axis=1).sum())
+    if n_complete < MIN_PROFILE_RESPONDENTS:
+        report(f"Skipping profiles: only {n_complete} respondents have every blocker score")
+    else:
+        model = profile_model
+        if model is None:
+            names = {dim.id: dim.name for dim in blocker_dims}
+            model = ProfileModel(random_state=random_state, dimension_names=names)
+        if not hasattr(model, "names_"):
+            report("Fitting profiles")
+            model.fit(blockers)
+        if stability_boot > 0:
+            report(f"Checking profile stability ({stability_boot} resamples)")
+            stability = profile_stability(
+                model, blockers, n_boot=stability_boot, random_state=random_state
+            )
+        probabilities = model.predict_proba(blockers)
+        assignments = model.predict(blockers)
 
     report("Diagnosing teams")
     diagnosis = diagnose_round(

@@ -39,6 +39,47 @@ _EPS = 10 * np.finfo(float).eps
 _LOG_2PI = math.log(2 * math.pi)
 
 
+def blas_single_thread() -> threadpool_limits:
+    """Context manager limiting BLAS to one thread (much faster for thin products).
+
+    Use it around code that runs :func:`fit_mixture` in several threads at once:
+    threadpoolctl limits are process-wide, so nested per-thread limits would
+    otherwise restore each other's settings out of order.
+    """
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def resolution_reg_covar(X: np.ndarray, scale: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """Per-dimension variance floor ``(h / scale)**2 / 12`` for discrete scores.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d)
+        Complete scores on their original scale.
+    scale : numpy.ndarray of shape (d,)
+        Standard deviations used to standardize them.
+    floor : float
+        Lower bound (scikit-learn's default ``reg_covar``), used for continuous data.
+
+    Returns
+    -------
+    numpy.ndarray of shape (d,)
+
+    Examples
+    --------
+    >>> X = np.array([[1.0], [1.2], [1.4], [2.0]])
+    >>> resolution_reg_covar(X, np.array([1.0])).round(5)
+    array([0.00333])
+    """
+    out = np.full(X.shape[1], floor)
+    for j in range(X.shape[1]):
+        values = np.unique(np.round(X[:, j], 6))
+        if len(values) > 1:
+            h = float(np.diff(values).min()) / float(scale[j])
+            out[j] = max(floor, h * h / 12.0)
+    return out
+
+
 class FitFailedError(RuntimeError):
     """Every initialization of a mixture collapsed (singular covariance)."""
 
@@ -113,7 +154,7 @@ class MixtureFit:
     def log_resp(self, X: np.ndarray) -> tuple[np.ndarray, float]:
         """Log posterior membership probabilities ``(n, k)`` and total log-likelihood of ``X``."""
         prec = _precision_cholesky(self.covariances, self.covariance_type)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_single_thread():
             log_resp, log_lik = _e_step(
                 _Data(X), self.weights, self.means, prec, self.covariance_type
             )
@@ -376,7 +417,7 @@ def fit_mixture(
     if not 1 <= k <= n:
         raise ValueError(f"k must be between 1 and the number of rows ({n}), got {k}")
     # Multi-threaded BLAS is 10-30x *slower* on these thin (n x d) products.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_single_thread():
         return _fit_mixture(
             X, k, covariance_type, n_init, max_iter, tol, reg_covar, subsample_size, random_state
         )

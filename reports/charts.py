@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from xml.sax.saxutils import escape as xml_escape
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -58,10 +59,12 @@ from reports.text import escape_mathtext, ordinal
 
 __all__ = [
     "CHART_KINDS",
+    "CHART_TITLES",
     "blocker_profile_chart",
     "change_chart",
     "chart_data",
     "chart_figure",
+    "draw_chart",
     "figure_svg",
     "pillar_chart",
     "practice_chart",
@@ -124,18 +127,12 @@ def _scale_ticks(ax: Axes, scale: tuple[int, int], labels: Sequence[str] | None)
 
 
 def _right_note(ax: Axes, y: float, text: str, **kwargs: object) -> None:
-    transform = blended_transform_factory(ax.transAxes, ax.transData)
-    ax.text(
-        1.02,
-        y,
-        escape_mathtext(text),
-        transform=transform,
-        va="center",
-        ha="left",
-        fontsize=SIZES["chart"] - 0.5,
-        color=MUTED,
-        **kwargs,
+    """Text just right of the axes, level with data row ``y``."""
+    transform = blended_transform_factory(ax.transAxes, ax.transData) + ScaledTranslation(
+        6 / 72, 0, ax.figure.dpi_scale_trans
     )
+    options = {"fontsize": SIZES["chart"] - 0.5, "color": MUTED, **kwargs}
+    ax.text(1.0, y, escape_mathtext(text), transform=transform, va="center", ha="left", **options)
 
 
 def _legend_below(ax: Axes, handles: list, ncol: int, offset: float) -> None:
@@ -227,18 +224,20 @@ def blocker_profile_chart(
         ax.set_ylim(-0.6, len(data) - 0.4)
         _scale_ticks(ax, scale, scale_labels)
         _clean(ax)
-        _legend_below(
-            ax,
-            [
-                Patch(color=BAND_COLOURS[2], label="Middle 50% of the organization"),
-                Patch(color=BAND_COLOURS[1], label="Middle 80%"),
-                Patch(color=BAND_COLOURS[0], label="Middle 90%"),
-                Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Organization median"),
-                Line2D([], [], color=HIGHLIGHT, ls="none", label="Your team (95% CI)", **_TEAM_MARKER),
-            ],
-            ncol=3,
-            offset=36 if scale_labels else 22,
-        )
+        handles: list = []
+        for (lo, hi), colour, label in zip(
+            reversed(bands), reversed(BAND_COLOURS), ("Middle 50%", "Middle 80%", "Middle 90%"),
+            strict=True,
+        ):
+            if data.get(lo) is not None and data[[lo, hi]].notna().all(axis=1).any():
+                handles.append(Patch(color=colour, label=label))
+        if handles:
+            handles[0].set_label("Organization: middle 50%")
+        handles += [
+            Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Median"),
+            Line2D([], [], color=HIGHLIGHT, ls="none", label="Your team (95% CI)", **_TEAM_MARKER),
+        ]
+        _legend_below(ax, handles, ncol=len(handles), offset=36 if scale_labels else 22)
     return ax
 
 
@@ -301,12 +300,12 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         _legend_below(
             ax,
             [
-                Patch(color=BAND_COLOURS[1], label="Middle half of the teams"),
+                Patch(color=BAND_COLOURS[1], label="Middle half of teams"),
                 Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Typical team"),
                 Line2D([], [], marker="o", ls="none", color=PAPER, markeredgecolor=INK,
                        markeredgewidth=1.2, label="Your team"),
                 Line2D([], [], marker="^", ls="none", color=HIGHLIGHT, markeredgecolor=INK,
-                       markersize=8, label="Your team: high spread"),
+                       markersize=8, label="High spread"),
             ],
             ncol=4,
             offset=36,
@@ -363,14 +362,9 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 value = float(row["percentile"])
                 ax.barh(yi, value, height=0.5, color=look["fill"], hatch=look["hatch"] or None,
                         edgecolor=INK, linewidth=0.5, zorder=2)
-                label = f"{ordinal(round(value))} percentile · {level}" if level else (
-                    f"{ordinal(round(value))} percentile")
-                inside = value > 62
-                ax.text(value + (-1.5 if inside else 1.5), yi, label,
-                        ha="right" if inside else "left", va="center", zorder=4,
-                        fontsize=SIZES["chart"] - 0.3, fontweight="bold",
-                        color=INK, bbox={"boxstyle": "round,pad=0.18", "fc": PAPER, "ec": "none",
-                                         "alpha": 0.9})
+                label = f"{ordinal(round(value))} percentile"
+                _right_note(ax, yi, label + (f" \u00b7 {level}" if level else ""),
+                            fontweight="bold")
             else:
                 ax.text(2, yi, "not rated: too few answers", va="center", color=MUTED,
                         style="italic")
@@ -440,12 +434,12 @@ def practice_chart(
         _legend_below(
             ax,
             [
-                Line2D([], [], color=HIGHLIGHT, ls="none", label="Recommended play (team mean)",
+                Line2D([], [], color=HIGHLIGHT, ls="none", label="Recommended play",
                        **_TEAM_MARKER),
                 Line2D([], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK,
-                       label="Other play (team mean)"),
+                       label="Other play"),
                 Line2D([], [], color=INK, lw=1.1, label="95% CI"),
-                Patch(color=TINT, label="Less than \u201csometimes\u201d"),
+                Patch(color=TINT, label="Below \u201csometimes\u201d"),
             ],
             ncol=4,
             offset=36 if scale_labels else 22,
@@ -755,8 +749,23 @@ def figure_svg(fig: Figure) -> str:
     return _COMMENT.sub("", svg)
 
 
+#: Accessible titles of the chart kinds (the team name is appended).
+CHART_TITLES = {
+    "blockers": "Blocker profile",
+    "spread": "Where the team disagrees",
+    "pillars": "Standing on the three pillars",
+    "practices": "How often the team uses each play",
+    "change": "Change since the last round",
+}
+
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+
+
 def render_chart_svg(kind: str, context: TeamReportContext) -> str:
     """SVG of one chart of a team's report, for the web dashboard.
+
+    The SVG gets an accessible ``<title>`` naming the chart and the team
+    (XML-escaped), so it can be inlined or used as an image.
 
     Parameters
     ----------
@@ -771,4 +780,9 @@ def render_chart_svg(kind: str, context: TeamReportContext) -> str:
     --------
     >>> svg = render_chart_svg("pillars", context)  # doctest: +SKIP
     """
-    return figure_svg(chart_figure(kind, context))
+    svg = figure_svg(chart_figure(kind, context))
+    title = f"<title>{xml_escape(f'{CHART_TITLES[kind]}: {context.team}')}</title>"
+    match = _SVG_OPEN.search(svg)
+    if match is None:  # pragma: no cover - matplotlib always writes the root element
+        return svg
+    return svg[: match.end()] + "\n " + title + svg[match.end() :]

@@ -61,6 +61,7 @@ class PageFlow:
         self.width, self.height = size
         self.pages: list[Figure] = []
         self.y = 0.0
+        self.sections: list[tuple[int, str, int]] = []
         self._transforms: dict[int, Transform] = {}
 
     # --- geometry -----------------------------------------------------------------
@@ -284,8 +285,9 @@ class PageFlow:
         self.skip(size * 0.35)
 
     def section(self, number: int, title: str, intro: str | None = None) -> None:
-        """Start a numbered section on a new page."""
+        """Start a numbered section on a new page (recorded in :attr:`sections`)."""
         self.new_page()
+        self.sections.append((number, title, len(self.pages)))
         self.text_at(self.left, self.y + SIZES["small"], f"SECTION {number}",
                      size=SIZES["small"], bold=True, colour=ACCENT)
         self.y += SIZES["small"] + 10

@@ -102,6 +102,9 @@ _RC: dict[str, Any] = {
     "figure.facecolor": PAPER,
     "savefig.facecolor": PAPER,
     "pdf.fonttype": 42,
+    # matplotlib 3.11's PDF backend sizes its font subsets from ps.fonttype: with
+    # the default (3) every font is split into 256-glyph subsets, embedded twice.
+    "ps.fonttype": 42,
     "pdf.compression": 6,
     "svg.fonttype": "none",
     "svg.hashsalt": "negoscope",

@@ -25,6 +25,7 @@ from datetime import datetime, time, timezone
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from analytics.diagnosis import OTHER_PROFILES, RecommendedPlay
 from reports.charts import draw_chart
@@ -108,7 +109,7 @@ def build_pages(context: TeamReportContext) -> list[Figure]:
     """
     with rc_context():
         flow = PageFlow()
-        _cover(flow, context)
+        contents_at = _cover(flow, context)
         sections: list[tuple[str, Callable[[PageFlow, TeamReportContext, int], None]]] = [
             ("summary", _summary),
             ("blockers", _blocker_profile),
@@ -122,8 +123,21 @@ def build_pages(context: TeamReportContext) -> list[Figure]:
         sections.append(("method", _method))
         for number_, (_, draw) in enumerate(sections, start=2):
             draw(flow, context, number_)
+        _contents(flow, contents_at)
         _footers(flow, context)
+        for page in flow.pages:
+            _no_ligatures(page)
     return flow.pages
+
+
+def _no_ligatures(page: Figure) -> None:
+    """Turn off ligatures so each font is embedded as one subset (and text copies cleanly).
+
+    matplotlib puts ligature glyphs ("fi", "ff") into a second subset of the font,
+    which doubles the font-subsetting work when the PDF is written.
+    """
+    for text in page.findobj(Text):
+        text.set_fontfeatures(("-liga", "-clig"))
 
 
 # --- page furniture ----------------------------------------------------------------
@@ -144,13 +158,30 @@ def _footers(flow: PageFlow, context: TeamReportContext) -> None:
                      ha="right", page=page)
 
 
-def _cover(flow: PageFlow, context: TeamReportContext) -> None:
+def _contents(flow: PageFlow, top: float) -> None:
+    """The list of sections with their pages, on the cover."""
+    page = flow.pages[0]
+    size = SIZES["body"]
+    flow.text_at(flow.left, top, "IN THIS REPORT", size=SIZES["caption"], bold=True,
+                 colour=MUTED, page=page)
+    y = top + 8
+    right = flow.left + flow.column * 0.62
+    for number_, title, page_number in flow.sections:
+        y += size * 1.9
+        flow.text_at(flow.left, y, f"{number_}", size=size, bold=True, colour=ACCENT, page=page)
+        flow.text_at(flow.left + 18, y, title, size=size, page=page)
+        flow.text_at(right, y, str(page_number), size=size, colour=MUTED, ha="right", page=page)
+        flow.rect(flow.left, y + size * 0.65, right - flow.left, 0.4, colour=RULE, page=page)
+
+
+def _cover(flow: PageFlow, context: TeamReportContext) -> float:
+    """Draw the cover; return where the contents list goes (points from the top)."""
     page = flow.new_page()
     flow.rect(0, 0, 14, flow.height, colour=ACCENT, page=page)
     flow.text_at(flow.left, flow.y + 9, "NEGOSCOPE", size=9, bold=True, colour=ACCENT)
     flow.text_at(flow.left + text_width("NEGOSCOPE", 9, True) + 8, flow.y + 9,
                  "Team negotiation report", size=9, colour=MUTED)
-    flow.y = 230
+    flow.y = 150
     flow.lines(_wrap_lines(flow, context.team, SIZES["display"], bold=True)[:4],
                size=SIZES["display"], bold=True, leading=1.18)
     flow.skip(6)
@@ -185,8 +216,9 @@ def _cover(flow: PageFlow, context: TeamReportContext) -> None:
                 y += (SIZES["lead"] + 1) * 0.42
             heights.append(y - top)
         flow.y = top + max(heights) + 20
+    contents_at = flow.y + 28
 
-    flow.y = flow.bottom_limit - 150
+    flow.y = flow.bottom_limit - 92
     flow.rule()
     flow.skip(16)
     flow.paragraph("About this report", size=SIZES["small"], bold=True, after=4)
@@ -198,6 +230,7 @@ def _cover(flow: PageFlow, context: TeamReportContext) -> None:
         size=SIZES["small"],
         colour=MUTED,
     )
+    return contents_at
 
 
 def _wrap_lines(
@@ -279,7 +312,7 @@ def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         flow.heading("Standing on the three pillars", keep_with=140)
         labels = [p.name for p in diagnosis.pillars]
         left = flow.label_width(labels, SIZES["chart"]) + 14
-        ax = flow.axes(34 * len(labels) + 40, left=left, right=8, bottom=28, top=16)
+        ax = flow.axes(30 * len(labels) + 44, left=left, right=118, bottom=28, top=16)
         draw_chart("pillars", context, ax)
         flow.skip(4)
         for pillar in diagnosis.pillars:
@@ -321,7 +354,7 @@ def _blocker_profile(flow: PageFlow, context: TeamReportContext, number_: int) -
     )
     labels = [d.name for d in context.blockers]
     left = flow.label_width(labels, SIZES["chart"]) + 14
-    ax = flow.axes(30 * len(labels) + 92, left=left, right=84, bottom=78, top=4)
+    ax = flow.axes(30 * len(labels) + 74, left=left, right=84, bottom=62, top=4)
     draw_chart("blockers", context, ax)
     flow.skip(14)
 
@@ -448,7 +481,7 @@ def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
             ]
         )
     flow.heading("What each profile means", keep_with=60)
-    flow.table(rows, [1.25, 3.2, 1.05], header=["Profile", "What it means", "In your team"])
+    flow.table(rows, [1.5, 3.1, 1.05], header=["Profile", "What it means", "In your team"])
     flow.paragraph(
         "A profile's meaning compares its typical scores with the organization's average on "
         "each blocker. People rarely fit a profile exactly; use the profiles as a vocabulary "
@@ -654,7 +687,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.table(
         rows,
         [2.6, 0.9, 0.7, 0.8, 1.9],
-        header=["Scale", "Kind", "Questions", "Alpha", "Note"],
+        header=["Scale", "Kind", "Items", "Alpha", "Note"],
         align=["left", "left", "right", "right", "left"],
     )
 
@@ -664,13 +697,19 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         flow.paragraph("No profiles were fitted for this round.")
     else:
         method = _METHODS.get(info.method.lower(), info.method)
-        stability = (
-            "Their stability was not checked for this round."
-            if info.stability_ari is None
-            else "Refitting on resampled data reproduced them with an adjusted Rand index of "
-            f"{number(info.stability_ari, 2)}"
-            + (f" ({info.stability_verdict})." if info.stability_verdict else ".")
-        )
+        if info.stability_ari is None:
+            stability = "Their stability was not checked for this round."
+        else:
+            stability = (
+                "Refitting them on bootstrap resamples of the round gave a mean adjusted Rand "
+                f"index of {number(info.stability_ari, 2)} with the original solution"
+            )
+            stability += (
+                f"; by Hennig's criterion (how well each profile is recovered) the least "
+                f"stable profile is \u201c{info.stability_verdict}\u201d."
+                if info.stability_verdict
+                else "."
+            )
         flow.paragraph(
             f"{info.k} profile{'s were' if info.k != 1 else ' was'} found with {method} of "
             f"everyone's blocker scores in the round. {stability}"

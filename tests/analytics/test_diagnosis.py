@@ -407,3 +407,12 @@ def test_bad_arguments_are_explained(default_instrument) -> None:
         diagnose_round(data, default_instrument, team_col="squad")
     with pytest.raises(ValueError, match="positive integer"):
         diagnose_round(data, default_instrument, threshold=0)
+
+
+def test_numeric_team_ids_become_string_keys(default_instrument) -> None:
+    data = frame_from_scores(default_instrument, uniform_team("x", 5) + uniform_team("y", 2))
+    data["team"] = [7] * 5 + [8] * 2
+    result = diagnose_round(data, default_instrument, invited={7: 10})
+    assert set(result.teams) == {"7", "8"}
+    assert result.teams["7"].response_rate == pytest.approx(0.5)
+    assert result.teams["8"].suppressed

@@ -134,3 +134,19 @@ def test_missing_team_column_is_explained(round_data, default_instrument) -> Non
             round_name="x",
             profile_model=small_model(),
         )
+
+
+def test_tiny_round_skips_profiles_but_still_reports(default_instrument) -> None:
+    data = simulate_responses(
+        default_instrument, n_respondents=6, teams={"solo": 6}, random_state=1
+    ).data
+    blocker_items = [i for d in default_instrument.blocker_dimensions for i in d.item_ids]
+    data.loc[data.index[1:], blocker_items[:5]] = float("nan")  # only one complete row left
+    messages: list[str] = []
+    analysis = analyze_round(data, default_instrument, round_name="tiny", progress=messages.append)
+    out = analysis.to_json_dict()
+    assert out["profiles"] is None and analysis.profile_model is None
+    assert any("Skipping profiles" in m for m in messages)
+    assert out["teams"]["solo"]["profile_mix"] is None
+    assert set(analysis.assignments_frame()["profile"]) == {""}
+    json.dumps(out, allow_nan=False)

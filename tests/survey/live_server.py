@@ -311,11 +311,10 @@ class Gunicorn:
         return victim
 
     def stop(self, timeout: float = 10.0) -> None:
-        """TERM the master, then KILL its process group and any worker left; bounded waits."""
+        """TERM the master (KILL after ``timeout``), then KILL any worker left; bounded waits."""
         process, self.process = self.process, None
         if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self._seen_workers.update(child_pids(process.pid))
+            self._seen_workers.update(child_pids(process.pid))
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.terminate()
@@ -324,9 +323,11 @@ class Gunicorn:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(5)
-            # Workers share the master's process group (start_new_session): kill any left over.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+            # A worker the master left behind still has the master's process group: kill it.
+            for pid in self._seen_workers:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    if _alive(pid) and os.getpgid(pid) == process.pid:
+                        os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
             while any(_alive(pid) for pid in self._seen_workers) and time.monotonic() < deadline:
                 time.sleep(0.05)

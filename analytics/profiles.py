@@ -1,0 +1,576 @@
+"""Person-centred latent profile analysis (LPA) of dimension scores.
+
+:class:`ProfileModel` finds subgroups of respondents with similar score
+patterns ("profiles") by fitting Gaussian mixtures with 1..K components and
+two covariance structures, and choosing the candidate with the lowest BIC among
+those whose smallest class is not too small. This follows common LPA practice
+(tidyLPA / mclust): report a fit table for every candidate, choose by an
+information criterion, never by entropy (entropy describes how cleanly people
+are classified, not how many profiles there are).
+
+Method
+------
+* Rows with any missing score are left *unassigned*: they are not used for
+  fitting and get no profile.
+* Scores are standardized (:class:`~sklearn.preprocessing.StandardScaler`) so
+  that every dimension counts equally; centroids are reported on both scales.
+* Every candidate ``(k, covariance_type)`` is fitted by
+  :func:`analytics.profile_em.fit_mixture`: ``n_init`` k-means++ starts with
+  short EM runs on a random subsample of ``subsample_size`` rows, the best two
+  run to convergence, then refined on growing nested subsamples (x4 each) and
+  finally on all rows. This "emEM" scheme is several times faster than
+  scikit-learn's ``GaussianMixture(n_init=...)`` on large samples and reaches at
+  least as high a likelihood as ``GaussianMixture`` with its defaults (one
+  k-means start on all rows) in our benchmarks. Candidates can run in parallel
+  (``n_jobs``). Each candidate gets its own seed drawn from ``random_state``, so
+  results do not depend on ``n_jobs``.
+* Likert scale means are discrete. A Gaussian component can then collapse onto
+  one value of one dimension and gain unbounded likelihood. ``reg_covar="auto"``
+  adds ``h**2 / 12`` to each variance, where ``h`` is the dimension's resolution
+  (smallest gap between observed values): the variance of rounding error, which
+  makes the density comparable to the probability of a rounded value.
+
+Fit indices (``fit_table_``)
+----------------------------
+``log_likelihood`` is that of the scores on their *original* scale (the
+standardization's Jacobian is added back), so it is comparable with
+``GaussianMixture``/mclust fitted to the raw scores; ``aic = -2LL + 2p``,
+``bic = -2LL + p ln n`` (lower is better, the same sign convention as
+``GaussianMixture.bic`` and tidyLPA), ``sabic`` uses ``n* = (n + 2) / 24``.
+``entropy`` is the relative entropy ``1 - sum(-p ln p) / (n ln k)`` (1 for
+``k = 1``); ``smallest_share``/``largest_share`` are class shares under modal
+assignment.
+
+The k-means baseline (``method="kmeans"``) chooses ``k >= 2`` by the mean
+silhouette. Silhouette is known to favour too few clusters (often 2) and cannot
+say "no structure"; use it only as a comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from analytics.profile_em import (
+    COVARIANCE_TYPES,
+    FitFailedError,
+    MixtureFit,
+    blas_single_thread,
+    fit_mixture,
+    resolution_reg_covar,
+)
+from analytics.profile_names import name_profiles
+from analytics.profile_stability import (
+    LRTResult,
+    StabilityResult,
+    bootstrap_lrt,
+    profile_stability,
+)
+
+__all__ = [
+    "FIT_TABLE_COLUMNS",
+    "LRTResult",
+    "ProfileModel",
+    "StabilityResult",
+    "bootstrap_lrt",
+    "name_profiles",
+    "profile_stability",
+    "resolution_reg_covar",
+]
+
+FIT_TABLE_COLUMNS = (
+    "k",
+    "covariance_type",
+    "log_likelihood",
+    "n_parameters",
+    "aic",
+    "bic",
+    "sabic",
+    "entropy",
+    "smallest_share",
+    "largest_share",
+    "rejected",
+    "warning",
+    "selected",
+    "silhouette",
+    "converged",
+)
+LOW_ENTROPY = 0.8
+_SILHOUETTE_SAMPLE = 5_000
+
+
+def _candidate_ks(k_range: Any) -> list[int]:
+    if isinstance(k_range, int | np.integer):
+        ks = [int(k_range)]
+    elif isinstance(k_range, tuple) and len(k_range) == 2:
+        ks = list(range(int(k_range[0]), int(k_range[1]) + 1))
+    else:
+        ks = sorted({int(k) for k in k_range})
+    if not ks or min(ks) < 1:
+        raise ValueError(f"k_range must give at least one k >= 1, got {k_range!r}")
+    return ks
+
+
+def _class_stats(resp: np.ndarray) -> tuple[np.ndarray, float]:
+    """Modal-assignment counts and relative entropy of posterior probabilities."""
+    n, k = resp.shape
+    counts = np.bincount(resp.argmax(axis=1), minlength=k)
+    if k == 1:
+        return counts, 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(resp > 0, resp * np.log(resp), 0.0)
+    return counts, float(1.0 + plogp.sum() / (n * math.log(k)))
+
+
+def _fit_gmm_candidate(Z, k, cov, params, seed) -> dict[str, Any]:
+    try:
+        fit = fit_mixture(Z, k, cov, random_state=seed, **params)
+    except FitFailedError as exc:
+        return {"fit": None, "error": str(exc)}
+    counts, entropy = _class_stats(fit.predict_proba(Z))
+    return {"fit": fit, "counts": counts, "entropy": entropy}
+
+
+def _fit_kmeans_candidate(Z, k, n_init, subsample_size, seed) -> dict[str, Any]:
+    rng = check_random_state(seed)
+    n = len(Z)
+    with blas_single_thread():
+        if subsample_size is not None and n > subsample_size:
+            screen = Z[np.sort(rng.choice(n, subsample_size, replace=False))]
+            first = KMeans(k, n_init=n_init, random_state=rng).fit(screen)
+            km = KMeans(k, init=first.cluster_centers_, n_init=1).fit(Z)
+        else:
+            km = KMeans(k, n_init=n_init, random_state=rng).fit(Z)
+        labels = km.labels_
+        counts = np.bincount(labels, minlength=k)
+        sil = np.nan
+        if np.count_nonzero(counts) > 1:
+            size = min(n, _SILHOUETTE_SAMPLE)
+            sil = float(silhouette_score(Z, labels, sample_size=size, random_state=rng))
+    return {"kmeans": km, "counts": counts, "silhouette": sil}
+
+
+class ProfileModel(BaseEstimator):
+    """Latent profile analysis by Gaussian mixtures (or a k-means baseline).
+
+    Parameters
+    ----------
+    k_range : tuple (min_k, max_k), int or iterable of int
+        Candidate numbers of profiles. A 2-tuple is an inclusive range; any
+        other iterable (e.g. ``range(2, 5)`` or ``[3]``) lists them explicitly.
+    covariance_types : sequence of {"diag", "full"}
+        ``"diag"``: dimensions independent within a profile (classic LPA,
+        tidyLPA model 2 with class-varying variances); ``"full"``: unrestricted
+        class-specific covariances (tidyLPA model 6). Ignored for k-means.
+    n_init : int
+        Starts per candidate (scikit-learn's default of 1 often ends in a
+        local optimum).
+    method : {"gmm", "kmeans"}
+        Gaussian mixture chosen by BIC, or the k-means baseline chosen by
+        silhouette (which favours too few clusters; ``k = 1`` is not possible).
+    min_class_share : float
+        Candidates whose smallest class holds a smaller share of respondents
+        are rejected.
+    warn_class_share : float
+        Candidates whose smallest class is smaller than this get a warning.
+    max_iter, tol : int, float
+        EM stops when the mean per-respondent log-likelihood changes by less
+        than ``tol`` (``max_iter`` iterations per refinement stage at most).
+    random_state : int, RandomState or None
+        Seed for subsamples and starts; an int makes fits reproducible.
+    dimension_names : mapping of str to str, optional
+        Display names of dimension ids, used for profile names.
+    reg_covar : "auto" or float
+        Added to every variance: ``"auto"`` uses the rounding variance of
+        discrete scores (see the module docstring; at least 1e-6), a float is
+        used as is (1e-6 reproduces scikit-learn).
+    subsample_size : int or None
+        Rows used to screen starts (None: all rows).
+    n_jobs : int or None
+        Candidates fitted in parallel (joblib; None = 1, -1 = all cores).
+
+    Attributes
+    ----------
+    fit_table_ : pandas.DataFrame
+        One row per candidate with :data:`FIT_TABLE_COLUMNS`.
+    k_, covariance_type_ : int, str
+        The selected solution (``covariance_type_`` is ``"kmeans"`` for k-means).
+    mixture_ : MixtureFit or None
+        Selected mixture on the standardized scale, components in profile order.
+    gmm_ : sklearn.mixture.GaussianMixture or None
+        The same as a fitted scikit-learn estimator (None for k-means).
+    kmeans_ : sklearn.cluster.KMeans or None
+        Selected k-means model, centres in profile order (None for GMM).
+    scaler_ : StandardScaler
+        Fitted on the complete rows.
+    columns_ : list of str
+        Dimension ids used.
+    names_ : list of str
+        Profile names, in component order: size descending, ties by centroid.
+    centroids_, centroids_z_ : pandas.DataFrame
+        Profile means on the original score scale and standardized
+        (index ``names_``, columns ``columns_``).
+    sizes_ : pandas.Series
+        Respondents per profile (modal assignment) in the training data.
+    labels_ : pandas.Series
+        ``predict`` of the training data.
+    warnings_ : list of str
+        Caveats about the selected solution.
+    n_complete_, n_unassigned_ : int
+        Rows used, and rows left unassigned because of missing scores.
+    reg_covar_ : numpy.ndarray
+        Variance floor per dimension (standardized scale).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> centres = np.array([[2.0, 0.0], [0.0, 2.0], [-1.0, -1.0]])
+    >>> X = pd.DataFrame(
+    ...     np.repeat(centres, 100, axis=0) + rng.normal(0, 0.4, (300, 2)),
+    ...     columns=["trust", "time_pressure"],
+    ... )
+    >>> model = ProfileModel(k_range=(1, 4), n_init=3, random_state=0).fit(X)
+    >>> model.k_, len(model.fit_table_)
+    (3, 8)
+    >>> model.predict(X.iloc[[0, 100, 200]]).tolist()
+    ['Guarded', 'Deadline-driven pusher', 'Collaborative']
+    """
+
+    def __init__(
+        self,
+        k_range: tuple[int, int] | int | Iterable[int] = (1, 8),
+        covariance_types: Iterable[str] = ("diag", "full"),
+        n_init: int = 10,
+        method: str = "gmm",
+        min_class_share: float = 0.05,
+        warn_class_share: float = 0.10,
+        max_iter: int = 500,
+        tol: float = 1e-4,
+        random_state: int | np.random.RandomState | None = None,
+        dimension_names: Mapping[str, str] | None = None,
+        reg_covar: str | float = "auto",
+        subsample_size: int | None = 5_000,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.k_range = k_range
+        self.covariance_types = covariance_types
+        self.n_init = n_init
+        self.method = method
+        self.min_class_share = min_class_share
+        self.warn_class_share = warn_class_share
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.dimension_names = dimension_names
+        self.reg_covar = reg_covar
+        self.subsample_size = subsample_size
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ProfileModel:
+        """Fit every candidate, fill ``fit_table_`` and keep the selected one.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Dimension scores, one row per respondent, one column per dimension id;
+            NaN where not scored.
+        y : ignored
+
+        Returns
+        -------
+        ProfileModel
+            ``self``.
+        """
+        if self.method not in ("gmm", "kmeans"):
+            raise ValueError(f"method must be 'gmm' or 'kmeans', got {self.method!r}")
+        cov_types = tuple(self.covariance_types)
+        if self.method == "gmm" and (not cov_types or set(cov_types) - set(COVARIANCE_TYPES)):
+            raise ValueError(f"covariance_types must be a subset of {COVARIANCE_TYPES}")
+        frame = self._as_frame(X)
+        self.columns_ = [str(c) for c in frame.columns]
+        self.feature_names_in_ = np.asarray(self.columns_, dtype=object)
+        self.n_features_in_ = len(self.columns_)
+        complete = frame.notna().all(axis=1).to_numpy()
+        self.n_complete_ = int(complete.sum())
+        self.n_unassigned_ = int(len(frame) - self.n_complete_)
+        if self.n_complete_ < 2:
+            raise ValueError("need at least two respondents with complete scores")
+        raw = frame.to_numpy(dtype=float)[complete]
+        self.scaler_ = StandardScaler().fit(raw)
+        Z = self.scaler_.transform(raw)
+        if self.reg_covar == "auto":
+            self.reg_covar_ = resolution_reg_covar(raw, self.scaler_.scale_)
+        else:
+            self.reg_covar_ = np.full(Z.shape[1], float(self.reg_covar))
+
+        ks = _candidate_ks(self.k_range)
+        rng = check_random_state(self.random_state)
+        self.warnings_: list[str] = []
+        too_big = [k for k in ks if k > self.n_complete_]
+        if too_big:
+            self.warnings_.append(
+                f"k={too_big} skipped: more profiles than the {self.n_complete_} complete rows."
+            )
+        ks = [k for k in ks if k <= self.n_complete_]
+        if self.method == "gmm":
+            rows, fitted = self._fit_gmm(Z, ks, cov_types, rng)
+        else:
+            rows, fitted = self._fit_kmeans(Z, ks, rng)
+        table = pd.DataFrame(rows, columns=list(FIT_TABLE_COLUMNS))
+        chosen = self._select(table)
+        table["selected"] = table.index == chosen
+        self.fit_table_ = table
+        self._finish(Z, table.loc[chosen], fitted[chosen])
+        self.labels_ = self.predict(frame)
+        return self
+
+    @staticmethod
+    def _as_frame(X: Any) -> pd.DataFrame:
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+        return frame.apply(pd.to_numeric, errors="raise").astype(float)
+
+    def _shares_warning(self, counts: np.ndarray) -> tuple[float, float, bool, list[str]]:
+        shares = counts / counts.sum()
+        smallest, largest = float(shares.min()), float(shares.max())
+        rejected = smallest < self.min_class_share
+        notes = []
+        if rejected:
+            notes.append(f"smallest class {smallest:.1%} < {self.min_class_share:.0%}: rejected")
+        elif smallest < self.warn_class_share:
+            notes.append(f"smallest class {smallest:.1%} < {self.warn_class_share:.0%}")
+        return smallest, largest, rejected, notes
+
+    def _fit_gmm(self, Z, ks, cov_types, rng) -> tuple[list[dict], list[Any]]:
+        n, d = Z.shape
+        candidates = [(k, cov) for cov in cov_types for k in ks]
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(candidates))
+        params = {
+            "n_init": self.n_init,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "reg_covar": self.reg_covar_,
+            "subsample_size": self.subsample_size,
+        }
+        # Most expensive first, for better load balance; results keep candidate order.
+        order = sorted(range(len(candidates)), key=lambda i: -candidates[i][0])
+        with blas_single_thread():
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_gmm_candidate)(Z, *candidates[i], params, seeds[i]) for i in order
+            )
+        by_index = dict(zip(order, results, strict=True))
+        jacobian = float(np.sum(np.log(self.scaler_.scale_)))
+        rows, fitted = [], []
+        for i, (k, cov) in enumerate(candidates):
+            res = by_index[i]
+            fit: MixtureFit | None = res["fit"]
+            row: dict[str, Any] = dict.fromkeys(FIT_TABLE_COLUMNS, np.nan)
+            row.update(k=k, covariance_type=cov, n_parameters=np.nan, selected=False)
+            if fit is None:
+                row.update(rejected=True, warning=f"fit failed: {res['error']}", converged=False)
+            else:
+                ll = fit.log_likelihood - n * jacobian
+                p = fit.n_parameters
+                smallest, largest, rejected, notes = self._shares_warning(res["counts"])
+                if not fit.converged:
+                    notes.append(f"EM did not converge in {self.max_iter} iterations")
+                row.update(
+                    log_likelihood=ll,
+                    n_parameters=p,
+                    aic=-2 * ll + 2 * p,
+                    bic=-2 * ll + p * math.log(n),
+                    sabic=-2 * ll + p * math.log((n + 2) / 24),
+                    entropy=res["entropy"],
+                    smallest_share=smallest,
+                    largest_share=largest,
+                    rejected=rejected,
+                    warning="; ".join(notes),
+                    converged=fit.converged,
+                )
+            rows.append(row)
+            fitted.append(fit)
+        return rows, fitted
+
+    def _fit_kmeans(self, Z, ks, rng) -> tuple[list[dict], list[Any]]:
+        ks = [k for k in ks if k >= 2]
+        if not ks:
+            raise ValueError("method='kmeans' needs some k >= 2 in k_range")
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(ks))
+        with blas_single_thread():
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_kmeans_candidate)(Z, k, self.n_init, self.subsample_size, seed)
+                for k, seed in zip(ks, seeds, strict=True)
+            )
+        rows, fitted = [], []
+        for k, res in zip(ks, results, strict=True):
+            smallest, largest, rejected, notes = self._shares_warning(res["counts"])
+            row: dict[str, Any] = dict.fromkeys(FIT_TABLE_COLUMNS, np.nan)
+            row.update(
+                k=k,
+                covariance_type="kmeans",
+                smallest_share=smallest,
+                largest_share=largest,
+                rejected=rejected,
+                warning="; ".join(notes),
+                selected=False,
+                silhouette=res["silhouette"],
+                converged=True,
+            )
+            rows.append(row)
+            fitted.append(res["kmeans"])
+        return rows, fitted
+
+    def _select(self, table: pd.DataFrame) -> int:
+        score = "bic" if self.method == "gmm" else "silhouette"
+        sign = 1.0 if score == "bic" else -1.0
+        usable = table[np.isfinite(table[score].astype(float))]
+        if usable.empty:
+            raise RuntimeError("no candidate could be fitted")
+        ok = usable[~usable["rejected"].astype(bool)]
+        if ok.empty:
+            ok = usable
+            self.warnings_.append(
+                f"Every candidate has a class below {self.min_class_share:.0%} of respondents; "
+                "the best one is reported anyway."
+            )
+        # Best criterion; ties go to the smaller k (stable sort keeps candidate order).
+        ranked = ok.assign(_s=sign * ok[score].astype(float)).sort_values(
+            ["_s", "k"], kind="stable"
+        )
+        return int(ranked.index[0])
+
+    def _finish(self, Z: np.ndarray, row: pd.Series, fitted: Any) -> None:
+        self.k_ = int(row["k"])
+        self.covariance_type_ = str(row["covariance_type"])
+        if self.method == "gmm":
+            centres_z = fitted.means
+            counts = np.bincount(fitted.predict_proba(Z).argmax(axis=1), minlength=self.k_)
+        else:
+            centres_z = fitted.cluster_centers_
+            counts = np.bincount(fitted.labels_, minlength=self.k_)
+        # Deterministic profile order: largest first, ties by centroid (lexicographic).
+        keys = [(-int(counts[j]), *np.round(centres_z[j], 10).tolist()) for j in range(self.k_)]
+        order = sorted(range(self.k_), key=lambda j: keys[j])
+        if self.method == "gmm":
+            self.mixture_: MixtureFit | None = MixtureFit(
+                covariance_type=fitted.covariance_type,
+                weights=fitted.weights[order],
+                means=fitted.means[order],
+                covariances=fitted.covariances[order],
+                log_likelihood=fitted.log_likelihood,
+                n_iter=fitted.n_iter,
+                converged=fitted.converged,
+            )
+            self.gmm_ = self.mixture_.to_sklearn()
+            self.kmeans_ = None
+        else:
+            fitted.cluster_centers_ = fitted.cluster_centers_[order]
+            fitted.labels_ = np.argsort(order)[fitted.labels_]
+            self.kmeans_ = fitted
+            self.mixture_ = None
+            self.gmm_ = None
+        centres_z = centres_z[order]
+        z = pd.DataFrame(centres_z, columns=self.columns_)
+        self.names_ = name_profiles(z, self.dimension_names)
+        index = pd.Index(self.names_, name="profile")
+        self.centroids_z_ = z.set_axis(index)
+        self.centroids_ = pd.DataFrame(
+            self.scaler_.inverse_transform(centres_z), index=index, columns=self.columns_
+        )
+        self.sizes_ = pd.Series(counts[order], index=index, name="n")
+        self._add_solution_warnings(row)
+
+    def _add_solution_warnings(self, row: pd.Series) -> None:
+        if row["warning"]:
+            self.warnings_.append(f"Selected solution: {row['warning']}.")
+        k_max = int(self.fit_table_["k"].max())
+        if self.k_ > 1 and self.k_ == k_max:
+            self.warnings_.append(
+                f"The selected k={self.k_} is the largest tried; more profiles might fit "
+                "better (widen k_range)."
+            )
+        entropy = row["entropy"]
+        if self.k_ > 1 and np.isfinite(entropy) and entropy < LOW_ENTROPY:
+            self.warnings_.append(
+                f"Entropy {entropy:.2f} < {LOW_ENTROPY}: many respondents are not clearly "
+                "classified into one profile."
+            )
+        if self.method == "kmeans":
+            self.warnings_.append(
+                "k-means baseline: chosen by silhouette, which favours too few clusters and "
+                "cannot detect the absence of structure."
+            )
+        if self.n_unassigned_:
+            self.warnings_.append(
+                f"{self.n_unassigned_} respondents with missing scores were left unassigned."
+            )
+
+    # -------------------------------------------------------------- predict
+    def _standardized(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+        check_is_fitted(self, "names_")
+        frame = self._as_frame(X)
+        frame.columns = [str(c) for c in frame.columns]
+        missing = [c for c in self.columns_ if c not in frame.columns]
+        if missing:
+            raise KeyError(f"missing dimension columns: {missing}")
+        values = frame[self.columns_].to_numpy(dtype=float)
+        complete = ~np.isnan(values).any(axis=1)
+        return self.scaler_.transform(values[complete]), complete, frame.index
+
+    def _proba_z(self, Z: np.ndarray) -> np.ndarray:
+        if self.mixture_ is not None:
+            return self.mixture_.predict_proba(Z)
+        labels = self.kmeans_.predict(Z)
+        return np.eye(self.k_)[labels]
+
+    def predict_proba(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Posterior profile membership probabilities.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Scores with (at least) the columns in ``columns_``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index of ``X``, columns ``names_``; rows with a missing score are NaN.
+            For k-means memberships are 0/1.
+        """
+        Z, complete, index = self._standardized(X)
+        out = np.full((len(complete), self.k_), np.nan)
+        if complete.any():
+            out[complete] = self._proba_z(Z)
+        return pd.DataFrame(out, index=index, columns=pd.Index(self.names_, name="profile"))
+
+    def predict(self, X: pd.DataFrame) -> pd.Series:
+        """Most likely profile name per respondent.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Scores with (at least) the columns in ``columns_``.
+
+        Returns
+        -------
+        pandas.Series
+            Categorical (categories ``names_`` in profile order), index of ``X``;
+            missing (NaN) for rows with any missing score.
+        """
+        Z, complete, index = self._standardized(X)
+        codes = np.full(len(complete), -1)
+        if complete.any():
+            codes[complete] = self._proba_z(Z).argmax(axis=1)
+        values = pd.Categorical.from_codes(codes, categories=self.names_)
+        return pd.Series(values, index=index, name="profile")
