@@ -123,7 +123,8 @@ def test_analyze_an_imported_round_writes_json_and_assignments(app, runner, tmp_
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
     assert payload["round"] == "Q1" and payload["n_respondents"] == 60
-    assert payload["instrument"] == {"id": "negotiation-blockers", "version": 1}
+    assert payload["instrument"]["id"] == "negotiation-blockers"
+    assert payload["instrument"]["version"] == 1
     assert payload["anonymity_threshold"] == 5
     assert set(payload["reliability"]) == {d.id for d in INSTRUMENT.dimensions}
     assert payload["teams"]["Tiny"] == {"n": 3, "suppressed": True}
