@@ -63,6 +63,7 @@ class PageFlow:
         self.y = 0.0
         self.sections: list[tuple[int, str, int]] = []
         self._transforms: dict[int, Transform] = {}
+        self._order: dict[int, int] = {}
 
     # --- geometry -----------------------------------------------------------------
 
@@ -99,6 +100,13 @@ class PageFlow:
         if key not in self._transforms:
             self._transforms[key] = Affine2D().scale(1 / 72) + page.dpi_scale_trans
         return self._transforms[key]
+
+    def _z(self, page: Figure) -> float:
+        """Increasing z-order per page: artists are drawn (and their text written to
+        the PDF) in the order they were placed, so text extracts in reading order."""
+        count = self._order.get(id(page), 0) + 1
+        self._order[id(page)] = count
+        return 1 + count / 10000
 
     def new_page(self) -> Figure:
         """Start a new page and put the cursor at the top margin."""
@@ -148,6 +156,7 @@ class PageFlow:
             ha=ha,
             va=va,
             parse_math=False,
+            zorder=self._z(page),
         )
 
     def rect(
@@ -159,7 +168,6 @@ class PageFlow:
         *,
         colour: str,
         page: Figure | None = None,
-        zorder: float = 0,
     ) -> None:
         """A filled rectangle; ``(x, y)`` is its top-left corner (points, y from the top)."""
         page = page or self.page
@@ -171,7 +179,7 @@ class PageFlow:
                 transform=self.transform(page),
                 facecolor=colour,
                 edgecolor="none",
-                zorder=zorder,
+                zorder=self._z(page),
             )
         )
 
@@ -377,6 +385,7 @@ class PageFlow:
         w = self.column - left - right
         h = height - top - bottom
         ax = page.add_axes((x0 / self.width, y0 / self.height, w / self.width, h / self.height))
+        ax.set_zorder(self._z(page))
         self.y += height
         return ax
 

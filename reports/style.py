@@ -55,12 +55,13 @@ PAPER = "#FFFFFF"
 #: (5-95, 10-90, 25-75).
 BAND_COLOURS = ("#DCEAF5", "#B3D1EA", "#7FB2D9")
 
-#: Pillar levels: fill colour, hatch and text colour. Lightness increases from
-#: "at risk" to "strong", and "at risk" is hatched too.
+#: Pillar levels: fill colour, hatch and text colour. "mixed" (light) and
+#: "strong" (dark) differ in lightness; "at risk" is also hatched, so the three
+#: stay apart in greyscale.
 LEVEL_STYLES: dict[str, dict[str, str]] = {
     "at risk": {"fill": HIGHLIGHT, "hatch": "////", "text": "#A34500"},
     "mixed": {"fill": "#E69F00", "hatch": "", "text": "#8A5F00"},
-    "strong": {"fill": "#56B4E9", "hatch": "", "text": ACCENT_DARK},
+    "strong": {"fill": ACCENT, "hatch": "", "text": ACCENT_DARK},
 }
 
 #: The type scale, in points.

@@ -123,7 +123,7 @@ def build_pages(context: TeamReportContext) -> list[Figure]:
         sections.append(("method", _method))
         for number_, (_, draw) in enumerate(sections, start=2):
             draw(flow, context, number_)
-        _contents(flow, contents_at)
+        _cover_end(flow, context, contents_at)
         _footers(flow, context)
         for page in flow.pages:
             _no_ligatures(page)
@@ -158,8 +158,8 @@ def _footers(flow: PageFlow, context: TeamReportContext) -> None:
                      ha="right", page=page)
 
 
-def _contents(flow: PageFlow, top: float) -> None:
-    """The list of sections with their pages, on the cover."""
+def _cover_end(flow: PageFlow, context: TeamReportContext, top: float) -> None:
+    """Finish the cover once the sections are laid out: contents, then "About this report"."""
     page = flow.pages[0]
     size = SIZES["body"]
     flow.text_at(flow.left, top, "IN THIS REPORT", size=SIZES["caption"], bold=True,
@@ -172,6 +172,20 @@ def _contents(flow: PageFlow, top: float) -> None:
         flow.text_at(flow.left + 18, y, title, size=size, page=page)
         flow.text_at(right, y, str(page_number), size=size, colour=MUTED, ha="right", page=page)
         flow.rect(flow.left, y + size * 0.65, right - flow.left, 0.4, colour=RULE, page=page)
+
+    flow.y = flow.bottom_limit - 92
+    flow.rule(page=page)
+    flow.skip(16)
+    flow.paragraph("About this report", size=SIZES["small"], bold=True, after=4, page=page)
+    flow.paragraph(
+        f"This report describes {context.team} as a group: which negotiation blockers hold the "
+        "team back, where its members see things differently, and which plays to practise. It "
+        "never shows an individual's answers. Results are reported only for groups of at least "
+        f"{context.threshold} people, and this report is meant for the team and its coach.",
+        size=SIZES["small"],
+        colour=MUTED,
+        page=page,
+    )
 
 
 def _cover(flow: PageFlow, context: TeamReportContext) -> float:
@@ -218,18 +232,6 @@ def _cover(flow: PageFlow, context: TeamReportContext) -> float:
         flow.y = top + max(heights) + 20
     contents_at = flow.y + 28
 
-    flow.y = flow.bottom_limit - 92
-    flow.rule()
-    flow.skip(16)
-    flow.paragraph("About this report", size=SIZES["small"], bold=True, after=4)
-    flow.paragraph(
-        f"This report describes {context.team} as a group: which negotiation blockers hold the "
-        "team back, where its members see things differently, and which plays to practise. It "
-        "never shows an individual's answers. Results are reported only for groups of at least "
-        f"{context.threshold} people, and this report is meant for the team and its coach.",
-        size=SIZES["small"],
-        colour=MUTED,
-    )
     return contents_at
 
 

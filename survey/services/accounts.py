@@ -106,6 +106,7 @@ def authenticate(email: str, password: str, remote_addr: str | None, now: dateti
     nothing; the caller commits so that failures are counted.
     """
     keys = login_throttle_keys(email, remote_addr)
+    throttle.serialize(keys)
     account_key, address_keys = keys[:1], keys[1:]
     wait = throttle.blocked_for(account_key, LOGIN_LIMIT_PER_ACCOUNT, now)
     if address_keys:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from survey.extensions import db
 from survey.models import ThrottleEvent
@@ -17,6 +17,22 @@ class Limit:
 
     attempts: int
     window: timedelta
+
+
+def serialize(keys: list[str]) -> None:
+    """Make concurrent attempts under the same keys take turns until commit.
+
+    Counting and recording must not interleave, or parallel attempts all see
+    a count under the limit. SQLite already serializes writers (the caller
+    holds ``BEGIN IMMEDIATE``); PostgreSQL takes a transaction-scoped advisory
+    lock per key, in a fixed order so two requests cannot deadlock.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
 
 
 def blocked_for(keys: list[str], limit: Limit, now: datetime) -> timedelta | None:
