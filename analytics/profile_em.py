@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 COVARIANCE_TYPES = ("diag", "full")
 SHORT_ITER = 15
 N_KEEP = 2
-N_LLOYD = 100
+N_LLOYD = 30
 LADDER_FACTOR = 4
 _EPS = 10 * np.finfo(float).eps
 _LOG_2PI = math.log(2 * math.pi)

@@ -153,7 +153,7 @@ def profile_stability(
     X: pd.DataFrame,
     *,
     n_boot: int = 50,
-    n_init: int = 3,
+    n_init: int | None = None,
     max_rows: int | None = 10_000,
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
@@ -180,8 +180,9 @@ def profile_stability(
         The data it was fitted on (rows with missing scores are ignored).
     n_boot : int
         Number of resamples.
-    n_init : int
-        Starts per refit (few are enough: only the same ``k`` is refitted).
+    n_init : int or None
+        Starts per refit; None uses the model's ``n_init`` (fewer starts make
+        refits land in local optima more often, which looks like instability).
     max_rows : int or None
         With more complete rows than this, each resample draws ``max_rows``
         rows (an m-out-of-n bootstrap, which is conservative: smaller samples
@@ -211,6 +212,7 @@ def profile_stability(
     n = len(raw)
     labels = model._proba_z(model.scaler_.transform(raw)).argmax(axis=1)
     m = n if max_rows is None else min(n, max_rows)
+    n_init = model.n_init if n_init is None else n_init
     rng = check_random_state(random_state)
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_boot)
     with blas_single_thread():

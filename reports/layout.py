@@ -184,12 +184,17 @@ class PageFlow:
         )
 
     def rule(
-        self, *, colour: str = RULE, weight: float = 0.6, x: float | None = None,
+        self,
+        *,
+        colour: str = RULE,
+        weight: float = 0.6,
+        x: float | None = None,
         width: float | None = None,
+        page: Figure | None = None,
     ) -> None:
         """A horizontal line at the cursor across the column."""
         x = self.left if x is None else x
-        self.rect(x, self.y - weight / 2, width or self.column, weight, colour=colour)
+        self.rect(x, self.y - weight / 2, width or self.column, weight, colour=colour, page=page)
 
     # --- flowing blocks -----------------------------------------------------------
 
@@ -204,20 +209,24 @@ class PageFlow:
         leading: float = LEADING,
         italic: bool = False,
         keep_together: bool = False,
+        page: Figure | None = None,
     ) -> None:
-        """Draw pre-wrapped lines, moving to a new page when the next line does not fit."""
+        """Draw pre-wrapped lines, moving to a new page when the next line does not fit.
+
+        With ``page`` the lines go on that page at the cursor, without page breaks
+        (for fixed layouts such as the cover).
+        """
         step = size * leading
-        if keep_together:
-            self.ensure(step * len(lines))
-        else:
+        if page is None:
             # Never leave a single line at the foot of a page.
-            self.ensure(step * min(len(lines), 2))
+            self.ensure(step * (len(lines) if keep_together else min(len(lines), 2)))
         for line in lines:
-            self.ensure(step)
+            if page is None:
+                self.ensure(step)
             self.y += size
             self.text_at(
                 self.left + indent, self.y, line, size=size, bold=bold, colour=colour,
-                italic=italic,
+                italic=italic, page=page,
             )
             self.y += step - size
 
@@ -233,13 +242,14 @@ class PageFlow:
         after: float | None = None,
         italic: bool = False,
         keep_together: bool = False,
+        page: Figure | None = None,
     ) -> None:
         """Wrap ``text`` to the column (minus ``indent``) and draw it."""
         available = (width or self.column) - indent
         self.lines(
             wrap(text, available, size, bold),
             size=size, bold=bold, colour=colour, indent=indent, italic=italic,
-            keep_together=keep_together,
+            keep_together=keep_together, page=page,
         )
         self.skip(size * 0.6 if after is None else after)
 

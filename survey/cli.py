@@ -37,6 +37,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(import_responses_command)
     app.cli.add_command(analyze_command)
+    app.cli.add_command(report_command)
     app.cli.add_command(backup_command)
 
 
@@ -380,6 +381,64 @@ def analyze_command(
         f"{payload['n_respondents']} respondents, {len(payload['teams'])} teams, "
         f"{profiles.get('k', '?')} profiles."
     )
+
+
+@click.command("report")
+@click.option("--round", "round_name", required=True)
+@click.option("--org", "org_name", help="Organization (needed when several have the round).")
+@click.option("--team", "team_name", help="One team's report.")
+@click.option("--all", "all_teams", is_flag=True, help="Every team that meets the threshold.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PDF file (--team).")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder (--all).")
+@click.option("--jobs", type=int, default=0, help="Parallel renderers (default: every core).")
+@with_appcontext
+def report_command(
+    round_name: str,
+    org_name: str | None,
+    team_name: str | None,
+    all_teams: bool,
+    out: Path | None,
+    out_dir: Path | None,
+    jobs: int,
+) -> None:
+    """Write the PDF team report of one team, or of every eligible team in parallel."""
+    from datetime import date
+
+    from survey.services import organizations, report_batch, team_reports
+
+    if bool(team_name) == all_teams:
+        raise click.UsageError("Give either --team NAME or --all.")
+    if team_name and out is None:
+        raise click.UsageError("--team needs --out FILE.pdf")
+    if all_teams and out_dir is None:
+        raise click.UsageError("--all needs --out-dir DIR")
+    survey_round = _resolve_round(round_name, org_name)
+    threshold = current_app.config["ANONYMITY_THRESHOLD"]
+    click.echo(f"Analysing {survey_round.organization.name} / {survey_round.name} ...")
+    if team_name:
+        team = organizations.find_team(survey_round.organization, team_name)
+        if team is None or team not in survey_round.teams:
+            raise click.ClickException(f"Team {team_name!r} is not in round {round_name!r}.")
+        try:
+            context = team_reports.team_context(survey_round, team, threshold, date.today())
+        except team_reports.TeamSuppressed as suppressed:
+            raise click.ClickException(
+                f"No report for {team_name}: {suppressed.n} of the {threshold} responses needed."
+            ) from suppressed
+        assert out is not None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(team_reports.team_pdf(context))
+        click.echo(f"Wrote {out}.")
+        return
+    assert out_dir is not None
+    contexts, skipped = report_batch.contexts_for_round(survey_round, threshold, date.today())
+    with click.progressbar(length=len(contexts), label=f"Rendering {len(contexts)} reports") as bar:
+        written = report_batch.render_all(contexts, out_dir, jobs or None, bar.update)
+    click.echo(f"Wrote {len(written)} reports to {out_dir}.")
+    if skipped:
+        click.echo(f"Skipped {len(skipped)} teams:")
+        for name, reason in skipped:
+            click.echo(f"  {name}: {reason}")
 
 
 def _resolve_round(round_name: str, org_name: str | None):  # type: ignore[no-untyped-def]

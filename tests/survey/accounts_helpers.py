@@ -30,6 +30,7 @@ class AccessWorld:
     invitation_id: int
     coach_id: int
     token: str
+    report_round_id: int
     emails: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,6 +56,7 @@ def build_access_world(app: Flask) -> AccessWorld:
         invitation, token = rounds.issue_invitation(
             survey_round, person, utcnow(), timedelta(days=9)
         )
+        report_round = _closed_round_with_answers(org, instrument_row, team, team2)
         emails = {
             "admin": "admin@a.example",
             "coach_team": "coach1@a.example",
@@ -78,8 +80,35 @@ def build_access_world(app: Flask) -> AccessWorld:
             invitation.id,
             users["coach_team"].id,
             token,
+            report_round.id,
             emails,
         )
+
+
+def _closed_round_with_answers(org, instrument_row, team, team2):  # type: ignore[no-untyped-def]
+    """A closed round where Team One has 6 submitted responses and Team Two 2."""
+    from analytics.synthetic import simulate_responses
+    from survey.services.ingest import SubmittedRow, store_submitted
+
+    survey_round = rounds.create_round(
+        org, "R0", instrument_row, [team, team2], status="closed", closes_at=utcnow()
+    )
+    instrument = load_default_instrument()
+    sim = simulate_responses(
+        instrument, n_respondents=8, teams={team.name: 6, team2.name: 2}, random_state=1
+    )
+    ids = {team.name: team.id, team2.name: team2.id}
+    rows = [
+        SubmittedRow(
+            team_id=ids[row["team"]],
+            answers={i: int(row[i]) for i in instrument.item_ids},
+            context={q: row[q] for q in instrument.context_ids},
+            submitted_at=utcnow(),
+        )
+        for _, row in sim.data.iterrows()
+    ]
+    store_submitted(survey_round, rows)
+    return survey_round
 
 
 def log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> None:

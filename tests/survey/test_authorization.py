@@ -30,14 +30,14 @@ def url_for_rule(rule, world, principal: str) -> str:  # type: ignore[no-untyped
     values = {
         "org_id": world.org_id,
         "team_id": world.team_id,
-        "round_id": world.round_id,
+        "round_id": world.report_round_id if rule.endpoint.startswith("coach.") else world.round_id,
         "invitation_id": world.invitation_id,
         "user_id": world.coach_id,
         "number": 1,
         # The token is the respondent's credential: others try one that does not exist.
         "token": world.token if principal == "respondent" else "no-such-invitation-token-here",
         "filename": "negoscope.css",
-        "kind": "reminders",
+        "kind": "blockers" if rule.endpoint == "coach.chart" else "reminders",
     }
     missing = set(rule.arguments) - set(values)
     assert not missing, f"teach the matrix test the argument(s) {missing} of {rule.endpoint}"
@@ -64,6 +64,10 @@ def expected(endpoint: str, principal: str) -> set[int]:
         return {302}  # to the login page
     if endpoint in LOGGED_IN_ANY:
         return {200, 302, 303, 400}
+    if blueprint == "coach":  # a team's dashboard, charts and report
+        if principal in ("coach_team", "admin"):
+            return {200}
+        return {404} if principal == "admin_other" else {403}
     if blueprint == "admin":
         if principal == "admin":
             return {200, 303, 400} if view != "index" else {302, 200}

@@ -1,21 +1,128 @@
-"""A coach's home: their teams and rounds with completion; never individual answers."""
+"""Coach pages: their teams and rounds, each team's dashboard and PDF report.
+
+Only team aggregates are ever shown, and nothing for a team under the
+anonymity threshold.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from survey.database import begin_write
+from survey.extensions import db
+from survey.models import SurveyRound, Team
+from survey.services import audit, team_reports
 from survey.services.coaching import coach_overview
+from survey.web.authz import viewable_team
 
 bp = Blueprint("coach", __name__, url_prefix="/coach")
 
 
-@bp.get("/")
+@bp.before_request
 @login_required
+def _require_login() -> None:
+    """Every coach page needs a login; each view then checks the team."""
+
+
+@bp.get("/")
 def index() -> ResponseReturnValue:
     """The coach's teams and how far each round has come."""
     return render_template(
         "coach/index.html",
         entries=coach_overview(current_user),
+        threshold=current_app.config["ANONYMITY_THRESHOLD"],
+    )
+
+
+def _team_and_round(team_id: int, round_id: int) -> tuple[Team, SurveyRound]:
+    team = viewable_team(team_id)
+    survey_round = db.session.get(SurveyRound, round_id)
+    if survey_round is None or team not in survey_round.teams:
+        abort(404)
+    return team, survey_round
+
+
+@bp.get("/teams/<int:team_id>/rounds/<int:round_id>/")
+def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
+    """The team's findings: top blockers, pillars, plays, charts."""
+    team, survey_round = _team_and_round(team_id, round_id)
+    threshold = current_app.config["ANONYMITY_THRESHOLD"]
+    try:
+        context = team_reports.team_context(survey_round, team, threshold, date.today())
+    except team_reports.TeamSuppressed as suppressed:
+        return render_template(
+            "coach/suppressed.html",
+            team=team,
+            survey_round=survey_round,
+            n=suppressed.n,
+            threshold=threshold,
+        )
+    kinds = [k for k in team_reports.CHART_KINDS if k != "change" or context.change is not None]
+    return render_template(
+        "coach/dashboard.html",
+        team=team,
+        survey_round=survey_round,
+        context=context,
+        kinds=kinds,
+    )
+
+
+CHART_RULE = "<any(blockers, spread, pillars, practices, change):kind>.svg"
+
+
+@bp.get(f"/teams/<int:team_id>/rounds/<int:round_id>/charts/{CHART_RULE}")
+def chart(team_id: int, round_id: int, kind: str) -> ResponseReturnValue:
+    """One chart of the dashboard as SVG."""
+    team, survey_round = _team_and_round(team_id, round_id)
+    threshold = current_app.config["ANONYMITY_THRESHOLD"]
+    try:
+        context = team_reports.team_context(survey_round, team, threshold, date.today())
+    except team_reports.TeamSuppressed:
+        abort(404)
+    if kind == "change" and context.change is None:
+        abort(404)
+    svg = team_reports.chart_svg(survey_round, team, kind, context)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.get("/teams/<int:team_id>/rounds/<int:round_id>/report.pdf")
+def report(team_id: int, round_id: int) -> ResponseReturnValue:
+    """Download the PDF team report (recorded in the audit log)."""
+    team, survey_round = _team_and_round(team_id, round_id)
+    threshold = current_app.config["ANONYMITY_THRESHOLD"]
+    try:
+        context = team_reports.team_context(survey_round, team, threshold, date.today())
+    except team_reports.TeamSuppressed as suppressed:
+        return render_template(
+            "coach/suppressed.html",
+            team=team,
+            survey_round=survey_round,
+            n=suppressed.n,
+            threshold=threshold,
+        ), 409
+    pdf = team_reports.team_pdf(context)
+    team_id_value, org_id, round_name, team_name = (
+        team.id,
+        team.organization_id,
+        survey_round.name,
+        team.name,
+    )
+    begin_write()
+    audit.record(
+        "report_downloaded",
+        actor=current_user,
+        organization_id=org_id,
+        target=f"{team_name} / {round_name}",
+        remote_addr=request.remote_addr,
+    )
+    db.session.commit()
+    filename = f"negoscope-team-{team_id_value}-round-{round_id}.pdf"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,0 +1,320 @@
+"""Latent profile analysis: model selection, fit table, prediction, names, EM engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.stats import multivariate_normal
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+
+from analytics.profile_em import fit_mixture, n_parameters, resolution_reg_covar
+from analytics.profile_names import name_profiles
+from analytics.profiles import FIT_TABLE_COLUMNS, ProfileModel
+
+DIMS = ["trust", "time_pressure", "fixed_pie", "misalignment", "power"]
+
+
+def separated(k: int, n: int = 600, seed: int = 0, sd: float = 0.5):
+    """``k`` Gaussian clusters in 5 dims, centres 3 units apart on different axes."""
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((k, 5))
+    for j in range(1, k):
+        centres[j, j - 1] = 3.0
+    truth = np.repeat(np.arange(k), n // k)
+    X = centres[truth] + rng.normal(0.0, sd, (len(truth), 5))
+    return pd.DataFrame(X * 0.6 + 3.0, columns=DIMS), truth
+
+
+def unstructured(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cov = 0.3 * np.eye(5) + 0.2
+    return pd.DataFrame(rng.multivariate_normal(np.full(5, 3.0), cov, n), columns=DIMS)
+
+
+def small_model(**kwargs) -> ProfileModel:
+    params = {"k_range": (1, 3), "covariance_types": ("diag",), "n_init": 2, "random_state": 0}
+    params.update(kwargs)
+    return ProfileModel(**params)
+
+
+# ------------------------------------------------------------------ quality bars
+@pytest.mark.parametrize("k", [3, 4])
+def test_recovers_separated_profiles(k: int) -> None:
+    X, truth = separated(k, seed=k)
+    model = ProfileModel(k_range=(1, 6), n_init=5, random_state=0).fit(X)
+    assert model.k_ == k
+    assert adjusted_rand_score(truth, model.labels_.cat.codes) >= 0.9
+
+
+def test_no_structure_selects_one_profile() -> None:
+    model = ProfileModel(k_range=(1, 5), n_init=5, random_state=0).fit(unstructured())
+    assert model.k_ == 1
+    assert model.names_ == ["Average"]
+    assert model.sizes_.tolist() == [600]
+
+
+def test_discrete_likert_means_do_not_create_spike_profiles() -> None:
+    # Item responses 1..5 averaged over 5 items: scores on a 0.2 grid, clipped at 1 and 5.
+    rng = np.random.default_rng(2)
+    centres = np.array([[2.2, 2.5, 3, 3, 3], [3.8, 3, 2.5, 3.5, 2.5], [3, 3.8, 3.8, 2.2, 3.5]])
+    truth = rng.integers(0, 3, 300)
+    latent = centres[truth] + rng.normal(0, 0.35, (300, 5))
+    items = latent[:, :, None] + rng.normal(0, 0.8, (300, 5, 5))
+    X = pd.DataFrame(np.clip(np.round(items), 1, 5).mean(axis=2), columns=DIMS)
+    model = ProfileModel(random_state=2).fit(X)
+    assert model.k_ == 3
+    assert adjusted_rand_score(truth, model.labels_.cat.codes) >= 0.8
+
+
+# ------------------------------------------------------------------ fit table
+def test_fit_table_has_a_row_per_candidate_with_tidylpa_indices() -> None:
+    X, _ = separated(3)
+    model = ProfileModel(k_range=(1, 3), n_init=2, random_state=0).fit(X)
+    table = model.fit_table_
+    assert list(table.columns) == list(FIT_TABLE_COLUMNS)
+    expected = [(k, c) for c in ("diag", "full") for k in (1, 2, 3)]
+    assert list(zip(table["k"], table["covariance_type"], strict=True)) == expected
+    # Free parameters: means + variances (or covariance triangles) + k - 1 weights.
+    assert table["n_parameters"].tolist() == [10, 21, 32, 20, 41, 62]
+    n = 600
+    ll, p = table["log_likelihood"], table["n_parameters"]
+    np.testing.assert_allclose(table["aic"], -2 * ll + 2 * p)
+    np.testing.assert_allclose(table["bic"], -2 * ll + p * np.log(n))
+    np.testing.assert_allclose(table["sabic"], -2 * ll + p * np.log((n + 2) / 24))
+    assert (table.loc[table["k"] == 1, "entropy"] == 1.0).all()
+    assert table["entropy"].between(0, 1).all()
+    assert (table["smallest_share"] <= table["largest_share"]).all()
+    assert table["selected"].sum() == 1
+    ok = table[~table["rejected"]]
+    chosen = table[table["selected"]].iloc[0]
+    assert chosen["bic"] == ok["bic"].min()
+    assert (chosen["k"], chosen["covariance_type"]) == (model.k_, model.covariance_type_)
+
+
+def test_log_likelihood_is_on_the_original_score_scale() -> None:
+    X, _ = separated(2, n=300)
+    model = small_model(k_range=2, covariance_types=("full",)).fit(X)
+    scale = model.scaler_.scale_
+    covs = model.mixture_.covariances * np.outer(scale, scale)
+    density = sum(
+        w * multivariate_normal(mean, cov).pdf(X.to_numpy())
+        for w, mean, cov in zip(
+            model.mixture_.weights, model.centroids_.to_numpy(), covs, strict=True
+        )
+    )
+    expected = np.log(density).sum()
+    assert model.fit_table_.loc[0, "log_likelihood"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_small_classes_are_rejected() -> None:
+    rng = np.random.default_rng(5)
+    big = rng.normal(0, 0.5, (580, 5))
+    big[290:, 0] += 4.0
+    tiny = rng.normal(0, 0.5, (18, 5)) + np.array([0, 6.0, 0, 0, 0])  # 3% of respondents
+    X = pd.DataFrame(np.vstack([big, tiny]), columns=DIMS)
+    model = small_model(k_range=(1, 4), n_init=5).fit(X)
+    three = model.fit_table_.set_index("k").loc[3]
+    assert three["smallest_share"] == pytest.approx(18 / 598, abs=0.005)
+    assert three["rejected"]
+    assert "rejected" in three["warning"]
+    assert model.k_ == 2
+    # The same class is accepted, with a warning, when the threshold allows it.
+    lenient = small_model(k_range=(1, 4), n_init=5, min_class_share=0.01).fit(X)
+    assert lenient.k_ == 3
+    assert any("smallest class" in w for w in lenient.warnings_)
+
+
+# ------------------------------------------------------------------ prediction
+def test_rows_with_missing_scores_are_unassigned() -> None:
+    X, _ = separated(3)
+    X.iloc[[0, 10, 500], [1, 3, 0]] = np.nan
+    model = small_model().fit(X)
+    assert (model.n_complete_, model.n_unassigned_) == (597, 3)
+    labels = model.predict(X)
+    assert labels.index.equals(X.index)
+    assert labels.isna().tolist() == X.isna().any(axis=1).tolist()
+    proba = model.predict_proba(X)
+    assert list(proba.columns) == model.names_
+    assert proba.loc[[0, 10, 500]].isna().all().all()
+    np.testing.assert_allclose(proba.dropna().sum(axis=1), 1.0)
+    assert model.sizes_.sum() == 597
+    assert any("3 respondents" in w for w in model.warnings_)
+
+
+def test_predict_uses_column_names_not_positions() -> None:
+    X, _ = separated(3)
+    model = small_model().fit(X)
+    shuffled = X[DIMS[::-1]].assign(extra=1.0)
+    pd.testing.assert_series_equal(model.predict(shuffled), model.predict(X))
+    with pytest.raises(KeyError):
+        model.predict(X.drop(columns="trust"))
+
+
+def test_profiles_are_ordered_by_size_and_centroids_are_consistent() -> None:
+    rng = np.random.default_rng(1)
+    sizes = [300, 200, 100]
+    X = pd.DataFrame(
+        np.vstack([rng.normal(3 * j, 0.5, (s, 5)) for j, s in enumerate(sizes)]), columns=DIMS
+    )
+    model = small_model().fit(X)
+    assert model.sizes_.tolist() == sizes
+    assert model.labels_.value_counts().loc[model.names_].tolist() == sizes
+    # Original-scale centroids are close to the class means of the assigned rows.
+    means = X.groupby(model.labels_, observed=True).mean().loc[model.names_]
+    np.testing.assert_allclose(model.centroids_, means, atol=0.02)
+    np.testing.assert_allclose(
+        model.centroids_z_, (model.centroids_ - X.mean()) / X.std(ddof=0), atol=1e-9
+    )
+    # gmm_ is an equivalent fitted scikit-learn estimator in the same component order.
+    Z = model.scaler_.transform(X)
+    np.testing.assert_allclose(model.gmm_.predict_proba(Z), model.predict_proba(X), atol=1e-10)
+
+
+def test_reproducible_for_a_random_state() -> None:
+    X, _ = separated(3)
+    a = ProfileModel(k_range=(1, 4), n_init=3, random_state=7).fit(X)
+    b = ProfileModel(k_range=(1, 4), n_init=3, random_state=7).fit(X)
+    assert (a.k_, a.covariance_type_, a.names_) == (b.k_, b.covariance_type_, b.names_)
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+    pd.testing.assert_frame_equal(a.fit_table_, b.fit_table_)
+
+
+def test_parallel_fit_gives_the_same_result() -> None:
+    X, _ = separated(3, n=300)
+    a = small_model(k_range=(1, 3), covariance_types=("diag", "full")).fit(X)
+    b = small_model(k_range=(1, 3), covariance_types=("diag", "full"), n_jobs=2).fit(X)
+    pd.testing.assert_frame_equal(a.fit_table_, b.fit_table_)
+    assert a.names_ == b.names_
+
+
+def test_kmeans_baseline() -> None:
+    X, truth = separated(3)
+    model = ProfileModel(k_range=(1, 5), method="kmeans", n_init=3, random_state=0).fit(X)
+    table = model.fit_table_
+    assert table["k"].tolist() == [2, 3, 4, 5]  # silhouette needs k >= 2
+    assert (table["covariance_type"] == "kmeans").all()
+    assert table["silhouette"].between(-1, 1).all()
+    assert model.k_ == 3
+    assert model.gmm_ is None
+    assert adjusted_rand_score(truth, model.labels_.cat.codes) >= 0.9
+    proba = model.predict_proba(X)
+    assert set(np.unique(proba.to_numpy())) == {0.0, 1.0}
+    assert any("silhouette" in w for w in model.warnings_)
+    with pytest.raises(ValueError, match="k >= 2"):
+        ProfileModel(k_range=1, method="kmeans").fit(X)
+
+
+def test_invalid_parameters() -> None:
+    X, _ = separated(2, n=100)
+    with pytest.raises(ValueError, match="method"):
+        ProfileModel(method="lca").fit(X)
+    with pytest.raises(ValueError, match="covariance_types"):
+        ProfileModel(covariance_types=("tied",)).fit(X)
+    with pytest.raises(ValueError, match="k_range"):
+        ProfileModel(k_range=[0]).fit(X)
+
+
+def test_sklearn_conventions() -> None:
+    model = ProfileModel(n_init=3, random_state=1)
+    assert model.get_params()["n_init"] == 3
+    X, _ = separated(2, n=100)
+    assert model.set_params(k_range=(1, 2)).fit(X) is model
+    assert not hasattr(ProfileModel(), "k_")
+
+
+# ------------------------------------------------------------------ EM engine
+@pytest.mark.parametrize("covariance_type", ["diag", "full"])
+def test_em_is_at_least_as_good_as_sklearn_defaults(covariance_type: str) -> None:
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 1.2, (4, 4))
+    Z = centres[rng.integers(0, 4, 3000)] + rng.normal(0, 0.7, (3000, 4))
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    for k in (2, 3, 4, 5):
+        ours = fit_mixture(Z, k, covariance_type, n_init=10, subsample_size=1000, random_state=0)
+        sk = GaussianMixture(k, covariance_type=covariance_type, random_state=0).fit(Z)
+        assert ours.log_likelihood >= sk.score(Z) * len(Z) - 0.5
+        # The reported log-likelihood is that of the returned parameters.
+        assert ours.to_sklearn().score(Z) * len(Z) == pytest.approx(ours.log_likelihood)
+
+
+def test_n_parameters_matches_sklearn() -> None:
+    for cov in ("diag", "full"):
+        gmm = GaussianMixture(3, covariance_type=cov).fit(np.random.default_rng(0).random((50, 4)))
+        assert n_parameters(3, 4, cov) == gmm._n_parameters()
+
+
+def test_resolution_reg_covar() -> None:
+    X = np.array([[1.0, 0.1], [1.2, 0.35], [1.4, 0.9], [3.0, 0.3]])
+    reg = resolution_reg_covar(X, np.array([2.0, 1.0]))
+    np.testing.assert_allclose(reg, [(0.2 / 2) ** 2 / 12, 0.05**2 / 12])
+    continuous = np.random.default_rng(0).normal(size=(1000, 1))
+    assert resolution_reg_covar(continuous, np.array([1.0]))[0] == 1e-6
+
+
+# ------------------------------------------------------------------ names
+def z_frame(rows: list[list[float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=DIMS)
+
+
+def test_names_for_default_blockers() -> None:
+    names = name_profiles(
+        z_frame(
+            [
+                [0.0, 1.5, 0.2, 0.0, 0.0],
+                [1.0, 0.0, 0.9, -0.2, 0.0],
+                [-0.6, -0.5, -0.4, -0.3, -0.9],
+                [0.0, 0.1, 0.0, 1.1, 0.0],
+                [0.0, 0.0, 0.0, 0.0, 0.7],
+                [0.8, 0.9, 1.0, 0.0, 0.0],
+            ]
+        )
+    )
+    assert names == [
+        "Deadline-driven pusher",
+        "Guarded zero-sum",
+        "Collaborative",
+        "Divided team player",
+        "Pressure-prone",
+        "Zero-sum, deadline-driven & guarded",
+    ]
+
+
+def test_generic_names_for_other_instruments() -> None:
+    z = pd.DataFrame(
+        [[1.0, 0.0, 0.6], [0.8, 1.2, 0.0], [-1, -1, -1.0], [0.1, -0.6, 0.2]],
+        columns=["anchoring", "haste", "trust"],
+    )
+    names = name_profiles(z, {"anchoring": "Anchoring", "haste": "Haste"})
+    assert names == ["High Anchoring & Trust", "High Haste & Anchoring", "Low on all blockers", "Average"]
+
+
+def test_duplicate_names_are_disambiguated_deterministically() -> None:
+    z = z_frame([[0.1, 0.0, 0.0, 0.0, 0.0], [-0.1, 0.3, 0.0, 0.0, 0.0], [0.0] * 5])
+    names = name_profiles(z, {"time_pressure": "Deadlines"})
+    assert len(set(names)) == 3
+    assert names == name_profiles(z, {"time_pressure": "Deadlines"})
+    assert names[1] == "Average (higher Deadlines)"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        float,
+        st.tuples(st.integers(1, 8), st.integers(1, 6)),
+        elements=st.sampled_from([-1.5, -0.5, 0.0, 0.3, 0.6, 1.2]),
+    ),
+    st.booleans(),
+)
+def test_names_are_unique_and_stable(values: np.ndarray, default_ids: bool) -> None:
+    ids = DIMS + ["extra"] if default_ids else [f"d{j}" for j in range(6)]
+    z = pd.DataFrame(values, columns=ids[: values.shape[1]])
+    names = name_profiles(z)
+    assert len(names) == len(z)
+    assert len(set(names)) == len(names)
+    assert all(isinstance(n, str) and n for n in names)
+    assert names == name_profiles(z.copy())
