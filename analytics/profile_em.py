@@ -2,17 +2,26 @@
 
 scikit-learn's :class:`~sklearn.mixture.GaussianMixture` is correct but slow for
 our shape of data (many rows, few columns): each initialization runs a full
-k-means, and its E-step loops over components. This module implements the same
-model (same parameterisation, same ``reg_covar`` regularisation, same
-per-sample log-likelihood convergence criterion) with batched numpy, and the
-*emEM* strategy of Biernacki, Celeux & Govaert (2003) for starting values:
+k-means on all rows, its E-step loops over components, and multi-threaded BLAS
+is 10-30x *slower* than one thread on such thin matrices. This module fits the
+same model (same parameterisation, same ``reg_covar`` regularisation, same
+per-sample log-likelihood convergence criterion) with batched numpy on one BLAS
+thread, and uses the *emEM* strategy of Biernacki, Celeux & Govaert (2003) for
+starting values:
 
-1. draw a random *screening* subsample of at most ``subsample_size`` rows;
+1. draw a random *screening* subsample of at most ``subsample_size`` rows
+   (with more rows, also nested subsamples growing by ``LADDER_FACTOR``);
 2. run ``n_init`` short EM runs (``SHORT_ITER`` iterations) on it, each started
-   from k-means++ seeds followed by a few Lloyd iterations;
-3. run the ``N_KEEP`` best of them to convergence on the subsample;
-4. refine the best one by EM on all rows until the per-sample log-likelihood
-   changes by less than ``tol``.
+   from k-means++ seeds followed by up to ``N_LLOYD`` Lloyd iterations;
+3. run the best ones to convergence on the subsample until ``N_KEEP`` distinct
+   optima are found (the best optimum of a subsample need not be the best on
+   all rows);
+4. refine each on the growing subsamples and finally on all rows until the
+   per-sample log-likelihood changes by less than ``tol``; keep the best.
+
+On 100,000 x 5 scores, 16 candidates (k = 1..8, diag and full, ``n_init=10``)
+take about 2-3 s on one core, against about 10 s for ``GaussianMixture`` with
+*one* start each.
 
 Everything is driven by one ``random_state``, so fits are reproducible.
 :meth:`MixtureFit.to_sklearn` turns a result into a fitted
@@ -314,7 +323,7 @@ def _run_em(data: _Data, state: _State, cov_type: str, max_iter: int, tol: float
     log_resp, log_lik = _e_step(data, weights, means, prec, cov_type)
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
+    for n_iter in range(1, max_iter + 1):
         new_weights, new_means, new_covs = _m_step(data, np.exp(log_resp), cov_type, reg)
         try:
             prec = _precision_cholesky(new_covs, cov_type)
@@ -452,13 +461,19 @@ def _fit_mixture(X, k, covariance_type, n_init, max_iter, tol, reg_covar, subsam
     if not starts:
         raise FitFailedError(f"all {n_init} starts of k={k} ({covariance_type}) collapsed")
     starts.sort(key=lambda s: -s.log_likelihood)  # stable: ties keep start order
-    finished = [
-        s if s.converged else _run_em(screen, s, covariance_type, max_iter, tol, reg_covar)
-        for s in starts[:N_KEEP]
-    ]
-    best = max(finished, key=lambda s: s.log_likelihood)
+    # Run the most promising starts to convergence, keeping N_KEEP distinct optima
+    # (the best optimum of a subsample need not be the best on all rows).
+    finished: list[_State] = []
+    for state in starts[: 2 * N_KEEP]:
+        if not state.converged:
+            state = _run_em(screen, state, covariance_type, max_iter, tol, reg_covar)
+        if all(abs(state.log_likelihood - f.log_likelihood) > tol * len(screen) for f in finished):
+            finished.append(state)
+        if len(finished) == N_KEEP:
+            break
     for stage in reversed(ladder):
-        best = _run_em(stage, best, covariance_type, max_iter, tol, reg_covar)
+        finished = [_run_em(stage, f, covariance_type, max_iter, tol, reg_covar) for f in finished]
+    best = max(finished, key=lambda s: s.log_likelihood)
     return _to_fit(best, covariance_type)
 
 

@@ -152,7 +152,8 @@ def name_profiles(
         if count < 2:
             continue
         members = [i for i, n in enumerate(names) if n == name]
-        for i, suffix in zip(members, _distinguish(centroids_z, members, dimension_names)):
+        suffixes = _distinguish(centroids_z, members, dimension_names)
+        for i, suffix in zip(members, suffixes, strict=True):
             names[i] = f"{name} ({suffix})"
     unique: list[str] = []
     for name in names:

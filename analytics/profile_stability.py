@@ -98,9 +98,7 @@ class StabilityResult:
 
 
 def _complete_rows(model: ProfileModel, X: pd.DataFrame) -> np.ndarray:
-    frame = model._as_frame(X)
-    frame.columns = [str(c) for c in frame.columns]
-    values = frame[model.columns_].to_numpy(dtype=float)
+    values = model._model_columns(X).to_numpy(dtype=float)
     return values[~np.isnan(values).any(axis=1)]
 
 

@@ -16,9 +16,9 @@ Method
   that every dimension counts equally; centroids are reported on both scales.
 * Every candidate ``(k, covariance_type)`` is fitted by
   :func:`analytics.profile_em.fit_mixture`: ``n_init`` k-means++ starts with
-  short EM runs on a random subsample of ``subsample_size`` rows, the best two
-  run to convergence, then refined on growing nested subsamples (x4 each) and
-  finally on all rows. This "emEM" scheme is several times faster than
+  short EM runs on a random subsample of ``subsample_size`` rows; the two best
+  distinct optima are run to convergence, refined on growing nested subsamples
+  (x4 each) and finally on all rows, and the better one is kept. This "emEM" scheme is several times faster than
   scikit-learn's ``GaussianMixture(n_init=...)`` on large samples and reaches at
   least as high a likelihood as ``GaussianMixture`` with its defaults (one
   k-means start on all rows) in our benchmarks. Candidates can run in parallel
@@ -48,28 +48,25 @@ say "no structure"; use it only as a comparison.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from analytics.profile_em import (
-    COVARIANCE_TYPES,
-    FitFailedError,
-    MixtureFit,
-    blas_single_thread,
-    fit_mixture,
-    resolution_reg_covar,
+from analytics.profile_candidates import (
+    FIT_TABLE_COLUMNS,
+    ShareRule,
+    candidate_ks,
+    gmm_fit_table,
+    kmeans_fit_table,
+    select_candidate,
 )
+from analytics.profile_em import COVARIANCE_TYPES, MixtureFit, resolution_reg_covar
 from analytics.profile_names import name_profiles
 from analytics.profile_stability import (
     LRTResult,
@@ -89,76 +86,7 @@ __all__ = [
     "resolution_reg_covar",
 ]
 
-FIT_TABLE_COLUMNS = (
-    "k",
-    "covariance_type",
-    "log_likelihood",
-    "n_parameters",
-    "aic",
-    "bic",
-    "sabic",
-    "entropy",
-    "smallest_share",
-    "largest_share",
-    "rejected",
-    "warning",
-    "selected",
-    "silhouette",
-    "converged",
-)
 LOW_ENTROPY = 0.8
-_SILHOUETTE_SAMPLE = 5_000
-
-
-def _candidate_ks(k_range: Any) -> list[int]:
-    if isinstance(k_range, int | np.integer):
-        ks = [int(k_range)]
-    elif isinstance(k_range, tuple) and len(k_range) == 2:
-        ks = list(range(int(k_range[0]), int(k_range[1]) + 1))
-    else:
-        ks = sorted({int(k) for k in k_range})
-    if not ks or min(ks) < 1:
-        raise ValueError(f"k_range must give at least one k >= 1, got {k_range!r}")
-    return ks
-
-
-def _class_stats(resp: np.ndarray) -> tuple[np.ndarray, float]:
-    """Modal-assignment counts and relative entropy of posterior probabilities."""
-    n, k = resp.shape
-    counts = np.bincount(resp.argmax(axis=1), minlength=k)
-    if k == 1:
-        return counts, 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(resp > 0, resp * np.log(resp), 0.0)
-    return counts, float(1.0 + plogp.sum() / (n * math.log(k)))
-
-
-def _fit_gmm_candidate(Z, k, cov, params, seed) -> dict[str, Any]:
-    try:
-        fit = fit_mixture(Z, k, cov, random_state=seed, **params)
-    except FitFailedError as exc:
-        return {"fit": None, "error": str(exc)}
-    counts, entropy = _class_stats(fit.predict_proba(Z))
-    return {"fit": fit, "counts": counts, "entropy": entropy}
-
-
-def _fit_kmeans_candidate(Z, k, n_init, subsample_size, seed) -> dict[str, Any]:
-    rng = check_random_state(seed)
-    n = len(Z)
-    with blas_single_thread():
-        if subsample_size is not None and n > subsample_size:
-            screen = Z[np.sort(rng.choice(n, subsample_size, replace=False))]
-            first = KMeans(k, n_init=n_init, random_state=rng).fit(screen)
-            km = KMeans(k, init=first.cluster_centers_, n_init=1).fit(Z)
-        else:
-            km = KMeans(k, n_init=n_init, random_state=rng).fit(Z)
-        labels = km.labels_
-        counts = np.bincount(labels, minlength=k)
-        sil = np.nan
-        if np.count_nonzero(counts) > 1:
-            size = min(n, _SILHOUETTE_SAMPLE)
-            sil = float(silhouette_score(Z, labels, sample_size=size, random_state=rng))
-    return {"kmeans": km, "counts": counts, "silhouette": sil}
 
 
 class ProfileModel(BaseEstimator):
@@ -315,8 +243,7 @@ class ProfileModel(BaseEstimator):
         else:
             self.reg_covar_ = np.full(Z.shape[1], float(self.reg_covar))
 
-        ks = _candidate_ks(self.k_range)
-        rng = check_random_state(self.random_state)
+        ks = candidate_ks(self.k_range)
         self.warnings_: list[str] = []
         too_big = [k for k in ks if k > self.n_complete_]
         if too_big:
@@ -324,12 +251,38 @@ class ProfileModel(BaseEstimator):
                 f"k={too_big} skipped: more profiles than the {self.n_complete_} complete rows."
             )
         ks = [k for k in ks if k <= self.n_complete_]
+        rule = ShareRule(self.min_class_share, self.warn_class_share)
+        rng = check_random_state(self.random_state)
         if self.method == "gmm":
-            rows, fitted = self._fit_gmm(Z, ks, cov_types, rng)
+            fit_params = {
+                "n_init": self.n_init,
+                "max_iter": self.max_iter,
+                "tol": self.tol,
+                "reg_covar": self.reg_covar_,
+                "subsample_size": self.subsample_size,
+            }
+            table, fitted = gmm_fit_table(
+                Z,
+                ks,
+                cov_types,
+                fit_params=fit_params,
+                rule=rule,
+                log_jacobian=float(np.sum(np.log(self.scaler_.scale_))),
+                random_state=rng,
+                n_jobs=self.n_jobs,
+            )
         else:
-            rows, fitted = self._fit_kmeans(Z, ks, rng)
-        table = pd.DataFrame(rows, columns=list(FIT_TABLE_COLUMNS))
-        chosen = self._select(table)
+            table, fitted = kmeans_fit_table(
+                Z,
+                ks,
+                n_init=self.n_init,
+                subsample_size=self.subsample_size,
+                rule=rule,
+                random_state=rng,
+                n_jobs=self.n_jobs,
+            )
+        chosen, notes = select_candidate(table, "bic" if self.method == "gmm" else "silhouette")
+        self.warnings_.extend(notes)
         table["selected"] = table.index == chosen
         self.fit_table_ = table
         self._finish(Z, table.loc[chosen], fitted[chosen])
@@ -340,115 +293,6 @@ class ProfileModel(BaseEstimator):
     def _as_frame(X: Any) -> pd.DataFrame:
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
         return frame.apply(pd.to_numeric, errors="raise").astype(float)
-
-    def _shares_warning(self, counts: np.ndarray) -> tuple[float, float, bool, list[str]]:
-        shares = counts / counts.sum()
-        smallest, largest = float(shares.min()), float(shares.max())
-        rejected = smallest < self.min_class_share
-        notes = []
-        if rejected:
-            notes.append(f"smallest class {smallest:.1%} < {self.min_class_share:.0%}: rejected")
-        elif smallest < self.warn_class_share:
-            notes.append(f"smallest class {smallest:.1%} < {self.warn_class_share:.0%}")
-        return smallest, largest, rejected, notes
-
-    def _fit_gmm(self, Z, ks, cov_types, rng) -> tuple[list[dict], list[Any]]:
-        n, d = Z.shape
-        candidates = [(k, cov) for cov in cov_types for k in ks]
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(candidates))
-        params = {
-            "n_init": self.n_init,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
-            "reg_covar": self.reg_covar_,
-            "subsample_size": self.subsample_size,
-        }
-        # Most expensive first, for better load balance; results keep candidate order.
-        order = sorted(range(len(candidates)), key=lambda i: -candidates[i][0])
-        with blas_single_thread():
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_gmm_candidate)(Z, *candidates[i], params, seeds[i]) for i in order
-            )
-        by_index = dict(zip(order, results, strict=True))
-        jacobian = float(np.sum(np.log(self.scaler_.scale_)))
-        rows, fitted = [], []
-        for i, (k, cov) in enumerate(candidates):
-            res = by_index[i]
-            fit: MixtureFit | None = res["fit"]
-            row: dict[str, Any] = dict.fromkeys(FIT_TABLE_COLUMNS, np.nan)
-            row.update(k=k, covariance_type=cov, n_parameters=np.nan, selected=False)
-            if fit is None:
-                row.update(rejected=True, warning=f"fit failed: {res['error']}", converged=False)
-            else:
-                ll = fit.log_likelihood - n * jacobian
-                p = fit.n_parameters
-                smallest, largest, rejected, notes = self._shares_warning(res["counts"])
-                if not fit.converged:
-                    notes.append(f"EM did not converge in {self.max_iter} iterations")
-                row.update(
-                    log_likelihood=ll,
-                    n_parameters=p,
-                    aic=-2 * ll + 2 * p,
-                    bic=-2 * ll + p * math.log(n),
-                    sabic=-2 * ll + p * math.log((n + 2) / 24),
-                    entropy=res["entropy"],
-                    smallest_share=smallest,
-                    largest_share=largest,
-                    rejected=rejected,
-                    warning="; ".join(notes),
-                    converged=fit.converged,
-                )
-            rows.append(row)
-            fitted.append(fit)
-        return rows, fitted
-
-    def _fit_kmeans(self, Z, ks, rng) -> tuple[list[dict], list[Any]]:
-        ks = [k for k in ks if k >= 2]
-        if not ks:
-            raise ValueError("method='kmeans' needs some k >= 2 in k_range")
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(ks))
-        with blas_single_thread():
-            results = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_kmeans_candidate)(Z, k, self.n_init, self.subsample_size, seed)
-                for k, seed in zip(ks, seeds, strict=True)
-            )
-        rows, fitted = [], []
-        for k, res in zip(ks, results, strict=True):
-            smallest, largest, rejected, notes = self._shares_warning(res["counts"])
-            row: dict[str, Any] = dict.fromkeys(FIT_TABLE_COLUMNS, np.nan)
-            row.update(
-                k=k,
-                covariance_type="kmeans",
-                smallest_share=smallest,
-                largest_share=largest,
-                rejected=rejected,
-                warning="; ".join(notes),
-                selected=False,
-                silhouette=res["silhouette"],
-                converged=True,
-            )
-            rows.append(row)
-            fitted.append(res["kmeans"])
-        return rows, fitted
-
-    def _select(self, table: pd.DataFrame) -> int:
-        score = "bic" if self.method == "gmm" else "silhouette"
-        sign = 1.0 if score == "bic" else -1.0
-        usable = table[np.isfinite(table[score].astype(float))]
-        if usable.empty:
-            raise RuntimeError("no candidate could be fitted")
-        ok = usable[~usable["rejected"].astype(bool)]
-        if ok.empty:
-            ok = usable
-            self.warnings_.append(
-                f"Every candidate has a class below {self.min_class_share:.0%} of respondents; "
-                "the best one is reported anyway."
-            )
-        # Best criterion; ties go to the smaller k (stable sort keeps candidate order).
-        ranked = ok.assign(_s=sign * ok[score].astype(float)).sort_values(
-            ["_s", "k"], kind="stable"
-        )
-        return int(ranked.index[0])
 
     def _finish(self, Z: np.ndarray, row: pd.Series, fitted: Any) -> None:
         self.k_ = int(row["k"])
@@ -517,14 +361,19 @@ class ProfileModel(BaseEstimator):
             )
 
     # -------------------------------------------------------------- predict
-    def _standardized(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    def _model_columns(self, X: Any) -> pd.DataFrame:
+        """The fitted dimension columns of ``X`` (matched by name), as floats."""
         check_is_fitted(self, "names_")
-        frame = self._as_frame(X)
-        frame.columns = [str(c) for c in frame.columns]
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
         missing = [c for c in self.columns_ if c not in frame.columns]
         if missing:
             raise KeyError(f"missing dimension columns: {missing}")
-        values = frame[self.columns_].to_numpy(dtype=float)
+        return self._as_frame(frame[self.columns_])
+
+    def _standardized(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+        frame = self._model_columns(X)
+        values = frame.to_numpy(dtype=float)
         complete = ~np.isnan(values).any(axis=1)
         return self.scaler_.transform(values[complete]), complete, frame.index
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 import io
 import math
 import re
-from xml.sax.saxutils import escape as xml_escape
 from collections.abc import Callable, Sequence
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 import pandas as pd
@@ -121,7 +121,9 @@ def _scale_ticks(ax: Axes, scale: tuple[int, int], labels: Sequence[str] | None)
     ticks = list(range(low, high + 1))
     ax.set_xlim(low - 0.15, high + 0.15)
     if labels is not None and len(labels) == len(ticks):
-        ax.set_xticks(ticks, labels=[f"{v}\n{escape_mathtext(s)}" for v, s in zip(ticks, labels, strict=True)])
+        ax.set_xticks(
+            ticks, labels=[f"{v}\n{escape_mathtext(s)}" for v, s in zip(ticks, labels, strict=True)]
+        )
     else:
         ax.set_xticks(ticks)
 
@@ -136,13 +138,17 @@ def _right_note(ax: Axes, y: float, text: str, **kwargs: object) -> None:
 
 
 def _legend_below(ax: Axes, handles: list, ncol: int, offset: float) -> None:
-    """A legend centred under the axes, ``offset`` points below its bottom edge."""
+    """A legend ``offset`` points below the axes, centred on the figure.
+
+    Centring on the figure rather than the axes keeps a wide legend inside the
+    page column when the axes leave room on the left for long row labels.
+    """
     shift = ScaledTranslation(0, -offset / 72, ax.figure.dpi_scale_trans)
     ax.legend(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
-        bbox_transform=ax.transAxes + shift,
+        bbox_transform=blended_transform_factory(ax.figure.transFigure, ax.transAxes) + shift,
         ncol=ncol,
         handlelength=1.6,
         columnspacing=1.4,
@@ -197,7 +203,9 @@ def blocker_profile_chart(
         for yi, (_, row) in zip(y, data.iterrows(), strict=True):
             for (lo, hi), colour in zip(bands, BAND_COLOURS, strict=True):
                 if _finite(row.get(lo)) and _finite(row.get(hi)):
-                    ax.barh(yi, row[hi] - row[lo], left=row[lo], height=2 * half, color=colour, lw=0)
+                    ax.barh(
+                        yi, row[hi] - row[lo], left=row[lo], height=2 * half, color=colour, lw=0
+                    )
             if _finite(row.get("q50")):
                 ax.plot([row["q50"]] * 2, [yi - half, yi + half], color=ACCENT_DARK, lw=1.6)
             if _finite(row.get("mean")):
@@ -226,7 +234,9 @@ def blocker_profile_chart(
         _clean(ax)
         handles: list = []
         for (lo, hi), colour, label in zip(
-            reversed(bands), reversed(BAND_COLOURS), ("Middle 50%", "Middle 80%", "Middle 90%"),
+            reversed(bands),
+            reversed(BAND_COLOURS),
+            ("Middle 50%", "Middle 80%", "Middle 90%"),
             strict=True,
         ):
             if data.get(lo) is not None and data[[lo, hi]].notna().all(axis=1).any():
@@ -261,7 +271,7 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     --------
     >>> data = pd.DataFrame({"sd": [1.2], "q25": [0.7], "q50": [0.8], "q75": [1.0],
     ...                      "disagreeing": [True]}, index=["Fixed-pie thinking"])
-    >>> spread_chart(data).get_xlim()[0]
+    >>> float(spread_chart(data).get_xlim()[0])
     0.0
     """
     with rc_context():
@@ -273,25 +283,63 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         for yi, (_, row) in zip(y, data.iterrows(), strict=True):
             if _finite(row.get("q25")) and _finite(row.get("q75")):
                 ax.barh(
-                    yi, row["q75"] - row["q25"], left=row["q25"], height=2 * half,
-                    color=BAND_COLOURS[1], lw=0,
+                    yi,
+                    row["q75"] - row["q25"],
+                    left=row["q25"],
+                    height=2 * half,
+                    color=BAND_COLOURS[1],
+                    lw=0,
                 )
             if _finite(row.get("q50")):
                 ax.plot([row["q50"]] * 2, [yi - half, yi + half], color=ACCENT_DARK, lw=1.6)
             if not _finite(row.get("sd")):
-                ax.text(top / 2, yi, "withheld: too few answers", ha="center", va="center",
-                        color=MUTED, style="italic")
+                ax.text(
+                    top / 2,
+                    yi,
+                    "withheld: too few answers",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                )
                 continue
-            flagged = bool(row.get("disagreeing")) if _finite_bool(row.get("disagreeing")) else False
+            flagged = (
+                bool(row.get("disagreeing")) if _finite_bool(row.get("disagreeing")) else False
+            )
             if flagged:
-                ax.plot(row["sd"], yi, marker="^", markersize=8.5, color=HIGHLIGHT,
-                        markeredgecolor=INK, markeredgewidth=0.8, zorder=5, ls="none")
-                ax.annotate("high spread", (row["sd"], yi), xytext=(8, 0),
-                            textcoords="offset points", va="center", fontsize=SIZES["chart"] - 0.5,
-                            color=HIGHLIGHT, fontweight="bold")
+                ax.plot(
+                    row["sd"],
+                    yi,
+                    marker="^",
+                    markersize=8.5,
+                    color=HIGHLIGHT,
+                    markeredgecolor=INK,
+                    markeredgewidth=0.8,
+                    zorder=5,
+                    ls="none",
+                )
+                ax.annotate(
+                    "high spread",
+                    (row["sd"], yi),
+                    xytext=(8, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=SIZES["chart"] - 0.5,
+                    color=HIGHLIGHT,
+                    fontweight="bold",
+                )
             else:
-                ax.plot(row["sd"], yi, marker="o", markersize=6.5, color=PAPER,
-                        markeredgecolor=INK, markeredgewidth=1.2, zorder=5, ls="none")
+                ax.plot(
+                    row["sd"],
+                    yi,
+                    marker="o",
+                    markersize=6.5,
+                    color=PAPER,
+                    markeredgecolor=INK,
+                    markeredgewidth=1.2,
+                    zorder=5,
+                    ls="none",
+                )
         _label_rows(ax, y, list(data.index), [False] * len(data))
         ax.set_ylim(-0.6, len(data) - 0.4)
         ax.set_xlim(0, max(1.0, top * 1.3))
@@ -302,10 +350,26 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             [
                 Patch(color=BAND_COLOURS[1], label="Middle half of teams"),
                 Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Typical team"),
-                Line2D([], [], marker="o", ls="none", color=PAPER, markeredgecolor=INK,
-                       markeredgewidth=1.2, label="Your team"),
-                Line2D([], [], marker="^", ls="none", color=HIGHLIGHT, markeredgecolor=INK,
-                       markersize=8, label="High spread"),
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="none",
+                    color=PAPER,
+                    markeredgecolor=INK,
+                    markeredgewidth=1.2,
+                    label="Your team",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    marker="^",
+                    ls="none",
+                    color=HIGHLIGHT,
+                    markeredgecolor=INK,
+                    markersize=8,
+                    label="High spread",
+                ),
             ],
             ncol=4,
             offset=36,
@@ -343,8 +407,8 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     Examples
     --------
     >>> data = pd.DataFrame({"percentile": [72.0], "level": ["at risk"]}, index=["Process"])
-    >>> pillar_chart(data).get_xlim()
-    (0.0, 100.0)
+    >>> [float(v) for v in pillar_chart(data).get_xlim()]
+    [0.0, 100.0]
     """
     with rc_context():
         ax = _new_axes(ax, 6.5, 0.5 * len(data) + 1.0)
@@ -352,22 +416,39 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         zones = ((0, 35, "strong"), (35, 65, "mixed"), (65, 100, "at risk"))
         for (lo, hi, label), shade in zip(zones, (PAPER, TINT, "#FBEDE4"), strict=True):
             ax.axvspan(lo, hi, color=shade, lw=0, zorder=0)
-            ax.text((lo + hi) / 2, 1.02, label, transform=blended_transform_factory(
-                ax.transData, ax.transAxes), ha="center", va="bottom", color=MUTED,
-                fontsize=SIZES["chart"] - 0.5)
+            ax.text(
+                (lo + hi) / 2,
+                1.02,
+                label,
+                transform=blended_transform_factory(ax.transData, ax.transAxes),
+                ha="center",
+                va="bottom",
+                color=MUTED,
+                fontsize=SIZES["chart"] - 0.5,
+            )
         for yi, (_, row) in zip(y, data.iterrows(), strict=True):
             level = str(row.get("level")) if isinstance(row.get("level"), str) else ""
             look = LEVEL_STYLES.get(level, {"fill": RULE, "hatch": "", "text": MUTED})
             if _finite(row.get("percentile")):
                 value = float(row["percentile"])
-                ax.barh(yi, value, height=0.5, color=look["fill"], hatch=look["hatch"] or None,
-                        edgecolor=INK, linewidth=0.5, zorder=2)
+                ax.barh(
+                    yi,
+                    value,
+                    height=0.5,
+                    color=look["fill"],
+                    hatch=look["hatch"] or None,
+                    edgecolor=INK,
+                    linewidth=0.5,
+                    zorder=2,
+                )
                 label = f"{ordinal(round(value))} percentile"
-                _right_note(ax, yi, label + (f" \u00b7 {level}" if level else ""),
-                            fontweight="bold")
+                _right_note(
+                    ax, yi, label + (f" \u00b7 {level}" if level else ""), fontweight="bold"
+                )
             else:
-                ax.text(2, yi, "not rated: too few answers", va="center", color=MUTED,
-                        style="italic")
+                ax.text(
+                    2, yi, "not rated: too few answers", va="center", color=MUTED, style="italic"
+                )
         _label_rows(ax, y, list(data.index), [True] * len(data))
         ax.set_ylim(-0.6, len(data) - 0.4)
         ax.set_xlim(0.0, 100.0)
@@ -416,17 +497,38 @@ def practice_chart(
         ax.axvline(mid, color=RULE, lw=0.9, ls=(0, (3, 2)), zorder=1)
         for yi, (_, row), rec in zip(y, data.iterrows(), recommended, strict=True):
             if not _finite(row.get("mean")):
-                ax.text(mid, yi, "withheld: too few answers", ha="center", va="center",
-                        color=MUTED, style="italic")
+                ax.text(
+                    mid,
+                    yi,
+                    "withheld: too few answers",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                )
                 continue
             if _finite(row.get("ci_low")) and _finite(row.get("ci_high")):
-                ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=INK, lw=1.1,
-                        solid_capstyle="butt", zorder=3)
+                ax.plot(
+                    [row["ci_low"], row["ci_high"]],
+                    [yi, yi],
+                    color=INK,
+                    lw=1.1,
+                    solid_capstyle="butt",
+                    zorder=3,
+                )
             if rec:
                 ax.plot(row["mean"], yi, zorder=5, color=HIGHLIGHT, **_TEAM_MARKER)
             else:
-                ax.plot(row["mean"], yi, marker="o", markersize=6, color=ACCENT,
-                        markeredgecolor=INK, markeredgewidth=0.8, zorder=5)
+                ax.plot(
+                    row["mean"],
+                    yi,
+                    marker="o",
+                    markersize=6,
+                    color=ACCENT,
+                    markeredgecolor=INK,
+                    markeredgewidth=0.8,
+                    zorder=5,
+                )
         _label_rows(ax, y, list(data.index), recommended)
         ax.set_ylim(-0.6, len(data) - 0.4)
         _scale_ticks(ax, scale, scale_labels)
@@ -434,10 +536,18 @@ def practice_chart(
         _legend_below(
             ax,
             [
-                Line2D([], [], color=HIGHLIGHT, ls="none", label="Recommended play",
-                       **_TEAM_MARKER),
-                Line2D([], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK,
-                       label="Other play"),
+                Line2D(
+                    [], [], color=HIGHLIGHT, ls="none", label="Recommended play", **_TEAM_MARKER
+                ),
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="none",
+                    color=ACCENT,
+                    markeredgecolor=INK,
+                    label="Other play",
+                ),
                 Line2D([], [], color=INK, lw=1.1, label="95% CI"),
                 Patch(color=TINT, label="Below \u201csometimes\u201d"),
             ],
@@ -490,12 +600,20 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax = _new_axes(ax, 6.5, 0.32 * len(rows) + 1.1)
         y = _row_positions(len(rows))
         extent = [0.5]
-        for yi, (name, row) in zip(y, rows, strict=True):
+        for yi, (_, row) in zip(y, rows, strict=True):
             if row is None:
                 continue
             if not _finite(row.get("change")):
-                ax.text(0, yi, "withheld: too few answers", ha="center", va="center",
-                        color=MUTED, style="italic", fontsize=SIZES["chart"] - 0.5)
+                ax.text(
+                    0,
+                    yi,
+                    "withheld: too few answers",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                    fontsize=SIZES["chart"] - 0.5,
+                )
                 continue
             change = float(row["change"])
             clear = False
@@ -507,9 +625,17 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             extent.append(abs(change))
             better = (change < 0) if row.get("kind") == "blocker" else (change > 0)
             colour = ACCENT if better else HIGHLIGHT
-            ax.plot(change, yi, marker="o" if better else "s", markersize=6.5,
-                    color=colour if clear else PAPER, markeredgecolor=colour if not clear else INK,
-                    markeredgewidth=1.3, zorder=5, ls="none")
+            ax.plot(
+                change,
+                yi,
+                marker="o" if better else "s",
+                markersize=6.5,
+                color=colour if clear else PAPER,
+                markeredgecolor=colour if not clear else INK,
+                markeredgewidth=1.3,
+                zorder=5,
+                ls="none",
+            )
         _label_rows(ax, y, [name for name, _ in rows], [row is None for _, row in rows])
         for tick, (_, row) in zip(ax.get_yticklabels(), rows, strict=True):
             if row is None:
@@ -523,12 +649,27 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         _legend_below(
             ax,
             [
-                Line2D([], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK,
-                       label="Better"),
-                Line2D([], [], marker="s", ls="none", color=HIGHLIGHT, markeredgecolor=INK,
-                       label="Worse"),
-                Line2D([], [], marker="o", ls="none", color=PAPER, markeredgecolor=MUTED,
-                       label="Open: could be chance"),
+                Line2D(
+                    [], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK, label="Better"
+                ),
+                Line2D(
+                    [],
+                    [],
+                    marker="s",
+                    ls="none",
+                    color=HIGHLIGHT,
+                    markeredgecolor=INK,
+                    label="Worse",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="none",
+                    color=PAPER,
+                    markeredgecolor=MUTED,
+                    label="Open: could be chance",
+                ),
             ],
             ncol=3,
             offset=36,
@@ -626,8 +767,10 @@ def _change_data(context: TeamReportContext) -> pd.DataFrame:
 def _frame(
     rows: list[dict[str, object]], names: list[str], columns: list[str] | None = None
 ) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
-        columns=columns or []
+    frame = (
+        pd.DataFrame.from_records(rows, columns=columns)
+        if rows
+        else pd.DataFrame(columns=columns or [])
     )
     frame.index = pd.Index(names, dtype=object)
     for column in frame.columns:

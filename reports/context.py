@@ -363,9 +363,7 @@ def build_team_context(
                 if d.id in analysis.scores.columns and d.id in diagnosis.org
             }
         ),
-        spread_references=_frozen(
-            {d.id: _spread_reference(diagnosis.teams, d.id) for d in dims}
-        ),
+        spread_references=_frozen({d.id: _spread_reference(diagnosis.teams, d.id) for d in dims}),
         reliability=_reliability(analysis.reliability),
         profiles=_profile_method(analysis, diagnosis),
         change=change,
@@ -416,7 +414,9 @@ def _org_distribution(
     values: list[float | None] = []
     for level in QUANTILE_LEVELS:
         beyond = n * min(level, 100 - level) / 100
-        values.append(float(np.quantile(scores, level / 100)) if n and beyond >= threshold else None)
+        values.append(
+            float(np.quantile(scores, level / 100)) if n and beyond >= threshold else None
+        )
     return OrgDistribution(dimension=dim_id, n=n, values=tuple(values))
 
 
@@ -467,7 +467,7 @@ def _profile_method(analysis: RoundAnalysis, diagnosis: Any) -> ProfileMethodInf
 
 
 def _profile_meaning(centroid: pd.Series, diagnosis: Any) -> str:
-    """"Above the organization's average on X and Y; below it on Z."."""
+    """ "Above the organization's average on X and Y; below it on Z."."""
     above, below = [], []
     for dim_id, value in centroid.items():
         org = diagnosis.org.get(str(dim_id))

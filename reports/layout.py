@@ -10,7 +10,7 @@ text can run past the bottom margin. Charts get a box of the column
 Examples
 --------
 >>> flow = PageFlow()
->>> flow.paragraph("Hello " * 400)
+>>> flow.paragraph("Hello " * 2000)
 >>> len(flow.pages) > 1
 True
 """
@@ -225,8 +225,14 @@ class PageFlow:
                 self.ensure(step)
             self.y += size
             self.text_at(
-                self.left + indent, self.y, line, size=size, bold=bold, colour=colour,
-                italic=italic, page=page,
+                self.left + indent,
+                self.y,
+                line,
+                size=size,
+                bold=bold,
+                colour=colour,
+                italic=italic,
+                page=page,
             )
             self.y += step - size
 
@@ -248,12 +254,19 @@ class PageFlow:
         available = (width or self.column) - indent
         self.lines(
             wrap(text, available, size, bold),
-            size=size, bold=bold, colour=colour, indent=indent, italic=italic,
-            keep_together=keep_together, page=page,
+            size=size,
+            bold=bold,
+            colour=colour,
+            indent=indent,
+            italic=italic,
+            keep_together=keep_together,
+            page=page,
         )
         self.skip(size * 0.6 if after is None else after)
 
-    def height_of(self, text: str, *, size: float, indent: float = 0.0, bold: bool = False) -> float:
+    def height_of(
+        self, text: str, *, size: float, indent: float = 0.0, bold: bool = False
+    ) -> float:
         """Height in points that :meth:`paragraph` would use for ``text`` (without spacing)."""
         return len(wrap(text, self.column - indent, size, bold)) * size * LEADING
 
@@ -292,8 +305,9 @@ class PageFlow:
             self.y += step - size
         self.skip(size * 0.45 if after is None else after)
 
-    def heading(self, text: str, *, size: float = SIZES["h2"], colour: str = INK,
-                keep_with: float = 40.0) -> None:
+    def heading(
+        self, text: str, *, size: float = SIZES["h2"], colour: str = INK, keep_with: float = 40.0
+    ) -> None:
         """A bold sub-heading kept on the same page as the next ``keep_with`` points."""
         lines = wrap(text, self.column, size, bold=True)
         self.ensure(len(lines) * size * 1.3 + keep_with)
@@ -306,11 +320,22 @@ class PageFlow:
         """Start a numbered section on a new page (recorded in :attr:`sections`)."""
         self.new_page()
         self.sections.append((number, title, len(self.pages)))
-        self.text_at(self.left, self.y + SIZES["small"], f"SECTION {number}",
-                     size=SIZES["small"], bold=True, colour=ACCENT)
+        self.text_at(
+            self.left,
+            self.y + SIZES["small"],
+            f"SECTION {number}",
+            size=SIZES["small"],
+            bold=True,
+            colour=ACCENT,
+        )
         self.y += SIZES["small"] + 10
-        self.lines(wrap(title, self.column, SIZES["h1"], bold=True), size=SIZES["h1"], bold=True,
-                   leading=1.25, keep_together=True)
+        self.lines(
+            wrap(title, self.column, SIZES["h1"], bold=True),
+            size=SIZES["h1"],
+            bold=True,
+            leading=1.25,
+            keep_together=True,
+        )
         self.skip(4)
         self.rule(colour=ACCENT, weight=1.2, width=36)
         self.skip(16)

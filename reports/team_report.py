@@ -21,13 +21,13 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from analytics.diagnosis import OTHER_PROFILES, RecommendedPlay
+from analytics.diagnosis import OTHER_PROFILES, DimensionFinding, RecommendedPlay
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
 from reports.layout import PageFlow
@@ -35,6 +35,7 @@ from reports.style import ACCENT, INK, MUTED, RULE, SIZES, rc_context
 from reports.text import (
     MISSING,
     ellipsize,
+    fit_lines,
     long_date,
     lower_first,
     members,
@@ -83,7 +84,7 @@ def render_team_report(context: TeamReportContext) -> bytes:
     """
     with rc_context():
         pages = build_pages(context)
-        created = datetime.combine(context.report_date, time(12, 0), tzinfo=timezone.utc)
+        created = datetime.combine(context.report_date, time(12, 0), tzinfo=UTC)
         metadata = {
             "Title": f"{context.team}: team negotiation report, {context.round_name}",
             "Author": "Negoscope",
@@ -150,30 +151,43 @@ def _footers(flow: PageFlow, context: TeamReportContext) -> None:
     for index, page in enumerate(flow.pages, start=1):
         number_text = f"Page {index} of {total}"
         room = flow.column - text_width(number_text, size) - 24
-        left = ellipsize(f"{context.team} \u00b7 {context.round_name} \u00b7 {CONFIDENTIAL}",
-                         room, size)
+        left = _footer_text(context, room, size)
         flow.rect(flow.left, y - 12, flow.column, 0.5, colour=RULE, page=page)
         flow.text_at(flow.left, y, left, size=size, colour=MUTED, page=page)
-        flow.text_at(flow.left + flow.column, y, number_text, size=size, colour=MUTED,
-                     ha="right", page=page)
+        flow.text_at(
+            flow.left + flow.column, y, number_text, size=size, colour=MUTED, ha="right", page=page
+        )
+
+
+def _footer_text(context: TeamReportContext, room: float, size: float) -> str:
+    """ "team · round · Confidential...", shortening the names first so the notice stays."""
+    notice = f" \u00b7 {CONFIDENTIAL}"
+    names_room = room - text_width(notice, size)
+    round_name = ellipsize(context.round_name, names_room * 0.4, size)
+    team = ellipsize(context.team, names_room - text_width(f" \u00b7 {round_name}", size), size)
+    return ellipsize(f"{team} \u00b7 {round_name}{notice}", room, size)
 
 
 def _cover_end(flow: PageFlow, context: TeamReportContext, top: float) -> None:
     """Finish the cover once the sections are laid out: contents, then "About this report"."""
     page = flow.pages[0]
     size = SIZES["body"]
-    flow.text_at(flow.left, top, "IN THIS REPORT", size=SIZES["caption"], bold=True,
-                 colour=MUTED, page=page)
+    flow.text_at(
+        flow.left, top, "IN THIS REPORT", size=SIZES["caption"], bold=True, colour=MUTED, page=page
+    )
     y = top + 8
     right = flow.left + flow.column * 0.62
+    about = flow.bottom_limit - 92
+    # The title block is bounded (fit_lines), so this only tightens in extreme cases.
+    step = min(size * 1.9, (about - 24 - y) / max(len(flow.sections), 1))
     for number_, title, page_number in flow.sections:
-        y += size * 1.9
+        y += step
         flow.text_at(flow.left, y, f"{number_}", size=size, bold=True, colour=ACCENT, page=page)
         flow.text_at(flow.left + 18, y, title, size=size, page=page)
         flow.text_at(right, y, str(page_number), size=size, colour=MUTED, ha="right", page=page)
         flow.rect(flow.left, y + size * 0.65, right - flow.left, 0.4, colour=RULE, page=page)
 
-    flow.y = flow.bottom_limit - 92
+    flow.y = about
     flow.rule(page=page)
     flow.skip(16)
     flow.paragraph("About this report", size=SIZES["small"], bold=True, after=4, page=page)
@@ -193,13 +207,20 @@ def _cover(flow: PageFlow, context: TeamReportContext) -> float:
     page = flow.new_page()
     flow.rect(0, 0, 14, flow.height, colour=ACCENT, page=page)
     flow.text_at(flow.left, flow.y + 9, "NEGOSCOPE", size=9, bold=True, colour=ACCENT)
-    flow.text_at(flow.left + text_width("NEGOSCOPE", 9, True) + 8, flow.y + 9,
-                 "Team negotiation report", size=9, colour=MUTED)
+    flow.text_at(
+        flow.left + text_width("NEGOSCOPE", 9, True) + 8,
+        flow.y + 9,
+        "Team negotiation report",
+        size=9,
+        colour=MUTED,
+    )
     flow.y = 150
-    flow.lines(_wrap_lines(flow, context.team, SIZES["display"], bold=True)[:4],
-               size=SIZES["display"], bold=True, leading=1.18)
+    size, lines = fit_lines(context.team, flow.column, (SIZES["display"], 26, 22, 18), 3, True)
+    flow.lines(lines, size=size, bold=True, leading=1.18, page=page)
     flow.skip(6)
-    flow.paragraph(context.organization, size=SIZES["title"] - 4, colour=MUTED, after=26)
+    size, lines = fit_lines(context.organization, flow.column, (16.0, 13.0, 11.0), 2)
+    flow.lines(lines, size=size, colour=MUTED, page=page)
+    flow.skip(26)
     flow.rule(colour=ACCENT, weight=1.6, width=48)
     flow.skip(30)
 
@@ -220,14 +241,13 @@ def _cover(flow: PageFlow, context: TeamReportContext) -> float:
         heights = []
         for col, (label, value) in enumerate(facts[row : row + 2]):
             x = flow.left + col * half
-            flow.text_at(x, top + 8, label.upper(), size=SIZES["caption"], bold=True,
-                         colour=MUTED)
-            lines = _wrap_lines(flow, value, SIZES["lead"] + 1, width=half - 16)[:3]
+            flow.text_at(x, top + 8, label.upper(), size=SIZES["caption"], bold=True, colour=MUTED)
+            size, lines = fit_lines(value, half - 16, (12.5, 11.0, 9.5), 2)
             y = top + 8 + 8
             for line in lines:
-                y += SIZES["lead"] + 1
-                flow.text_at(x, y, line, size=SIZES["lead"] + 1)
-                y += (SIZES["lead"] + 1) * 0.42
+                y += size
+                flow.text_at(x, y, line, size=size)
+                y += size * 0.42
             heights.append(y - top)
         flow.y = top + max(heights) + 20
     contents_at = flow.y + 28
@@ -235,24 +255,16 @@ def _cover(flow: PageFlow, context: TeamReportContext) -> float:
     return contents_at
 
 
-def _wrap_lines(
-    flow: PageFlow, text: str, size: float, *, bold: bool = False, width: float | None = None
-) -> list[str]:
-    from reports.text import wrap
-
-    return wrap(text, width or flow.column, size, bold)
-
-
 # --- sections ------------------------------------------------------------------------
 
 
-def _finding(context: TeamReportContext, dim_id: str):  # noqa: ANN202 - DimensionFinding | None
+def _finding(context: TeamReportContext, dim_id: str) -> DimensionFinding | None:
     finding = context.diagnosis.dimensions.get(dim_id)
     return None if finding is None or finding.withheld else finding
 
 
 def _usage(mean: float | None, context: TeamReportContext, play_id: str) -> str:
-    """"rarely (2.1 on a 1-5 scale from Never to Always)"."""
+    """ "rarely (2.1 on a 1-5 scale from Never to Always)"."""
     if mean is None or not math.isfinite(mean):
         return "not known (too few answers)"
     try:
@@ -319,8 +331,9 @@ def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         flow.skip(4)
         for pillar in diagnosis.pillars:
             level = pillar.level or "not rated"
-            flow.bullet(pillar.description, lead=f"{pillar.name}: {level}",
-                        size=SIZES["small"], after=2)
+            flow.bullet(
+                pillar.description, lead=f"{pillar.name}: {level}", size=SIZES["small"], after=2
+            )
         flow.skip(4)
 
     flow.heading("Two plays to practise first")
@@ -503,7 +516,7 @@ def _plays(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     labels = [d.name for d in context.practices]
     if labels:
         left = flow.label_width(labels, SIZES["chart"]) + 14
-        ax = flow.axes(24 * len(labels) + 88, left=left, right=10, bottom=78, top=4)
+        ax = flow.axes(24 * len(labels) + 80, left=left, right=24, bottom=66, top=4)
         draw_chart("practices", context, ax)
         flow.skip(14)
 
@@ -539,8 +552,16 @@ def _play(flow: PageFlow, context: TeamReportContext, play: RecommendedPlay, fir
         after=3,
     )
     for question in play.questions:
-        flow.bullet(question, size=SIZES["small"], marker="?", indent=28, after=1,
-                    marker_colour=MUTED, colour=INK, hang=14)
+        flow.bullet(
+            question,
+            size=SIZES["small"],
+            marker="?",
+            indent=28,
+            after=1,
+            marker_colour=MUTED,
+            colour=INK,
+            hang=14,
+        )
     flow.skip(6)
 
 
@@ -555,12 +576,12 @@ def _checklist(flow: PageFlow, context: TeamReportContext, number_: int) -> None
     flow.section(
         number_,
         SECTION_TITLES["checklist"],
-        "Work through these questions together before your next important negotiation. "
-        + tailored,
+        "Work through these questions together before your next important negotiation. " + tailored,
     )
     for heading, line in context.diagnosis.checklist:
-        flow.bullet(line, lead=heading, marker="\u2610", indent=20, size=SIZES["body"] + 0.5,
-                    after=10)
+        flow.bullet(
+            line, lead=heading, marker="\u2610", indent=20, size=SIZES["body"] + 0.5, after=10
+        )
 
 
 def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
@@ -576,9 +597,7 @@ def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     )
     rows = [r for r in change.rows if _known(context, r.dimension)]
     if rows:
-        labels = [context.name_of(r.dimension) for r in rows] + [
-            "Plays in use (higher is better)"
-        ]
+        labels = [context.name_of(r.dimension) for r in rows] + ["Plays in use (higher is better)"]
         left = flow.label_width(labels, SIZES["chart"]) + 14
         ax = flow.axes(15 * (len(rows) + 2) + 72, left=left, right=10, bottom=62, top=4)
         draw_chart("change", context, ax)
@@ -605,13 +624,17 @@ def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.table(
         table,
         [2.2, 0.8, 0.8, 1.8, 1.0],
-        header=["Scale", change.previous_round, context.round_name, "Change (95% CI)",
-                "Respondents"],
+        header=[
+            "Scale",
+            change.previous_round,
+            context.round_name,
+            "Change (95% CI)",
+            "Respondents",
+        ],
         align=["left", "right", "right", "right", "right"],
     )
     flow.paragraph(
-        f"A scale is withheld when either round has fewer than {context.threshold} answers on "
-        "it.",
+        f"A scale is withheld when either round has fewer than {context.threshold} answers on it.",
         size=SIZES["small"],
         colour=MUTED,
     )
@@ -642,8 +665,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.section(number_, SECTION_TITLES["method"])
     flow.heading("Who answered", keep_with=30)
     rate = (
-        f" out of {context.invited} invited (a response rate of "
-        f"{percent(context.response_rate)})"
+        f" out of {context.invited} invited (a response rate of {percent(context.response_rate)})"
         if context.invited and context.response_rate is not None
         else ""
     )

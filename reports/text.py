@@ -28,6 +28,7 @@ __all__ = [
     "MISSING",
     "ellipsize",
     "escape_mathtext",
+    "fit_lines",
     "level_phrase",
     "long_date",
     "lower_first",
@@ -180,15 +181,13 @@ def ordinal(value: int) -> str:
     >>> [ordinal(v) for v in (1, 2, 3, 4, 11, 12, 13, 21, 73)]
     ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '73rd']
     """
-    if 10 <= value % 100 <= 20:
-        suffix = "th"
-    else:
-        suffix = {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    teens = 10 <= value % 100 <= 20
+    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
     return f"{value}{suffix}"
 
 
 def members(count: int | None, total: int | None) -> str:
-    """"7 of 9 members", or :data:`MISSING`.
+    """ "7 of 9 members", or :data:`MISSING`.
 
     Examples
     --------
@@ -262,8 +261,18 @@ def lower_first(name: str) -> str:
 
 
 _MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 
@@ -276,3 +285,42 @@ def long_date(value: date) -> str:
     '1 May 2025'
     """
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def fit_lines(
+    text: str, width: float, sizes: tuple[float, ...], max_lines: int, bold: bool = False
+) -> tuple[float, list[str]]:
+    """Wrap text at the largest size that needs at most ``max_lines`` lines.
+
+    At the smallest size the last line is shortened with an ellipsis if the
+    text still needs more lines, so the result always fits its box.
+
+    Parameters
+    ----------
+    text : str
+    width : float
+        Line width in points.
+    sizes : tuple of float
+        Font sizes to try, largest first.
+    max_lines : int
+    bold : bool, default False
+
+    Returns
+    -------
+    (float, list of str)
+        The size chosen and the lines.
+
+    Examples
+    --------
+    >>> size, lines = fit_lines("a b c d e f g h", 30.0, (20.0, 10.0), 2)
+    >>> size, len(lines) <= 2
+    (10.0, True)
+    """
+    for size in sizes:
+        lines = wrap(text, width, size, bold)
+        if len(lines) <= max_lines:
+            return size, lines
+    size = sizes[-1]
+    lines = wrap(text, width, size, bold)
+    rest = " ".join(lines[max_lines - 1 :])
+    return size, [*lines[: max_lines - 1], ellipsize(rest, width, size, bold)]

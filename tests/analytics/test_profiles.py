@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from joblib import parallel_config
 from scipy.stats import multivariate_normal
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
@@ -171,7 +172,7 @@ def test_profiles_are_ordered_by_size_and_centroids_are_consistent() -> None:
         model.centroids_z_, (model.centroids_ - X.mean()) / X.std(ddof=0), atol=1e-9
     )
     # gmm_ is an equivalent fitted scikit-learn estimator in the same component order.
-    Z = model.scaler_.transform(X)
+    Z = model.scaler_.transform(X.to_numpy())
     np.testing.assert_allclose(model.gmm_.predict_proba(Z), model.predict_proba(X), atol=1e-10)
 
 
@@ -187,7 +188,8 @@ def test_reproducible_for_a_random_state() -> None:
 def test_parallel_fit_gives_the_same_result() -> None:
     X, _ = separated(3, n=300)
     a = small_model(k_range=(1, 3), covariance_types=("diag", "full")).fit(X)
-    b = small_model(k_range=(1, 3), covariance_types=("diag", "full"), n_jobs=2).fit(X)
+    with parallel_config(backend="threading"):  # seeds are drawn before dispatch
+        b = small_model(k_range=(1, 3), covariance_types=("diag", "full"), n_jobs=2).fit(X)
     pd.testing.assert_frame_equal(a.fit_table_, b.fit_table_)
     assert a.names_ == b.names_
 
@@ -290,7 +292,12 @@ def test_generic_names_for_other_instruments() -> None:
         columns=["anchoring", "haste", "trust"],
     )
     names = name_profiles(z, {"anchoring": "Anchoring", "haste": "Haste"})
-    assert names == ["High Anchoring & Trust", "High Haste & Anchoring", "Low on all blockers", "Average"]
+    assert names == [
+        "High Anchoring & Trust",
+        "High Haste & Anchoring",
+        "Low on all blockers",
+        "Average",
+    ]
 
 
 def test_duplicate_names_are_disambiguated_deterministically() -> None:
@@ -311,7 +318,7 @@ def test_duplicate_names_are_disambiguated_deterministically() -> None:
     st.booleans(),
 )
 def test_names_are_unique_and_stable(values: np.ndarray, default_ids: bool) -> None:
-    ids = DIMS + ["extra"] if default_ids else [f"d{j}" for j in range(6)]
+    ids = [*DIMS, "extra"] if default_ids else [f"d{j}" for j in range(6)]
     z = pd.DataFrame(values, columns=ids[: values.shape[1]])
     names = name_profiles(z)
     assert len(names) == len(z)

@@ -75,8 +75,18 @@ def test_chart_functions_draw_on_the_given_axes() -> None:
     fig = Figure()
     axes = fig.subplots(5)
     blockers = pd.DataFrame(
-        {"mean": [3.0], "ci_low": [2.5], "ci_high": [3.5], "q25": [2.0], "q50": [2.6],
-         "q75": [3.1], "q10": [1.6], "q90": [3.8], "q5": [np.nan], "q95": [np.nan]},
+        {
+            "mean": [3.0],
+            "ci_low": [2.5],
+            "ci_high": [3.5],
+            "q25": [2.0],
+            "q50": [2.6],
+            "q75": [3.1],
+            "q10": [1.6],
+            "q90": [3.8],
+            "q5": [np.nan],
+            "q95": [np.nan],
+        },
         index=["Trust"],
     )
     assert blocker_profile_chart(blockers, ax=axes[0]) is axes[0]
@@ -99,8 +109,12 @@ def test_chart_functions_draw_on_the_given_axes() -> None:
 
 def test_withheld_rows_are_labelled_not_plotted() -> None:
     data = pd.DataFrame(
-        {"mean": [np.nan, 3.2], "ci_low": [np.nan, 2.9], "ci_high": [np.nan, 3.5],
-         **{f"q{p}": [np.nan, 3.0] for p in (5, 10, 25, 50, 75, 90, 95)}},
+        {
+            "mean": [np.nan, 3.2],
+            "ci_low": [np.nan, 2.9],
+            "ci_high": [np.nan, 3.5],
+            **{f"q{p}": [np.nan, 3.0] for p in (5, 10, 25, 50, 75, 90, 95)},
+        },
         index=["Withheld one", "Shown one"],
     )
     texts = svg_texts(figure_svg(blocker_profile_chart(data).figure))
@@ -110,8 +124,18 @@ def test_withheld_rows_are_labelled_not_plotted() -> None:
 
 def test_missing_bands_are_left_out_of_the_legend() -> None:
     data = pd.DataFrame(
-        {"mean": [3.2], "ci_low": [2.9], "ci_high": [3.5], "q5": [np.nan], "q95": [np.nan],
-         "q10": [1.5], "q90": [4.0], "q25": [2.5], "q50": [3.0], "q75": [3.5]},
+        {
+            "mean": [3.2],
+            "ci_low": [2.9],
+            "ci_high": [3.5],
+            "q5": [np.nan],
+            "q95": [np.nan],
+            "q10": [1.5],
+            "q90": [4.0],
+            "q25": [2.5],
+            "q50": [3.0],
+            "q75": [3.5],
+        },
         index=["Trust"],
     )
     legend = blocker_profile_chart(data).get_legend()

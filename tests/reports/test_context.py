@@ -182,3 +182,12 @@ def test_reports_never_imports_web_or_database_code() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_package_exports_lazily() -> None:
+    import reports
+
+    assert reports.build_team_context.__module__ == "reports.context"
+    assert reports.render_team_report.__module__ == "reports.team_report"
+    with pytest.raises(AttributeError):
+        _ = reports.nothing_here

@@ -10,6 +10,7 @@ import pypdf
 import pytest
 from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
 
+from analytics.diagnosis import DimensionFinding
 from reports.layout import A4, Margins
 from reports.style import rc_context
 from reports.team_report import SECTION_TITLES, build_pages, render_team_report
@@ -49,19 +50,27 @@ def test_is_an_a4_pdf(pdf) -> None:
 def test_sections_appear_in_order(pages) -> None:
     text = flat(" ".join(pages))
     positions = [text.find(title) for title in SECTION_TITLES.values()]
-    assert all(p >= 0 for p in positions), dict(zip(SECTION_TITLES.values(), positions))
+    assert all(p >= 0 for p in positions), dict(
+        zip(SECTION_TITLES.values(), positions, strict=True)
+    )
     # The cover lists the sections too; the section pages must come in order after it.
     body = flat(" ".join(pages[1:]))
-    starts = [body.find(f"SECTION {n} {title}") for n, title in
-              enumerate(SECTION_TITLES.values(), start=2)]
+    starts = [
+        body.find(f"SECTION {n} {title}")
+        for n, title in enumerate(SECTION_TITLES.values(), start=2)
+    ]
     assert all(s >= 0 for s in starts) and starts == sorted(starts)
 
 
 def test_summary_fits_on_one_page(pages) -> None:
     summary = flat(pages[1])
     assert "SECTION 2 Summary" in summary
-    for heading in ("Your main blockers", "What your team does well",
-                    "Standing on the three pillars", "Two plays to practise first"):
+    for heading in (
+        "Your main blockers",
+        "What your team does well",
+        "Standing on the three pillars",
+        "Two plays to practise first",
+    ):
         assert heading in summary
 
 
@@ -118,10 +127,30 @@ def test_change_section_only_with_an_earlier_round(analysis, instrument) -> None
 
 
 def test_hostile_team_name_is_plain_text(context) -> None:
-    hostile = dataclasses.replace(context, team=HOSTILE, change=None)
-    pages = pdf_text(render_team_report(hostile))
-    assert HOSTILE in flat(pages[0])
-    assert HOSTILE in flat(pages[-1])  # the method section names the team
+    name = HOSTILE + " $x^2$"  # dollars must not switch on matplotlib's mathtext
+    hostile = dataclasses.replace(context, team=name, change=None)
+    pdf = render_team_report(hostile)
+    pages = pdf_text(pdf)
+    assert name in flat(pages[0])
+    assert name in flat(pages[-1])  # the method section names the team
+    assert HOSTILE in pypdf.PdfReader(io.BytesIO(pdf)).metadata["/Title"]
+
+
+def test_withheld_dimensions_are_reported_as_withheld(context) -> None:
+    withheld = {
+        dim_id: DimensionFinding(dimension=dim_id, kind=f.kind, n_scored=4, withheld=True)
+        for dim_id, f in context.diagnosis.dimensions.items()
+        if dim_id in ("power", "meso")
+    }
+    diagnosis = dataclasses.replace(
+        context.diagnosis, dimensions={**context.diagnosis.dimensions, **withheld}
+    )
+    pages = pdf_text(render_team_report(dataclasses.replace(context, diagnosis=diagnosis)))
+    text = flat(" ".join(pages))
+    assert "withheld: too few answers" in text
+    assert "Power imbalance Withheld: too few members answered these questions." in text
+    for page in pages:
+        assert not re.search(r"\b(nan|NaN|None)\b", page)
 
 
 def test_team_without_main_blockers(analysis, instrument) -> None:
@@ -148,6 +177,14 @@ def test_shown_profile_mix_gives_rounded_counts_only(pages, context) -> None:
         assert f"about {round(count)}" in text
 
 
+def _assert_no_overlap(page_number, boxes) -> None:
+    """No two lines of the page's own text (charts aside) may overlap."""
+    shrunk = [(label, box.expanded(0.98, 0.9)) for label, box in boxes]
+    for i, (a, box_a) in enumerate(shrunk):
+        for b, box_b in shrunk[i + 1 :]:
+            assert not box_a.overlaps(box_b), (page_number, a, b)
+
+
 def _text_boxes(context):
     """Every text's box in points (x0, x1, top, bottom), measured by the PDF renderer itself
     (the Agg renderer hints glyphs and measures lines a few per cent wider than the PDF)."""
@@ -160,11 +197,17 @@ def _text_boxes(context):
             renderer = RendererPdf(pdf, 72, height / 72, width / 72)
             fig.draw(renderer)  # places axis labels and ticks
             boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in fig.texts]
+            _assert_no_overlap(page_number, boxes)
             # An Axes' tight box covers what it drew: ticks, labels, notes and legend.
             boxes += [(f"chart {i}", ax.get_tightbbox(renderer)) for i, ax in enumerate(fig.axes)]
             for label, box in boxes:
-                yield page_number, label, (box.x0, box.x1, height - box.y1,
-                                           height - box.y0), width, height
+                yield (
+                    page_number,
+                    label,
+                    (box.x0, box.x1, height - box.y1, height - box.y0),
+                    width,
+                    height,
+                )
             renderer.finalize()
 
 
@@ -173,12 +216,17 @@ def test_no_text_leaves_the_column(context, long_names) -> None:
     if long_names:
         context = dataclasses.replace(
             context,
-            team="The Extraordinarily Long-Named Strategic Procurement Negotiation Team " * 2,
+            team="The Extraordinarily Long-Named Strategic Procurement Negotiation Team " * 3,
             organization="International Consolidated Holdings and Subsidiaries " * 3,
+            round_name="Spring 2025 follow-up after the reorganization of the sales regions",
         )
     margins = Margins()
+    with_notice = set()
     for page, text, (x0, x1, top, bottom), width, height in _text_boxes(context):
+        if text.endswith("Confidential: team results only"):
+            with_notice.add(page)
         assert x0 >= margins.left - 1.5, (page, text, x0)
         assert x1 <= width - margins.right + 1.5, (page, text, x1)
         assert top >= margins.top - 12, (page, text, top)
         assert bottom <= height - 20, (page, text, bottom)
+    assert with_notice == set(range(1, page + 1))  # long names are shortened, not the notice
