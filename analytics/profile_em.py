@@ -16,12 +16,17 @@ starting values:
 3. run the best ones to convergence on the subsample until ``N_KEEP`` distinct
    optima are found (the best optimum of a subsample need not be the best on
    all rows);
-4. refine each on the growing subsamples and finally on all rows until the
-   per-sample log-likelihood changes by less than ``tol``; keep the best.
+4. refine each on the growing subsamples (per-sample log-likelihood change
+   below ``tol``), keep the one with the higher log-likelihood on all rows and
+   refine it on all rows to ``tol * POLISH_TOL_FACTOR``.
+
+Step 3 and 4 use SQUAREM-accelerated EM (Varadhan & Roland 2008), made
+monotone: on the flat likelihoods of overlapping profiles plain EM creeps and,
+stopped at ``tol``, can leave several log-likelihood units on the table.
 
 On 100,000 x 5 scores, 16 candidates (k = 1..8, diag and full, ``n_init=10``)
-take about 2-3 s on one core, against about 10 s for ``GaussianMixture`` with
-*one* start each.
+take about 5 s on one core, against about 13 s for ``GaussianMixture`` with
+*one* start each (its default), and reach a higher likelihood than it.
 
 Everything is driven by one ``random_state``, so fits are reproducible.
 :meth:`MixtureFit.to_sklearn` turns a result into a fitted
@@ -44,6 +49,7 @@ SHORT_ITER = 15
 N_KEEP = 2
 N_LLOYD = 30
 LADDER_FACTOR = 4
+POLISH_TOL_FACTOR = 0.1
 _EPS = 10 * np.finfo(float).eps
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -339,6 +345,98 @@ def _run_em(data: _Data, state: _State, cov_type: str, max_iter: int, tol: float
     return _State(weights, means, covs, log_lik, n_iter, converged)
 
 
+def _pack(weights: np.ndarray, means: np.ndarray, covs: np.ndarray, cov_type: str) -> np.ndarray:
+    """Parameters as one unconstrained vector (log weights, means, log-Cholesky)."""
+    if cov_type == "diag":
+        cov_part = np.log(covs).ravel()
+    else:
+        lower = np.linalg.cholesky(covs)
+        d = covs.shape[1]
+        diag = np.arange(d)
+        lower[:, diag, diag] = np.log(lower[:, diag, diag])
+        cov_part = lower[:, *np.tril_indices(d)].ravel()
+    return np.concatenate([np.log(weights), means.ravel(), cov_part])
+
+
+def _unpack(theta: np.ndarray, k: int, d: int, cov_type: str):
+    log_w, rest = theta[:k], theta[k:]
+    weights = np.exp(log_w - log_w.max())
+    weights /= weights.sum()
+    means = rest[: k * d].reshape(k, d)
+    if cov_type == "diag":
+        return weights, means, np.exp(rest[k * d :]).reshape(k, d)
+    rows, cols = np.tril_indices(d)
+    lower = np.zeros((k, d, d))
+    lower[:, rows, cols] = rest[k * d :].reshape(k, len(rows))
+    diag = np.arange(d)
+    lower[:, diag, diag] = np.exp(lower[:, diag, diag])
+    return weights, means, lower @ np.swapaxes(lower, 1, 2)
+
+
+def _em_map(data: _Data, params, cov_type: str, reg):
+    """One EM step: (new parameters, log-likelihood of the given parameters)."""
+    weights, means, covs = params
+    prec = _precision_cholesky(covs, cov_type)
+    log_resp, log_lik = _e_step(data, weights, means, prec, cov_type)
+    new = _m_step(data, np.exp(log_resp), cov_type, reg)
+    _precision_cholesky(new[2], cov_type)  # raises if singular
+    return new, log_lik
+
+
+def _log_likelihood(data: _Data, params, cov_type: str) -> float:
+    prec = _precision_cholesky(params[2], cov_type)
+    return _e_step(data, params[0], params[1], prec, cov_type)[1]
+
+
+def _run_squarem(data: _Data, state: _State, cov_type: str, max_iter: int, tol: float, reg):
+    """EM accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3), made monotone.
+
+    Each cycle takes two EM steps, extrapolates along them in the unconstrained
+    parameterisation of :func:`_pack`, and takes one EM step from there; if
+    that does not improve on the start of the cycle, the plain two-step result
+    is used instead. The log-likelihood therefore never decreases, and every
+    returned parameter set is an M-step output (so ``reg_covar`` holds).
+    Stops when a cycle changes the per-sample log-likelihood by < ``tol``.
+    """
+    n = len(data)
+    k, d = state.means.shape
+    params = (state.weights, state.means, state.covariances)
+    try:
+        log_lik = _log_likelihood(data, params, cov_type)
+    except np.linalg.LinAlgError:
+        return state
+    n_iter, converged = 0, False
+    while n_iter + 3 <= max_iter:
+        try:
+            p1, ll0 = _em_map(data, params, cov_type, reg)
+            p2, _ = _em_map(data, p1, cov_type, reg)
+        except np.linalg.LinAlgError:
+            break
+        n_iter += 2
+        t0, t1, t2 = (_pack(*p, cov_type) for p in (params, p1, p2))
+        r, v = t1 - t0, t2 - 2 * t1 + t0
+        candidate, cand_ll = p2, None
+        norm_v = float(np.linalg.norm(v))
+        if norm_v > 0:
+            alpha = min(-float(np.linalg.norm(r)) / norm_v, -1.0)
+            try:
+                jump = _unpack(t0 - 2 * alpha * r + alpha**2 * v, k, d, cov_type)
+                stepped, _ = _em_map(data, jump, cov_type, reg)
+                n_iter += 1
+                stepped_ll = _log_likelihood(data, stepped, cov_type)
+                if np.isfinite(stepped_ll) and stepped_ll >= ll0:
+                    candidate, cand_ll = stepped, stepped_ll
+            except (np.linalg.LinAlgError, FloatingPointError):
+                pass
+        if cand_ll is None:
+            cand_ll = _log_likelihood(data, candidate, cov_type)
+        params, previous, log_lik = candidate, log_lik, cand_ll
+        if abs(log_lik - previous) / n < tol:
+            converged = True
+            break
+    return _State(*params, log_lik, n_iter, converged)
+
+
 def _kmeans_resp(data: _Data, k: int, rng: np.random.RandomState) -> np.ndarray:
     """Hard responsibilities ``(k, n)`` from k-means++ seeds and a few Lloyd iterations."""
     centers, _ = kmeans_plusplus(data.X, k, random_state=rng)
@@ -442,13 +540,16 @@ def _fit_mixture(X, k, covariance_type, n_init, max_iter, tol, reg_covar, subsam
         state.converged = True  # closed form
         return _to_fit(state, covariance_type)
 
+    # Nested subsamples: all rows, n / 4, n / 16, ... (each at least twice the
+    # screening size), then the screening subsample itself.
     ladder = [data]
     if subsample_size is not None and n > subsample_size:
         order = rng.permutation(n)
-        size = n
-        while size > subsample_size:
-            size = max(subsample_size, size // LADDER_FACTOR)
+        size = n // LADDER_FACTOR
+        while size >= 2 * subsample_size:
             ladder.append(_Data(X[np.sort(order[:size])]))
+            size //= LADDER_FACTOR
+        ladder.append(_Data(X[np.sort(order[:subsample_size])]))
     screen = ladder.pop()
     starts: list[_State] = []
     for _ in range(n_init):
@@ -466,14 +567,22 @@ def _fit_mixture(X, k, covariance_type, n_init, max_iter, tol, reg_covar, subsam
     finished: list[_State] = []
     for state in starts[: 2 * N_KEEP]:
         if not state.converged:
-            state = _run_em(screen, state, covariance_type, max_iter, tol, reg_covar)
+            state = _run_squarem(screen, state, covariance_type, max_iter, tol, reg_covar)
         if all(abs(state.log_likelihood - f.log_likelihood) > tol * len(screen) for f in finished):
             finished.append(state)
         if len(finished) == N_KEEP:
             break
-    for stage in reversed(ladder):
-        finished = [_run_em(stage, f, covariance_type, max_iter, tol, reg_covar) for f in finished]
+    for stage in reversed(ladder[1:]):  # growing subsamples
+        finished = [
+            _run_squarem(stage, f, covariance_type, max_iter, tol, reg_covar) for f in finished
+        ]
+    if len(finished) > 1 and ladder:  # compare on all rows, then refine only the winner
+        for f in finished:
+            f.log_likelihood = _log_likelihood(
+                data, (f.weights, f.means, f.covariances), covariance_type
+            )
     best = max(finished, key=lambda s: s.log_likelihood)
+    best = _run_squarem(data, best, covariance_type, max_iter, tol * POLISH_TOL_FACTOR, reg_covar)
     return _to_fit(best, covariance_type)
 
 
