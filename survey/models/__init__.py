@@ -9,6 +9,7 @@ from survey.models.account import (
     ThrottleEvent,
     User,
 )
+from survey.models.analysis import StoredAnalysis
 from survey.models.instrument import InstrumentVersion
 from survey.models.organization import Organization, Participant, Team
 from survey.models.response import Answer, ContextAnswer, Response
@@ -29,6 +30,7 @@ __all__ = [
     "Organization",
     "Participant",
     "Response",
+    "StoredAnalysis",
     "SurveyRound",
     "Team",
     "ThrottleEvent",

@@ -1,25 +1,31 @@
 """Round analyses, team report contexts, PDFs and dashboard charts, with caching.
 
-A round's analysis is cached per process under a fingerprint of its submitted
-responses (how many, and the newest id), checked with one cheap query on every
-use: when a response arrives the fingerprint changes and every worker
-recomputes, so no worker serves a stale result.
+A round's analysis is keyed by a fingerprint of its submitted responses (how
+many, and the newest id), checked with one cheap query on every use. It is
+kept in the process and in the database (``round_analyses``), so a round is
+analysed once for all workers and hosts; when a response arrives the
+fingerprint changes and the next view recomputes: nothing serves a stale result.
 """
 
 from __future__ import annotations
 
+import pickle
 import threading
+import zlib
 from collections import OrderedDict
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from analytics.pipeline import RoundAnalysis, analyze_round
 from reports.charts import render_chart_svg
 from reports.context import TeamReportContext, TeamSuppressed, build_team_context
 from reports.team_report import render_team_report
+from survey.database import IMMEDIATE_OPTION
+from survey.dbtypes import utcnow
 from survey.extensions import db
-from survey.models import Response, SurveyRound, Team, round_teams
+from survey.models import Response, StoredAnalysis, SurveyRound, Team, round_teams
 from survey.services.datasets import invited_by_team, round_frame
 from survey.services.instruments import instrument_of
 
@@ -51,6 +57,28 @@ def round_analysis(survey_round: SurveyRound, threshold: int) -> RoundAnalysis:
         if cached is not None:
             _ANALYSES.move_to_end(key)
             return cached
+    analysis = _load_stored(survey_round.id, key[1]) or _compute(survey_round, threshold, key[1])
+    with _LOCK:
+        _ANALYSES[key] = analysis
+        while len(_ANALYSES) > MAX_ANALYSES:
+            _ANALYSES.popitem(last=False)
+    return analysis
+
+
+def _fingerprint_text(value: tuple[int, int]) -> str:
+    return f"{value[0]}:{value[1]}"
+
+
+def _load_stored(round_id: int, value: tuple[int, int]) -> RoundAnalysis | None:
+    row = db.session.get(StoredAnalysis, round_id)
+    if row is None or row.fingerprint != _fingerprint_text(value):
+        return None
+    analysis = pickle.loads(zlib.decompress(row.payload))  # written only by this app
+    db.session.expunge(row)
+    return analysis if isinstance(analysis, RoundAnalysis) else None
+
+
+def _compute(survey_round: SurveyRound, threshold: int, value: tuple[int, int]) -> RoundAnalysis:
     instrument = instrument_of(survey_round.instrument)
     frame = round_frame(survey_round, instrument)
     analysis = analyze_round(
@@ -61,11 +89,28 @@ def round_analysis(survey_round: SurveyRound, threshold: int) -> RoundAnalysis:
         invited=invited_by_team(survey_round) or None,
         random_state=0,
     )
-    with _LOCK:
-        _ANALYSES[key] = analysis
-        while len(_ANALYSES) > MAX_ANALYSES:
-            _ANALYSES.popitem(last=False)
+    _store(survey_round.id, value, analysis)
     return analysis
+
+
+def _store(round_id: int, value: tuple[int, int], analysis: RoundAnalysis) -> None:
+    """Share the analysis with other workers in a short transaction of its own."""
+    payload = zlib.compress(pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL), 3)
+    try:
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(**{IMMEDIATE_OPTION: True})
+            with conn.begin():
+                conn.execute(delete(StoredAnalysis).where(StoredAnalysis.round_id == round_id))
+                conn.execute(
+                    insert(StoredAnalysis).values(
+                        round_id=round_id,
+                        fingerprint=_fingerprint_text(value),
+                        created_at=utcnow(),
+                        payload=payload,
+                    )
+                )
+    except (IntegrityError, OperationalError):
+        pass  # another worker stored it first, or the database is busy: it is only a cache
 
 
 def team_context(

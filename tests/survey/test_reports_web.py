@@ -108,3 +108,37 @@ def test_report_cli_writes_one_team_or_every_eligible_team(app, runner, tmp_path
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["team-one.pdf"]
     assert "Team Two: 2 of the 5 responses needed" in batch.output
     assert world.report_round_id
+
+
+def test_round_analysis_is_shared_through_the_database_and_invalidated_by_new_answers(app):
+    from datetime import UTC, datetime
+
+    from survey.models import StoredAnalysis, SurveyRound
+    from survey.services import team_reports
+    from survey.services.ingest import SubmittedRow, store_submitted
+
+    world = build_access_world(app)
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, world.report_round_id)
+        first = team_reports.round_analysis(survey_round, 5)
+        db.session.commit()
+        stored = db.session.get(StoredAnalysis, survey_round.id)
+        assert stored is not None and stored.fingerprint.startswith("8:")
+        team_reports.clear_caches()  # another worker: nothing in its memory
+        again = team_reports.round_analysis(survey_round, 5)
+        assert again.diagnosis.teams["Team One"].n == first.diagnosis.teams["Team One"].n == 6
+        answers = {item: 3 for item in first.instrument.item_ids}
+        store_submitted(
+            survey_round,
+            [
+                SubmittedRow(
+                    team_id=world.team_id,
+                    answers=answers,
+                    context={},
+                    submitted_at=datetime.now(UTC),
+                )
+            ],
+        )
+        db.session.commit()
+        fresh = team_reports.round_analysis(survey_round, 5)
+        assert fresh.diagnosis.teams["Team One"].n == 7
