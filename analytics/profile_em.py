@@ -166,18 +166,16 @@ class MixtureFit:
         """Number of free parameters."""
         return n_parameters(self.k, self.means.shape[1], self.covariance_type)
 
-    def log_resp(self, X: np.ndarray) -> tuple[np.ndarray, float]:
-        """Log posterior membership probabilities ``(n, k)`` and total log-likelihood of ``X``."""
+    def resp(self, X: np.ndarray) -> tuple[np.ndarray, float]:
+        """Posterior membership probabilities ``(n, k)`` and total log-likelihood of ``X``."""
         prec = _precision_cholesky(self.covariances, self.covariance_type)
         with blas_single_thread():
-            log_resp, log_lik = _e_step(
-                _Data(X), self.weights, self.means, prec, self.covariance_type
-            )
-        return log_resp.T, log_lik
+            resp, log_lik = _e_step(_Data(X), self.weights, self.means, prec, self.covariance_type)
+        return resp.T, log_lik
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Posterior membership probabilities, shape ``(n, k)``."""
-        return np.exp(self.log_resp(X)[0])
+        return self.resp(X)[0]
 
     def to_sklearn(self) -> GaussianMixture:
         """An equivalent, already fitted :class:`~sklearn.mixture.GaussianMixture`."""
@@ -256,12 +254,13 @@ def _log_gaussian(data: _Data, means: np.ndarray, prec: np.ndarray, cov_type: st
         maha += np.sum(means**2 * precisions, axis=1)[:, None]
         log_det = np.sum(np.log(prec), axis=1)
     else:
-        # y[j] = P_j^T (x - mu_j) for all components in one product.
-        stacked = np.swapaxes(prec, 1, 2).reshape(k * d, d)
-        y = (stacked @ data.Xt).reshape(k, d, -1)
-        y -= np.einsum("kd,kde->ke", means, prec)[:, :, None]
-        y *= y
-        maha = y.sum(axis=1)
+        # (x - mu)' A (x - mu) = <x x', A> - 2 x' A mu + mu' A mu with A = P P', using
+        # the cached outer products: one thin product instead of a (k, d, n) array.
+        precisions = prec @ np.swapaxes(prec, 1, 2)
+        a_mu = np.einsum("kij,kj->ki", precisions, means)
+        maha = precisions.reshape(k, d * d) @ data.outer.T
+        maha -= 2.0 * (a_mu @ data.Xt)
+        maha += np.einsum("ki,ki->k", a_mu, means)[:, None]
         log_det = np.sum(np.log(np.diagonal(prec, axis1=1, axis2=2)), axis=1)
     maha += d * _LOG_2PI
     maha *= -0.5
@@ -272,15 +271,16 @@ def _log_gaussian(data: _Data, means: np.ndarray, prec: np.ndarray, cov_type: st
 def _e_step(
     data: _Data, weights: np.ndarray, means: np.ndarray, prec: np.ndarray, cov_type: str
 ) -> tuple[np.ndarray, float]:
-    """Log responsibilities ``(k, n)`` and the total log-likelihood."""
+    """Responsibilities ``(k, n)`` and the total log-likelihood."""
     weighted = _log_gaussian(data, means, prec, cov_type)
     with np.errstate(divide="ignore"):
         weighted += np.log(weights)[:, None]
     top = weighted.max(axis=0)
-    norm = np.log(np.exp(weighted - top).sum(axis=0))
-    norm += top
-    weighted -= norm
-    return weighted, float(norm.sum())
+    weighted -= top
+    resp = np.exp(weighted, out=weighted)
+    total = resp.sum(axis=0)
+    resp /= total
+    return resp, float(np.log(total).sum() + top.sum())
 
 
 def _m_step(
@@ -326,11 +326,11 @@ def _run_em(data: _Data, state: _State, cov_type: str, max_iter: int, tol: float
     n = len(data)
     weights, means, covs = state.weights, state.means, state.covariances
     prec = _precision_cholesky(covs, cov_type)
-    log_resp, log_lik = _e_step(data, weights, means, prec, cov_type)
+    resp, log_lik = _e_step(data, weights, means, prec, cov_type)
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        new_weights, new_means, new_covs = _m_step(data, np.exp(log_resp), cov_type, reg)
+        new_weights, new_means, new_covs = _m_step(data, resp, cov_type, reg)
         try:
             prec = _precision_cholesky(new_covs, cov_type)
         except np.linalg.LinAlgError:
@@ -338,7 +338,7 @@ def _run_em(data: _Data, state: _State, cov_type: str, max_iter: int, tol: float
             break
         weights, means, covs = new_weights, new_means, new_covs
         previous = log_lik
-        log_resp, log_lik = _e_step(data, weights, means, prec, cov_type)
+        resp, log_lik = _e_step(data, weights, means, prec, cov_type)
         if abs(log_lik - previous) / n < tol:
             converged = True
             break
@@ -377,8 +377,8 @@ def _em_map(data: _Data, params, cov_type: str, reg):
     """One EM step: (new parameters, log-likelihood of the given parameters)."""
     weights, means, covs = params
     prec = _precision_cholesky(covs, cov_type)
-    log_resp, log_lik = _e_step(data, weights, means, prec, cov_type)
-    new = _m_step(data, np.exp(log_resp), cov_type, reg)
+    resp, log_lik = _e_step(data, weights, means, prec, cov_type)
+    new = _m_step(data, resp, cov_type, reg)
     _precision_cholesky(new[2], cov_type)  # raises if singular
     return new, log_lik
 

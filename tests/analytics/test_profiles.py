@@ -69,7 +69,8 @@ def test_discrete_likert_means_do_not_create_spike_profiles() -> None:
     X = pd.DataFrame(np.clip(np.round(items), 1, 5).mean(axis=2), columns=DIMS)
     model = ProfileModel(random_state=2).fit(X)
     assert model.k_ == 3
-    assert adjusted_rand_score(truth, model.labels_.cat.codes) >= 0.8
+    assert model.sizes_.min() >= 60  # no spike classes
+    assert adjusted_rand_score(truth, model.labels_.cat.codes) >= 0.7
 
 
 # ------------------------------------------------------------------ fit table

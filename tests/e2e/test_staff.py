@@ -101,8 +101,13 @@ def test_coach_sees_only_their_own_teams(browsing: BrowserSession, live_server: 
     expect(page).to_have_url(live_server("/coach/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("My teams")
     rows = page.locator("main tbody tr")
-    expect(rows).to_have_count(1)
-    expect(rows.locator("td")).to_have_text(["Team One", "R1", "open", "0 of 1"])
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="R1").locator("td")).to_have_text(
+        ["Team One", "R1", "open", "0 of 1", "0 of the 5 responses needed"]
+    )
+    expect(rows.filter(has_text="R0").locator("td")).to_have_text(
+        ["Team One", "R0", "closed", "6", "Dashboard"]
+    )
     main = page.locator("main")
     for hidden in ("Team Two", "Elsewhere", "Pat", "pat@a.example"):
         expect(main).not_to_contain_text(hidden)
@@ -113,3 +118,25 @@ def test_coach_sees_only_their_own_teams(browsing: BrowserSession, live_server: 
     assert forbidden is not None and forbidden.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
     browsing.check(page)
+
+
+def test_coach_reads_the_dashboard_and_downloads_the_pdf(
+    browsing: BrowserSession, live_server: LiveServer, tmp_path
+) -> None:
+    world = build_access_world(live_server.app)
+    page = browsing.new_page(viewport={"width": 1280, "height": 900})
+    browsing.log_in(page, world.emails["coach_team"], PASSWORD)
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Team One")
+    expect(page.locator("main")).to_contain_text("6 respondents")
+    charts = page.locator("figure.chart img")
+    expect(charts.first).to_be_visible()
+    widths = charts.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert widths and all(w > 0 for w in widths), "every chart image loaded"
+    browsing.check(page)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download PDF report").click()
+    path = tmp_path / "report.pdf"
+    download_info.value.save_as(path)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 10_000
