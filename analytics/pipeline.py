@@ -41,6 +41,11 @@ __all__ = ["MIN_PROFILE_RESPONDENTS", "RoundAnalysis", "analyze_round"]
 #: Fewest respondents with complete blocker scores for which profiles are fitted
 #: (a mixture needs at least two rows).
 MIN_PROFILE_RESPONDENTS = 2
+#: The default model considers at most one profile per this many complete respondents
+#: (and never more than 8): a small round cannot support many latent classes, and a
+#: bootstrap resample of it may hold fewer distinct people than profiles.
+RESPONDENTS_PER_PROFILE = 10
+MAX_PROFILES = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,11 +217,14 @@ def analyze_round(
         model = profile_model
         if model is None:
             names = {dim.id: dim.name for dim in blocker_dims}
-            model = ProfileModel(random_state=random_state, dimension_names=names)
+            max_k = max(1, min(MAX_PROFILES, n_complete // RESPONDENTS_PER_PROFILE))
+            model = ProfileModel(
+                k_range=(1, max_k), random_state=random_state, dimension_names=names
+            )
         if not hasattr(model, "names_"):
             report("Fitting profiles")
             model.fit(blockers)
-        if stability_boot > 0:
+        if stability_boot > 0 and len(model.names_) > 1:
             report(f"Checking profile stability ({stability_boot} resamples)")
             stability = profile_stability(
                 model, blockers, n_boot=stability_boot, random_state=random_state

@@ -19,6 +19,7 @@ from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from analytics.profile_em import FitFailedError, MixtureFit, blas_single_thread, fit_mixture
 
@@ -198,7 +199,9 @@ def gmm_fit_table(
 def _fit_kmeans_candidate(Z, k, n_init, subsample_size, seed) -> dict[str, Any]:
     rng = check_random_state(seed)
     n = len(Z)
-    with blas_single_thread():
+    # One thread for BLAS *and* OpenMP: k-means on a few thousand rows is slower
+    # with spinning OpenMP workers, above all on a busy machine.
+    with threadpool_limits(limits=1):
         if subsample_size is not None and n > subsample_size:
             screen = Z[np.sort(rng.choice(n, subsample_size, replace=False))]
             first = KMeans(k, n_init=n_init, random_state=rng).fit(screen)

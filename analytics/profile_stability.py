@@ -28,6 +28,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 from analytics.profile_em import (
     FitFailedError,
@@ -118,7 +119,8 @@ def _boot_labels(model: ProfileModel, raw: np.ndarray, n_init: int, seed: int) -
     scaler = StandardScaler().fit(raw)
     Z = scaler.transform(raw)
     if model.method == "kmeans":
-        return KMeans(model.k_, n_init=n_init, random_state=seed).fit(Z).labels_
+        with threadpool_limits(limits=1):
+            return KMeans(model.k_, n_init=n_init, random_state=seed).fit(Z).labels_
     # The variance floor is a resolution on the raw scale: rescale it to this resample.
     reg = model.reg_covar_ * (model.scaler_.scale_ / scaler.scale_) ** 2
     fit = fit_mixture(

@@ -15,15 +15,15 @@ Method
 * Scores are standardized (:class:`~sklearn.preprocessing.StandardScaler`) so
   that every dimension counts equally; centroids are reported on both scales.
 * Every candidate ``(k, covariance_type)`` is fitted by
-  :func:`analytics.profile_em.fit_mixture`: ``n_init`` k-means++ starts with
-  short EM runs on a random subsample of ``subsample_size`` rows; the two best
-  distinct optima are run to convergence, refined on growing nested subsamples
-  (x4 each) and finally on all rows, and the better one is kept. This "emEM" scheme is several times faster than
-  scikit-learn's ``GaussianMixture(n_init=...)`` on large samples and reaches at
-  least as high a likelihood as ``GaussianMixture`` with its defaults (one
-  k-means start on all rows) in our benchmarks. Candidates can run in parallel
-  (``n_jobs``). Each candidate gets its own seed drawn from ``random_state``, so
-  results do not depend on ``n_jobs``.
+  :func:`analytics.profile_em.fit_mixture` (see there): ``n_init`` k-means++
+  starts with short EM runs on a random subsample of ``subsample_size`` rows,
+  the two best distinct optima refined on growing nested subsamples, the
+  better one polished on all rows with SQUAREM-accelerated EM. On 100,000 rows
+  this is about twice as fast (3.5x less CPU) as one ``GaussianMixture`` start
+  per candidate, and reached a likelihood at least as high as
+  ``GaussianMixture`` with its defaults for every candidate in our benchmarks. Candidates can run in
+  parallel processes (``n_jobs``); each gets its own seed drawn from
+  ``random_state``, so results do not depend on ``n_jobs``.
 * Likert scale means are discrete. A Gaussian component can then collapse onto
   one value of one dimension and gain unbounded likelihood. ``reg_covar="auto"``
   adds ``h**2 / 12`` to each variance, where ``h`` is the dimension's resolution

@@ -31,7 +31,7 @@ from survey.services.instruments import instrument_of
 
 CHART_KINDS = ("blockers", "spread", "pillars", "practices", "change")
 _LOCK = threading.Lock()
-_ANALYSES: OrderedDict[tuple[int, tuple[int, int]], RoundAnalysis] = OrderedDict()
+_ANALYSES: OrderedDict[tuple[str, int, tuple[int, int]], RoundAnalysis] = OrderedDict()
 _SVGS: OrderedDict[tuple[object, ...], str] = OrderedDict()
 MAX_ANALYSES = 8
 MAX_SVGS = 512
@@ -51,18 +51,23 @@ def fingerprint(survey_round: SurveyRound) -> tuple[int, int]:
 
 def round_analysis(survey_round: SurveyRound, threshold: int) -> RoundAnalysis:
     """The round's analysis, computed once per set of submitted responses."""
-    key = (survey_round.id, fingerprint(survey_round))
+    key = (_database_key(), survey_round.id, fingerprint(survey_round))
     with _LOCK:
         cached = _ANALYSES.get(key)
         if cached is not None:
             _ANALYSES.move_to_end(key)
             return cached
-    analysis = _load_stored(survey_round.id, key[1]) or _compute(survey_round, threshold, key[1])
+    analysis = _load_stored(survey_round.id, key[2]) or _compute(survey_round, threshold, key[2])
     with _LOCK:
         _ANALYSES[key] = analysis
         while len(_ANALYSES) > MAX_ANALYSES:
             _ANALYSES.popitem(last=False)
     return analysis
+
+
+def _database_key() -> str:
+    """Which database the cached objects came from (one process may serve several in tests)."""
+    return db.engine.url.render_as_string(hide_password=True)
 
 
 def _fingerprint_text(value: tuple[int, int]) -> str:
@@ -165,7 +170,14 @@ def team_pdf(context: TeamReportContext) -> bytes:
 
 def chart_svg(survey_round: SurveyRound, team: Team, kind: str, context: TeamReportContext) -> str:
     """One dashboard chart as SVG, cached with the round's fingerprint."""
-    key = (survey_round.id, fingerprint(survey_round), team.id, kind, context.report_date)
+    key = (
+        _database_key(),
+        survey_round.id,
+        fingerprint(survey_round),
+        team.id,
+        kind,
+        context.report_date,
+    )
     with _LOCK:
         cached = _SVGS.get(key)
         if cached is not None:

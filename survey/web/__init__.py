@@ -23,6 +23,10 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(coach_bp)
+    if app.config.get("BENCH_ROUTES"):
+        from survey.web import bench_routes
+
+        app.register_blueprint(bench_routes.bp)
     errors.register(app)
     headers.register(app)
 

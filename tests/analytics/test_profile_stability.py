@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analytics.profile_stability import _jaccard_recovery, hennig_verdict
 from analytics.profiles import ProfileModel, bootstrap_lrt, profile_stability
@@ -53,6 +55,23 @@ def test_jaccard_recovery_by_hand() -> None:
     # Relabelling does not matter; a cluster missing from the resample is NaN.
     np.testing.assert_allclose(_jaccard_recovery(original, (boot + 1) % 3, 4)[:3], [0.75, 0.8, 1])
     assert np.isnan(_jaccard_recovery(original, boot, 4)[3])
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=40),
+    st.permutations([0, 1, 2, 3]),
+)
+def test_jaccard_recovery_invariants(labels: list[int], perm: list[int]) -> None:
+    original = np.array(labels)
+    # Identical partitions (in any labelling) are fully recovered; absent clusters are NaN.
+    recovered = _jaccard_recovery(original, np.array(perm)[original], 4)
+    present = np.isin(np.arange(4), original)
+    np.testing.assert_allclose(recovered[present], 1.0)
+    assert np.isnan(recovered[~present]).all()
+    # One bootstrap cluster for everything: Jaccard = cluster share.
+    lumped = _jaccard_recovery(original, np.zeros_like(original), 4)
+    shares = np.bincount(original, minlength=4) / len(original)
+    np.testing.assert_allclose(lumped[present], shares[present])
 
 
 def test_separated_profiles_are_stable() -> None:

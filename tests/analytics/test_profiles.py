@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from joblib import parallel_config
 from scipy.stats import multivariate_normal
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
@@ -222,12 +223,37 @@ def test_invalid_parameters() -> None:
         ProfileModel(k_range=[0]).fit(X)
 
 
+def test_more_profiles_than_rows_are_skipped() -> None:
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(4, 2)), columns=["trust", "power"])
+    model = ProfileModel(k_range=(1, 6), covariance_types=("diag",), n_init=2, random_state=0)
+    model.fit(X)
+    assert model.fit_table_["k"].tolist() == [1, 2, 3, 4]
+    assert any("skipped" in w for w in model.warnings_)
+    with pytest.raises(ValueError, match="two respondents"):
+        ProfileModel().fit(X.iloc[:1])
+
+
 def test_sklearn_conventions() -> None:
     model = ProfileModel(n_init=3, random_state=1)
     assert model.get_params()["n_init"] == 3
     X, _ = separated(2, n=100)
     assert model.set_params(k_range=(1, 2)).fit(X) is model
     assert not hasattr(ProfileModel(), "k_")
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "k_")
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["gmm", "kmeans"]))
+def test_predictions_are_consistent(seed: int, method: str) -> None:
+    X, _ = separated(3, n=90, seed=seed)
+    model = small_model(k_range=(2, 3), method=method, random_state=seed).fit(X)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (proba.idxmax(axis=1) == model.predict(X).astype(str)).all()
+    assert model.sizes_.sum() == len(X)
+    assert model.sizes_.is_monotonic_decreasing
+    assert len(set(model.names_)) == model.k_
 
 
 # ------------------------------------------------------------------ EM engine
