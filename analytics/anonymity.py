@@ -460,7 +460,11 @@ def _unique_labels(labels: list[str], categories: tuple[str, ...]) -> tuple[str,
 
 # ------------------------------------------------------------------ grouping helpers
 class _Keys:
-    """Integer keys of quasi-identifier tuples (team, qi_1, ..., qi_m), blank included."""
+    """Integer keys of quasi-identifier tuples (team, qi_1, ..., qi_m), blank included.
+
+    Keys are mixed-radix numbers when they fit in 62 bits, else ids handed out
+    by a dictionary (slower, but equal tuples still get equal keys in every call).
+    """
 
     def __init__(self, n_teams: int, sizes: Sequence[int]) -> None:
         radices = [max(n_teams, 1)] + [s + 1 for s in sizes]
@@ -472,15 +476,20 @@ class _Keys:
         if self.fits:
             for i in range(len(radices) - 2, -1, -1):
                 self.multipliers[i] = self.multipliers[i + 1] * radices[i + 1]
+        self._ids: dict[bytes, int] = {}
 
     def encode(self, tuples: np.ndarray) -> np.ndarray:
         """One int64 key per row of ``tuples`` (blank = -1 shifted to 0)."""
-        shifted = tuples.astype(np.int64, copy=True)
+        shifted = np.ascontiguousarray(tuples, dtype=np.int64).copy()
         shifted[:, 1:] += 1
         if self.fits:
             return shifted @ self.multipliers
-        _, inverse = np.unique(shifted, axis=0, return_inverse=True)
-        return inverse.reshape(-1).astype(np.int64)
+        ids = self._ids
+        return np.fromiter(
+            (ids.setdefault(row.tobytes(), len(ids)) for row in shifted),
+            dtype=np.int64,
+            count=len(shifted),
+        )
 
 
 def _group_counts(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -564,10 +573,9 @@ class _Anonymizer:
             active = (counts[inverse] < self.k) & open_cells.any(axis=1)
             if not active.any():
                 return tuples
-            groups = np.unique(inverse[active])
-            first = np.zeros(unique.size, dtype=np.int64)
-            first[inverse[::-1]] = np.arange(len(inverse))[::-1]
-            rep = tuples[first[groups]]
+            active_rows = np.flatnonzero(active)
+            groups, at = np.unique(inverse[active_rows], return_index=True)
+            rep = tuples[active_rows[at]]
             score = np.full((groups.size, self.m), -1.0)
             for j in range(self.m):
                 target = rep.copy()
@@ -578,8 +586,7 @@ class _Anonymizer:
                 score[:, j] += j * 1e-9
             choice = np.full(unique.size, -1, dtype=np.int64)
             choice[groups] = score.argmax(axis=1)
-            rows = np.flatnonzero(active)
-            tuples[rows, choice[inverse[rows]] + 1] = BLANK
+            tuples[active_rows, choice[inverse[active_rows]] + 1] = BLANK
 
     def _fill_blank_groups(self, tuples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Step 5: make each team's all-blank group reach k by blanking more rows."""
@@ -726,6 +733,9 @@ def k_anonymize(
     )
     inverse = inverse.reshape(-1)
     combos = kept[first]
+    by_team = np.argsort(combos[:, 0], kind="stable")  # each team's tuples contiguous
+    combos, counts = combos[by_team], counts[by_team]
+    inverse = np.argsort(by_team)[inverse]
     anonymizer = _Anonymizer(combos, counts.astype(np.int64), hierarchies, k, keys)
     result = anonymizer.run()
 

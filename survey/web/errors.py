@@ -53,7 +53,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
-        return render_error(error.code or 500)
+        status = error.code or 500
+        if status in (401, 403):
+            log.warning("denied %s %s (%s)", request.method, _safe_path(), _who())
+        return render_error(status)
 
     @app.errorhandler(SQLAlchemyError)
     def _database(error: SQLAlchemyError):  # type: ignore[no-untyped-def]
@@ -79,3 +82,15 @@ def _retry_page():  # type: ignore[no-untyped-def]
     fields = [(k, v) for k, v in request.form.items(multi=True) if len(v) <= 200][:200]
     body = render_template("errors/retry.html", fields=fields, action=request.path)
     return body, 503, {"Retry-After": "5"}
+
+
+def _safe_path() -> str:
+    from survey.logging_filters import TOKEN_IN_PATH
+
+    return TOKEN_IN_PATH.sub("/s/[redacted]", request.path)[:200]
+
+
+def _who() -> str:
+    from flask_login import current_user
+
+    return f"user {current_user.id}" if current_user.is_authenticated else "anonymous"

@@ -52,3 +52,17 @@ def test_tokens_are_redacted_from_request_logs(caplog):
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         logger.info('127.0.0.1 - - "GET %s HTTP/1.1" 302 -', "/s/SECRETtoken_value-123")
     assert "SECRETtoken" not in caplog.text and "/s/[redacted]" in caplog.text
+
+
+def test_denied_requests_are_logged_without_secrets(app, caplog):
+    import logging
+
+    from tests.survey.accounts_helpers import build_access_world, log_in
+
+    world = build_access_world(app)
+    client = app.test_client()
+    log_in(client, world.emails["coach_other"])
+    with caplog.at_level(logging.WARNING, logger="survey.web.errors"):
+        assert client.get(f"/admin/{world.org_id}/").status_code == 403
+    assert f"denied GET /admin/{world.org_id}/" in caplog.text and "user " in caplog.text
+    assert "correct horse" not in caplog.text

@@ -1,0 +1,183 @@
+"""The app under gunicorn with the benchmark routes, and a closed-loop load generator.
+
+:class:`BenchGunicorn` is :class:`tests.survey.live_server.Gunicorn` serving
+``survey:create_app({'BENCH_ROUTES': True})``: the real app plus the baseline
+route ``POST /bench/insert`` and a ``Server-Timing`` header on every response
+(see :mod:`survey.web.bench_routes`). :func:`closed_loop` runs one client per
+thread, each sending its next request as soon as the previous one answered,
+for a fixed time, and collects throughput and latencies.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.common import percentile
+from tests.survey.live_server import (
+    _GUNICORN_CONFIG,
+    PROJECT_ROOT,
+    Gunicorn,
+    Reply,
+    _die_with_parent,
+    server_environment,
+)
+
+BENCH_APP = "survey:create_app({'BENCH_ROUTES': True})"
+SERVER_TIMING_RE = re.compile(r"app;dur=([0-9.]+)")
+
+
+class BenchGunicorn(Gunicorn):
+    """A gunicorn master serving the app with ``BENCH_ROUTES`` on.
+
+    Same start-up, readiness check and bounded shutdown as the parent class;
+    only the application spec differs.
+    """
+
+    def start(self) -> BenchGunicorn:
+        config = Path(self._dir.name) / "gunicorn_conf.py"
+        config.write_text(_GUNICORN_CONFIG)
+        command = [
+            sys.executable, "-m", "gunicorn", BENCH_APP,
+            "--workers", str(self.workers), "--bind", "127.0.0.1:0",
+            "--config", str(config), "--error-logfile", "-",
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=server_environment(self.database_url, self.secret_key),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+
+def server_ms(reply_headers: str | None) -> float | None:
+    """Milliseconds in a ``Server-Timing: app;dur=...`` header value.
+
+    Examples
+    --------
+    >>> server_ms("app;dur=12.50")
+    12.5
+    """
+    if not reply_headers:
+        return None
+    match = SERVER_TIMING_RE.search(reply_headers)
+    return float(match.group(1)) if match else None
+
+
+def timed_get(
+    base_url: str, path: str, cookie: str, timeout: float = 60.0
+) -> tuple[int, float, float | None, int]:
+    """GET ``path`` with a ``Cookie`` header: (status, loopback seconds, server ms, body bytes)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        headers = {"Host": f"{host}:{port}", "Connection": "close"}
+        if cookie:
+            headers["Cookie"] = cookie
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        timing = server_ms(response.getheader("Server-Timing"))
+        status = response.status
+    finally:
+        connection.close()
+    return status, time.perf_counter() - started, timing, len(body)
+
+
+@dataclass
+class LoadRun:
+    """One closed-loop run: successes, failures, wall time, latencies (seconds)."""
+
+    clients: int
+    seconds: float = 0.0
+    ok: int = 0
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)
+    first_failure: str | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def latency(self, fraction: float) -> float:
+        return percentile(self.latencies, fraction)
+
+
+Operation = Callable[[], Reply]
+Check = Callable[[Reply], bool]
+
+
+def closed_loop(
+    operations: Sequence[Operation], check: Check, seconds: float, timeout: float = 30.0
+) -> LoadRun:
+    """Run each operation back-to-back in its own thread for ``seconds``.
+
+    A request counts when ``check(reply)`` holds; a failed check or a
+    connection error counts as a failure. Throughput is successes divided by
+    the time until the last request (started before the deadline) finished.
+    """
+    run = LoadRun(len(operations))
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(operations) + 1)
+    ends: list[float] = []
+    box: dict[str, float] = {}
+
+    def client(operation: Operation) -> None:
+        barrier.wait(timeout)
+        latencies, ok, failed, failure = [], 0, 0, None
+        while time.perf_counter() < box["deadline"]:
+            started = time.perf_counter()
+            try:
+                reply = operation()
+                good = check(reply)
+                if not good and failure is None:
+                    failure = f"{reply.status} {reply.location or ''} {reply.text[:200]}"
+            except (OSError, http.client.HTTPException) as error:
+                good = False
+                failure = failure or f"{type(error).__name__}: {error}"
+            if good:
+                ok += 1
+                latencies.append(time.perf_counter() - started)
+            else:
+                failed += 1
+        with lock:
+            ends.append(time.perf_counter())
+            run.ok += ok
+            run.failed += failed
+            run.latencies.extend(latencies)
+            run.first_failure = run.first_failure or failure
+
+    threads = [
+        threading.Thread(target=client, args=(op,), daemon=True, name=f"client-{i}")
+        for i, op in enumerate(operations)
+    ]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    box["deadline"] = started + seconds
+    barrier.wait(timeout)
+    for thread in threads:
+        thread.join(seconds + timeout + 5)
+    if any(thread.is_alive() for thread in threads):
+        raise TimeoutError("load clients still running after their deadline")
+    run.seconds = (max(ends) if ends else time.perf_counter()) - started
+    return run
