@@ -172,8 +172,8 @@ def pseudonymize(
     --------
     >>> key = bytes(32)
     >>> pseudonymize([1, 2], key, namespace="team", length=8)
-    ['a7b3ca7f', 'f4ef3d63']
-    >>> pseudonymize([1], key, namespace="response", length=8) != ['a7b3ca7f']
+    ['ccc3e12f', '276ace06']
+    >>> pseudonymize([1], key, namespace="response", length=8) != ['ccc3e12f']
     True
     """
     if not 8 <= length <= 64:
@@ -386,7 +386,7 @@ class _Hierarchy:
         return len(self.qi.categories)
 
     def candidates(self, groups: np.ndarray) -> list[np.ndarray]:
-        """Code maps one merge away from ``groups`` (category -> group, groups numbered in order)."""
+        """Code maps one merge away from ``groups`` (category -> group, numbered in order)."""
         n_groups = int(groups.max()) + 1 if groups.size else 0
         if n_groups < 2:
             return []
@@ -492,7 +492,9 @@ class _Keys:
         )
 
 
-def _group_counts(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _group_counts(
+    keys: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sorted unique keys, group index per row, weighted count per group)."""
     unique, inverse = np.unique(keys, return_inverse=True)
     inverse = inverse.reshape(-1)
@@ -602,7 +604,7 @@ class _Anonymizer:
                 continue
             need = self.k - have
             donors = np.flatnonzero(~all_blank[start:stop]) + start
-            donor_groups, at = np.unique(inverse[donors], return_index=True)
+            donor_groups = np.unique(inverse[donors])
             surplus = counts[donor_groups] - self.k
             if surplus.sum() >= need:
                 for g in donor_groups[np.argsort(-surplus, kind="stable")]:
@@ -698,12 +700,12 @@ def k_anonymize(
     --------
     >>> role = QuasiIdentifier("role", ("sales", "engineering", "other"), ordered=False)
     >>> teams = np.zeros(8, dtype=int)
-    >>> codes = np.array([0, 0, 0, 0, 1, 1, 2, 0])
+    >>> codes = np.array([0, 0, 0, 0, 1, 1, 2, 2])  # 4 sales, 2 engineering, 2 other
     >>> result = k_anonymize(teams, [codes], [role], k=4)
-    >>> [result.labels[0][c] for c in sorted(set(result.codes[0].tolist()))]
-    ['sales', 'other']
-    >>> result.report.k_reached
-    4
+    >>> result.values(0).tolist()
+    ['sales', 'sales', 'sales', 'sales', 'other', 'other', 'other', 'other']
+    >>> result.report.recodings[0].groups
+    (('sales',), ('engineering', 'other'))
     """
     teams = np.asarray(teams)
     n = teams.size

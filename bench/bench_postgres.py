@@ -77,11 +77,11 @@ def postgres_server() -> Iterator[Postgres]:
     try:
         if os.geteuid() == 0:
             shutil.chown(folder, "postgres", "postgres")
-        _run(_as_postgres([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]))
-        options = (
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        )
-        _run(_as_postgres([pg_ctl, "-D", str(data), "-l", str(folder / "log"), "-w", "-o", options, "start"]))  # fmt: skip
+        initdb = [str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
+        _run(_as_postgres(initdb))
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        log = str(folder / "log")
+        _run(_as_postgres([pg_ctl, "-D", str(data), "-l", log, "-w", "-o", options, "start"]))
         started = True
         version = _run([str(binaries / "postgres"), "--version"]).split()[-1]
         yield Postgres(

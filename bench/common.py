@@ -143,7 +143,12 @@ class Result:
     def cells(self) -> list[str]:
         """The markdown table cells of this row."""
         if self.missing:
-            return [self.benchmark, self.measure, f"not measured: {self.missing}"] + [""] * 3 + [
+            empty = ["", "", ""]
+            return [
+                self.benchmark,
+                self.measure,
+                f"not measured: {self.missing}",
+                *empty,
                 self.target,
                 "not measured",
             ]
@@ -335,9 +340,8 @@ def run_process(
     reader.join(10)
     if process.stdout is not None:
         process.stdout.close()
-    return ProcessRun(
-        list(command), process.returncode, seconds, usage.ru_maxrss * 1024, lines, timed_out.is_set()
-    )
+    peak = usage.ru_maxrss * 1024
+    return ProcessRun(list(command), process.returncode, seconds, peak, lines, timed_out.is_set())
 
 
 def negoscope_command() -> list[str]:

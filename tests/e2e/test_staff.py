@@ -126,13 +126,18 @@ def test_coach_reads_the_dashboard_and_downloads_the_pdf(
     world = build_access_world(live_server.app)
     page = browsing.new_page(viewport={"width": 1280, "height": 900})
     browsing.log_in(page, world.emails["coach_team"], PASSWORD)
+    browsing.check(page)
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Team One")
     expect(page.locator("main")).to_contain_text("6 respondents")
     charts = page.locator("figure.chart img")
-    expect(charts.first).to_be_visible()
-    widths = charts.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
-    assert widths and all(w > 0 for w in widths), "every chart image loaded"
+    expect(charts).to_have_count(4)
+    for _ in range(100):  # the CSP forbids wait_for_function's eval; poll instead
+        loaded = charts.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+        if all(loaded):
+            break
+        page.wait_for_timeout(200)
+    assert all(loaded), "every chart image loaded"
     browsing.check(page)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download PDF report").click()

@@ -1,0 +1,313 @@
+"""Survey page saves and whole respondent flows under load, on SQLite and on PostgreSQL.
+
+For each database, one gunicorn server (:data:`WORKERS` sync workers, the app
+with its benchmark routes) serves three closed-loop workloads of
+:data:`CLIENTS` concurrent clients, interleaved run by run:
+
+* **baseline**: ``POST /bench/insert``, one single-row insert and commit with
+  the app's engine settings (see :mod:`survey.web.bench_routes`);
+* **page save**: each client holds a respondent session (invitation opened,
+  consent given, CSRF token from the page) and posts one page of answers after
+  another through the real form, CSRF included, cycling through the pages with
+  alternating values so that every save changes stored answers; a save counts
+  when it answers 302 to the next page;
+* **full flow**: :data:`FLOW_RESPONDENTS` fresh respondents per run driven from
+  the invitation link through consent, every page (GET and POST) and the
+  review page to the submit that redirects to the thank-you page, by
+  :func:`bench.load_submit.drive`; afterwards :func:`bench.load_submit.check`
+  confirms that stored submissions equal confirmed submits.
+
+The CPU time of the gunicorn workers and of this (client) process is read from
+``/proc`` around each run, so a result can be told to be CPU-bound (both
+together near ``cores x wall time``) or bound by something else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.bench_postgres import postgres_server
+from bench.bench_server import BenchGunicorn, LoadRun, closed_loop
+from bench.common import Context, Result, Section, fmt, median, repeat, sqlite_url, work_dir
+from bench.load_submit import RunStats, Verdict, check, drive, throwaway_postgres
+from tests.survey.live_server import (
+    Browser,
+    LiveServer,
+    Reply,
+    expect,
+    migrate,
+    seed,
+)
+from tests.survey.respond_helpers import PAGES, page_values
+
+WORKERS = 4
+CLIENTS = 16
+SEGMENT_SECONDS = 5.0
+WARMUP_SECONDS = 1.0
+FLOW_RESPONDENTS = 48
+FLOW_MAX_SECONDS = 60.0
+BUDGET_SECONDS = 90.0  # per database, after start-up
+SAVE_RATIO_TARGET = 0.7
+P99_TARGET_MS = 100.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class PageSaver:
+    """One respondent's browser posting page after page of answers (CSRF included)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.browser = Browser(base_url, timeout=30.0)
+        expect(self.browser.get(f"/s/{token}"), 302, "/survey")
+        landing = expect(self.browser.get("/survey"), 200)
+        started = self.browser.post("/survey/start", {"csrf_token": landing.csrf(), "consent": "y"})
+        expect(started, 302, "/survey/page/1")
+        self.csrf = expect(self.browser.get("/survey/page/1"), 200).csrf()
+        self.saves = 0
+
+    def __call__(self) -> Reply:
+        number = self.saves % len(PAGES) + 1
+        value = "3" if (self.saves // len(PAGES)) % 2 else "4"
+        self.saves += 1
+        data = {"csrf_token": self.csrf, "nav": "next", **page_values(number, value)}
+        return self.browser.post(f"/survey/page/{number}", data)
+
+
+def saved(reply: Reply) -> bool:
+    """A page save answers 302 to the next page, or to the review after the last."""
+    return reply.status == 302 and (
+        reply.location == "/survey/review" or (reply.location or "").startswith("/survey/page/")
+    )
+
+
+def inserted(reply: Reply) -> bool:
+    return reply.status == 204
+
+
+def inserter(base_url: str) -> Callable[[], Reply]:
+    browser = Browser(base_url, timeout=30.0)
+    return lambda: browser.post("/bench/insert", {})
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of live processes (from ``/proc``)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+@dataclass
+class Measured:
+    """A load run with the CPU it cost the server workers and the client process."""
+
+    load: LoadRun
+    server_cpu: float
+    client_cpu: float
+
+    def cpu_share(self) -> float:
+        """(server + client CPU) / (cores x wall): near 1 means every core was busy."""
+        return (self.server_cpu + self.client_cpu) / ((os.cpu_count() or 1) * self.load.seconds)
+
+
+def measured(server: BenchGunicorn, run: Callable[[], LoadRun]) -> Measured:
+    workers = server.worker_pids()
+    server_before, client_before = cpu_seconds(workers), time.process_time()
+    load = run()
+    return Measured(
+        load,
+        cpu_seconds(workers) - server_before,
+        time.process_time() - client_before,
+    )
+
+
+@dataclass
+class RoundOfRuns:
+    baseline: Measured
+    save: Measured
+    flow: RunStats
+    flow_seconds: float
+    verdict: Verdict
+
+
+def run(ctx: Context) -> Section:
+    """Measure both databases (PostgreSQL skipped with a reason when unavailable)."""
+    section = Section("Survey page save and full respondent flow (gunicorn, 16 clients)")
+    with work_dir("web") as folder:
+        label = "SQLite WAL, synchronous=FULL"
+        _measure_backend(ctx, section, label, sqlite_url(folder / "web.sqlite3"))
+    if not ctx.postgres:
+        _not_measured(section, "PostgreSQL", "PostgreSQL skipped (--no-postgres)")
+        return section
+    with postgres_server() as server:
+        if server.admin_url is None:
+            _not_measured(section, "PostgreSQL", server.description)
+            return section
+        section.notes.append(f"PostgreSQL: {server.description}.")
+        with throwaway_postgres(server.admin_url) as url:
+            _measure_backend(ctx, section, "PostgreSQL", url)
+    return section
+
+
+def _not_measured(section: Section, backend: str, reason: str) -> None:
+    for benchmark, measure in (
+        (f"page save, {backend}", "requests/s"),
+        (f"page save, {backend}", "p99 latency"),
+        (f"full respondent flow, {backend}", "completed surveys/s"),
+    ):
+        section.results.append(Result(benchmark, measure, "", missing=reason))
+
+
+def _measure_backend(ctx: Context, section: Section, backend: str, url: str) -> None:
+    from survey.web.bench_routes import create_table
+
+    ctx.log(f"  {backend}: migrating and seeding ...")
+    migrate(url)
+    engine = sa.create_engine(url)
+    try:
+        create_table(engine)
+    finally:
+        engine.dispose()
+    page_seed = seed(url, CLIENTS)
+    flow_seeds = [seed(url, FLOW_RESPONDENTS) for _ in range(max(1, ctx.runs))]
+    args = argparse.Namespace(
+        concurrency=CLIENTS, max_seconds=FLOW_MAX_SECONDS, kill_worker=False, workers=WORKERS
+    )
+    with BenchGunicorn(url, workers=WORKERS) as server:
+        savers = [PageSaver(server.base_url, token) for token in page_seed.tokens]
+        inserters = [inserter(server.base_url) for _ in range(CLIENTS)]
+        closed_loop(inserters, inserted, WARMUP_SECONDS)
+        closed_loop(savers, saved, WARMUP_SECONDS)
+
+        def one(index: int) -> RoundOfRuns:
+            ctx.log(f"  {backend}: run {index + 1}")
+            segment = ctx.budget(SEGMENT_SECONDS) if ctx.budget_scale < 1 else SEGMENT_SECONDS
+
+            def base() -> Measured:
+                return measured(server, lambda: closed_loop(inserters, inserted, segment))
+
+            def save() -> Measured:
+                return measured(server, lambda: closed_loop(savers, saved, segment))
+
+            if index % 2:
+                saving, baseline = save(), base()
+            else:
+                baseline, saving = base(), save()
+            live = LiveServer.seeded(server, url, flow_seeds[index])
+            started = time.monotonic()
+            stats, invitations = drive(live, args, backend)
+            flow_seconds = time.monotonic() - started
+            return RoundOfRuns(
+                baseline, saving, stats, flow_seconds, check(live, stats, invitations)
+            )
+
+        rounds = repeat(one, runs=ctx.runs, budget=ctx.budget(BUDGET_SECONDS), log=ctx.log)
+    _results(section, backend, rounds, ctx)
+
+
+def _results(section: Section, backend: str, rounds: list[RoundOfRuns], ctx: Context) -> None:
+    base_rps = [r.baseline.load.per_second for r in rounds]
+    save_rps = [r.save.load.per_second for r in rounds]
+    save_p99 = [r.save.load.latency(0.99) * 1000 for r in rounds]
+    base_p99 = [r.baseline.load.latency(0.99) * 1000 for r in rounds]
+    completed = [sum(o.confirmed for o in r.flow.outcomes) for r in rounds]
+    surveys = [c / r.flow.seconds for c, r in zip(completed, rounds, strict=True)]
+    ratio = median(save_rps) / median(base_rps) if median(base_rps) else 0.0
+    baseline_name = "POST /bench/insert (1-row insert), same server"
+    section.results += [
+        Result(
+            f"page save, {backend}",
+            "requests/s",
+            "req/s",
+            save_rps,
+            baseline_name,
+            base_rps,
+            target=f">= {SAVE_RATIO_TARGET} x baseline",
+            met=ratio >= SAVE_RATIO_TARGET,
+        ),
+        Result(
+            f"page save, {backend}",
+            "p99 latency",
+            "ms",
+            save_p99,
+            baseline_name,
+            base_p99,
+            target=f"p99 < {P99_TARGET_MS:.0f} ms",
+            met=median(save_p99) < P99_TARGET_MS,
+        ),
+        Result(
+            f"full respondent flow, {backend}",
+            "completed surveys/s",
+            "surveys/s",
+            surveys,
+            baseline_name,
+            base_rps,
+            baseline_unit="req/s",
+            target="measured and reported",
+        ),
+    ]
+    failures = sum(r.save.load.failed + r.baseline.load.failed for r in rounds)
+    first = next(
+        (
+            r.save.load.first_failure or r.baseline.load.first_failure
+            for r in rounds
+            if r.save.load.first_failure or r.baseline.load.first_failure
+        ),
+        None,
+    )
+    verdicts = [r.verdict for r in rounds]
+    lines = [
+        f"**{backend}** ({len(rounds)} runs; {WORKERS} gunicorn sync workers; "
+        f"{CLIENTS} clients in this process; {SEGMENT_SECONDS:.0f} s per load segment):",
+        "",
+        "| run | baseline req/s | p50 / p99 ms | page saves/s | p50 / p99 ms | "
+        "CPU ms per save (server) | CPU ms per insert (server) | cores busy (save / insert) "
+        "| surveys/s | requests per survey |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(rounds, 1):
+        b, s = r.baseline, r.save
+        per_survey = len(r.flow.samples) / max(1, sum(o.confirmed for o in r.flow.outcomes))
+        lines.append(
+            f"| {i} | {b.load.per_second:.0f} | {b.load.latency(0.5) * 1000:.1f} / "
+            f"{b.load.latency(0.99) * 1000:.1f} | {s.load.per_second:.0f} | "
+            f"{s.load.latency(0.5) * 1000:.1f} / {s.load.latency(0.99) * 1000:.1f} | "
+            f"{1000 * s.server_cpu / max(1, s.load.ok):.1f} | "
+            f"{1000 * b.server_cpu / max(1, b.load.ok):.1f} | "
+            f"{s.cpu_share():.0%} / {b.cpu_share():.0%} | "
+            f"{surveys[i - 1]:.2f} | {per_survey:.1f} |"
+        )
+    lines += [
+        "",
+        f"- Failed requests (wrong status or connection error): {failures}"
+        + (f"; first: `{first}`" if first else "")
+        + ".",
+        "- Flow check after each run (bench/load_submit.py `check`): "
+        + "; ".join(
+            f"stored {v.stored} = confirmed {v.confirmed}, doubled {v.doubled}, lost {v.lost}"
+            for v in verdicts
+        )
+        + (" — **PASS**" if all(v.ok for v in verdicts) else " — **FAIL**"),
+    ]
+    if "SQLite" in backend:
+        lines.append(
+            f"- Disk: {fmt(ctx.fsync_per_s, 'fsyncs/s')} (4 KiB write + fsync loop on the same "
+            f"disk); the baseline commits {fmt(median(base_rps), '/s')}, so the fsync rate is "
+            + (
+                "not what bounds it."
+                if ctx.fsync_per_s > 2 * median(base_rps)
+                else "close to what bounds it."
+            )
+        )
+    section.notes += [*lines, ""]
