@@ -78,6 +78,21 @@ def test_backup_while_serving_restores_a_complete_database(app, runner, tmp_path
     again = runner.invoke(args=["backup", str(out)])
     assert again.exit_code != 0 and "already exists" in again.output
 
+    # Restore: the copy serves as the application's database.
+    from survey import create_app
+
+    restored = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{out}"}
+    )
+    with restored.app_context():
+        from sqlalchemy import func, select
+
+        from survey.extensions import db
+        from survey.models import Invitation
+
+        assert db.session.scalar(select(func.count()).select_from(Invitation)) == 4
+    assert restored.test_client().get("/readyz").status_code == 200
+
 
 def test_sqlite_runs_in_wal_with_full_sync(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

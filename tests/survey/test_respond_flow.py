@@ -284,3 +284,25 @@ def test_security_headers_on_every_page(client, make_world):
         assert directive in csp
     assert "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_page_kept_open_for_hours_is_still_accepted(app, client, make_world, monkeypatch):
+    import time as real_time
+
+    import itsdangerous.timed
+
+    world = make_world()
+    open_and_consent(client, world.tokens[0])
+    token = csrf_from(client.get("/survey/page/1"))
+
+    class Later:  # the respondent comes back three hours later
+        @staticmethod
+        def time() -> float:
+            return real_time.time() + 3 * 3600
+
+    monkeypatch.setattr(itsdangerous.timed, "time", Later)
+    response = client.post(
+        "/survey/page/1", data={"csrf_token": token, "nav": "next", **page_values(1)}
+    )
+    assert response.status_code == 302
+    assert app.config["WTF_CSRF_TIME_LIMIT"] is None
