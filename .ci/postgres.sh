@@ -3,7 +3,8 @@
 # Source it: it exports NEGOSCOPE_TEST_DATABASE_URL and stops the cluster on exit.
 # Usage: source .ci/postgres.sh [port]
 set -euo pipefail
-NEGOSCOPE_PG_PORT="${1:-54329}"
+# A free loopback port unless one is given.
+NEGOSCOPE_PG_PORT="${1:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 NEGOSCOPE_PG_DIR="$(mktemp -d /tmp/negoscope-pg.XXXXXX)"
 chown postgres:postgres "$NEGOSCOPE_PG_DIR"
