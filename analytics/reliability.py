@@ -13,6 +13,7 @@ rather than errors, because they occur routinely in small survey rounds.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -243,8 +244,11 @@ def _as_float(items: pd.DataFrame) -> pd.DataFrame:
 
 def _pairwise_cov(items: pd.DataFrame) -> np.ndarray:
     # pandas computes each entry on the pairwise-complete rows with pairwise
-    # means and ddof=1, like R's cov(use = "pairwise").
-    return _as_float(items).cov().to_numpy()
+    # means and ddof=1, like R's cov(use = "pairwise"). A pair answered together
+    # by fewer than two people has no covariance: NaN, handled by the callers.
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _as_float(items).cov().to_numpy()
 
 
 def _alpha_from_cov(cov: np.ndarray) -> float:

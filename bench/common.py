@@ -55,6 +55,8 @@ __all__ = [
     "median",
     "negoscope_command",
     "percentile",
+    "phase_table",
+    "phases",
     "repeat",
     "run_process",
     "spread",
@@ -357,6 +359,29 @@ def cli_environment(database_url: str) -> dict[str, str]:
     env = server_environment(database_url, "bench-" + uuid.uuid4().hex)
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     return env
+
+
+def phases(
+    run: ProcessRun, start_label: str = "start-up (interpreter, imports, app)"
+) -> list[tuple[str, float]]:
+    """(output line, seconds until the next line or the end), after a start-up phase.
+
+    Examples
+    --------
+    >>> run = ProcessRun(["x"], 0, 3.0, 0, [(1.0, "Loading"), (2.5, "Wrote")])
+    >>> phases(run)
+    [('start-up (interpreter, imports, app)', 1.0), ('Loading', 1.5), ('Wrote', 0.5)]
+    """
+    marks = [(0.0, start_label), *((at, line.strip()) for at, line in run.lines if line.strip())]
+    ends = [at for at, _ in marks[1:]] + [run.seconds]
+    return [(label, end - at) for (at, label), end in zip(marks, ends, strict=True)]
+
+
+def phase_table(run: ProcessRun) -> list[str]:
+    """Markdown rows of :func:`phases`."""
+    rows = ["| step (output line) | seconds |", "|---|---|"]
+    rows += [f"| {label.replace('|', '/')} | {seconds:.1f} |" for label, seconds in phases(run)]
+    return rows
 
 
 # --------------------------------------------------------------------------- files and disks

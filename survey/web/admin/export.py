@@ -1,0 +1,164 @@
+"""Admin downloads of anonymized exports, and erasing a member."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, NumberRange
+
+from survey.database import begin_write
+from survey.dbtypes import utcnow
+from survey.extensions import db
+from survey.models import Organization, SurveyRound
+from survey.services import erasure
+from survey.services.export import ExportError, export_round, record_export, stable_export_key
+from survey.web.admin import bp
+from survey.web.authz import admin_org, admin_round
+
+MIMETYPES = {
+    "csv": ("application/zip", "zip"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "parquet": ("application/zip", "zip"),
+}
+
+
+class ExportForm(FlaskForm):
+    """Format, k and pseudonym stability of an export."""
+
+    format = RadioField(
+        "Format",
+        choices=[
+            SelectChoice("csv", "CSV: a zip with data.csv, codebook.csv and manifest.json"),
+            SelectChoice("xlsx", "Excel: one workbook with data, codebook and manifest sheets"),
+            SelectChoice(
+                "parquet", "Parquet: a zip with data.parquet, codebook.json and manifest.json"
+            ),
+        ],
+        default="csv",
+        validators=[DataRequired()],
+    )
+    k = IntegerField(
+        "Smallest group size (k)", validators=[InputRequired(), NumberRange(min=2, max=1000)]
+    )
+    stable_ids = BooleanField(
+        "Stable pseudonyms: the same in every export of this organization (exports can then"
+        " be joined)"
+    )
+
+
+class EraseForm(FlaskForm):
+    """An explicit confirmation."""
+
+    confirm = BooleanField(
+        "I understand that this cannot be undone.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
+
+
+@bp.route("/<int:org_id>/rounds/<int:round_id>/export", methods=["GET", "POST"])
+def export(org_id: int, round_id: int) -> ResponseReturnValue:
+    """A form (GET), then the anonymized export as a download (POST)."""
+    org = admin_org(org_id)
+    survey_round = admin_round(org, round_id)
+    threshold = int(current_app.config["ANONYMITY_THRESHOLD"])
+    if request.method == "GET":
+        form = ExportForm(formdata=None, k=threshold)
+        return _render_export(org, survey_round, form, threshold)
+    form = ExportForm()
+    valid = form.validate_on_submit()
+    if valid and form.k.data < threshold:
+        form.k.errors = [f"k must be at least the anonymity threshold, {threshold}."]
+        valid = False
+    if not valid:
+        return _render_export(org, survey_round, form, threshold, 400)
+    fmt, k, stable_ids = form.format.data, int(form.k.data), bool(form.stable_ids.data)
+    if stable_ids:
+        begin_write()
+        stable_export_key(admin_org(org_id))  # created once, in a short write transaction
+    db.session.commit()  # the export reads in a transaction (one snapshot) of its own
+    survey_round = admin_round(admin_org(org_id), round_id)
+    folder = Path(tempfile.mkdtemp(prefix="negoscope-download-"))
+    mimetype, suffix = MIMETYPES[fmt]
+    out = folder / f"export.{suffix}"
+    try:
+        try:
+            result = export_round(
+                survey_round, out, fmt=fmt, k=k, stable_ids=stable_ids, bundle=True
+            )
+        except ExportError as error:
+            db.session.rollback()
+            form.format.errors = [str(error)]
+            return _render_export(org, admin_round(org, round_id), form, threshold, 400)
+        db.session.rollback()
+        begin_write()
+        record_export(
+            admin_round(admin_org(org_id), round_id),
+            result,
+            actor=current_user,
+            remote_addr=request.remote_addr,
+        )
+        db.session.commit()
+        handle = out.open("rb")  # stays readable after the folder is removed
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return send_file(
+        handle,
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=f"negoscope-export-round-{round_id}.{suffix}",
+        max_age=0,
+    )
+
+
+def _render_export(
+    org: Organization, survey_round: SurveyRound, form: ExportForm, threshold: int, status=200
+) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    return render_template(
+        "admin/export.html",
+        org=org,
+        survey_round=survey_round,
+        form=form,
+        threshold=threshold,
+    ), status
+
+
+@bp.route("/<int:org_id>/participants/<int:participant_id>/erase", methods=["GET", "POST"])
+def erase_participant(org_id: int, participant_id: int) -> ResponseReturnValue:
+    """What erasing a member does (GET), then the erasure once confirmed (POST)."""
+    org = admin_org(org_id)
+    person = erasure.participant_in(org, participant_id)
+    if person is None:
+        abort(404)
+    form = EraseForm()
+    if person.erased_at is not None:
+        if request.method == "POST":
+            flash("This member was already erased.", "info")
+            return redirect(url_for("admin.team", org_id=org.id, team_id=person.team_id)), 303
+        return render_template("admin/erase.html", org=org, person=person, plan=None, form=form)
+    plan = erasure.erasure_plan([person])
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template(
+            "admin/erase.html", org=org, person=person, plan=plan, form=form
+        ), status
+    team_id = person.team_id
+    begin_write()
+    org = admin_org(org_id)
+    people = erasure.participants_by_id(org, [participant_id])
+    if not people:
+        db.session.rollback()
+        flash("This member was already erased.", "info")
+        return redirect(url_for("admin.team", org_id=org_id, team_id=team_id)), 303
+    result = erasure.erase_participants(people, utcnow())
+    erasure.record_erasure(org, result, actor=current_user, remote_addr=request.remote_addr)
+    db.session.commit()
+    flash(result.describe(), "info")
+    return redirect(url_for("admin.team", org_id=org_id, team_id=team_id)), 303
