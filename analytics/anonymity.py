@@ -478,6 +478,15 @@ class _Keys:
                 self.multipliers[i] = self.multipliers[i + 1] * radices[i + 1]
         self._ids: dict[bytes, int] = {}
 
+    def encode_columns(self, teams: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
+        """Keys of rows given column by column (without building a row matrix)."""
+        if not self.fits:
+            return self.encode(np.column_stack([teams, *codes]))
+        key = teams.astype(np.int64) * self.multipliers[0]
+        for column, multiplier in zip(codes, self.multipliers[1:], strict=True):
+            key += (column.astype(np.int64) + 1) * multiplier
+        return key
+
     def encode(self, tuples: np.ndarray) -> np.ndarray:
         """One int64 key per row of ``tuples`` (blank = -1 shifted to 0)."""
         shifted = np.ascontiguousarray(tuples, dtype=np.int64).copy()
@@ -707,91 +716,108 @@ def k_anonymize(
     >>> result.report.recodings[0].groups
     (('sales',), ('engineering', 'other'))
     """
-    teams = np.asarray(teams)
+    teams = np.asarray(teams).reshape(-1)
     n = teams.size
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     if len(qi_codes) != len(quasi_identifiers):
         raise ValueError("give one code array per quasi-identifier")
-    codes = [np.asarray(c, dtype=np.int64).reshape(-1) for c in qi_codes]
+    codes = [np.asarray(c).reshape(-1) for c in qi_codes]
     for qi, c in zip(quasi_identifiers, codes, strict=True):
         if c.size != n:
             raise ValueError(f"{qi.name}: {c.size} codes for {n} rows")
         if c.size and (c.min() < BLANK or c.max() >= len(qi.categories)):
             raise ValueError(f"{qi.name}: codes must be -1 or index a category")
+    m = len(codes)
     hierarchies = [_Hierarchy(qi) for qi in quasi_identifiers]
     team_ids, team_code = np.unique(teams, return_inverse=True)
-    team_code = team_code.reshape(-1).astype(np.int64)
+    team_code = team_code.reshape(-1)
     sizes = np.bincount(team_code, minlength=team_ids.size)
     dropped, suppressions = _team_suppression(sizes, k)
-    keep = ~dropped[team_code] if n else np.zeros(0, dtype=bool)
-
+    keep = ~dropped[team_code]
+    kept_rows = np.flatnonzero(keep)
     keys = _Keys(team_ids.size, [h.size for h in hierarchies])
-    matrix = np.column_stack([team_code, *codes]) if n else np.zeros((0, 1 + len(codes)), int)
-    kept = matrix[keep]
-    row_keys = keys.encode(kept)
+
+    # Steps 3-5 work on the distinct tuples; rows only remember which tuple they have.
+    row_keys = keys.encode_columns(team_code[kept_rows], [c[kept_rows] for c in codes])
     _, first, inverse, counts = np.unique(
         row_keys, return_index=True, return_inverse=True, return_counts=True
     )
-    inverse = inverse.reshape(-1)
-    combos = kept[first]
+    del row_keys
+    at = kept_rows[first]
+    combos = np.column_stack([team_code[at], *(c[at] for c in codes)]).astype(np.int64)
     by_team = np.argsort(combos[:, 0], kind="stable")  # each team's tuples contiguous
-    combos, counts = combos[by_team], counts[by_team]
-    inverse = np.argsort(by_team)[inverse]
-    anonymizer = _Anonymizer(combos, counts.astype(np.int64), hierarchies, k, keys)
-    result = anonymizer.run()
+    combos, counts = combos[by_team], counts[by_team].astype(np.int64)
+    inverse = np.argsort(by_team)[inverse.reshape(-1)]
+    result = _Anonymizer(combos, counts, hierarchies, k, keys).run()
+    tuples, moved_counts = result.tuples, result.moved
 
-    final = result.tuples[inverse]
-    if result.moved.any():
+    moved = None  # rows of a tuple blanked in step 5, chosen at random
+    if moved_counts.any():
         rng = np.random.default_rng(random_state)
-        rank = rng.permutation(inverse.size)
-        order = np.lexsort((rank, inverse))
+        order = np.lexsort((rng.permutation(inverse.size), inverse))
         position = np.empty(inverse.size, dtype=np.int64)
         starts = np.r_[0, np.cumsum(counts)[:-1]]
         position[order] = np.arange(inverse.size) - starts[inverse[order]]
-        final[position < result.moved[inverse], 1:] = BLANK
+        del order
+        moved = position < moved_counts[inverse]
+        del position
 
     out_codes = []
-    for j in range(len(hierarchies)):
-        column = np.full(n, BLANK, dtype=np.int64)
-        column[keep] = final[:, j + 1]
+    for j in range(m):
+        column = np.full(n, BLANK, dtype=np.int16)
+        kept_column = tuples[:, j + 1].astype(np.int16)[inverse]
+        if moved is not None:
+            kept_column[moved] = BLANK
+        column[kept_rows] = kept_column
         out_codes.append(column)
-    recodings, labels = [], []
-    for j, h in enumerate(hierarchies):
-        members, names = h.labels(result.maps[j])
-        original = kept[:, j + 1]
-        blanked = int(np.count_nonzero((original >= 0) & (final[:, j + 1] < 0)))
-        recodings.append(Recoding(h.qi.name, members, names, blanked))
-        labels.append(names)
 
-    group_keys = keys.encode(final)
-    _, group_of_row, group_sizes = np.unique(group_keys, return_inverse=True, return_counts=True)
-    group_of_row = group_of_row.reshape(-1)
-    k_reached = int(group_sizes.min()) if group_sizes.size else None
+    # Groups of identical tuples, counted per distinct tuple (moved rows join the blank group).
+    blank_tuples = tuples.copy()
+    blank_tuples[:, 1:] = BLANK
+    both = np.concatenate([keys.encode(tuples), keys.encode(blank_tuples)])
+    weights = np.concatenate([counts - moved_counts, moved_counts])
+    _, group_index = np.unique(both, return_inverse=True)
+    group_index = group_index.reshape(-1)
+    group_sizes = np.bincount(group_index, weights=weights).astype(np.int64)
+    present = group_sizes > 0
+    k_reached = int(group_sizes[present].min()) if present.any() else None
     if k_reached is not None and k_reached < k:  # the construction guarantees this
         raise RuntimeError(f"k-anonymization failed: a group of {k_reached} < k={k}")
 
+    recodings, labels = [], []
+    answered = combos[:, 1:] >= 0
+    final_blank = tuples[:, 1:] < 0
+    for j, h in enumerate(hierarchies):
+        members, names = h.labels(result.maps[j])
+        blanked = counts * (answered[:, j] & final_blank[:, j])
+        blanked += moved_counts * (answered[:, j] & ~final_blank[:, j])
+        recodings.append(Recoding(h.qi.name, members, names, int(blanked.sum())))
+        labels.append(names)
+    any_answered = answered.any(axis=1) if m else np.zeros(len(combos), dtype=bool)
+    all_blank = final_blank.all(axis=1) if m else np.zeros(len(combos), dtype=bool)
+    fully_blanked = counts * (any_answered & all_blank) + moved_counts * (any_answered & ~all_blank)
+    n_answered = int((counts * answered.sum(axis=1)).sum()) if m else 0
+
     show_profile, withheld_rows, withheld_groups = None, 0, 0
     if profiles is not None:
+        row_group = group_index[: len(combos)][inverse]
+        if moved is not None:
+            row_group[moved] = group_index[len(combos) :][inverse[moved]]
         show_profile, withheld_rows, withheld_groups = _diverse_profiles(
-            np.asarray(profiles)[keep], group_of_row, group_sizes.size, keep
+            np.asarray(profiles).reshape(-1)[kept_rows], row_group, group_sizes.size, keep
         )
-    answered = int(np.count_nonzero(kept[:, 1:] >= 0))
     report = AnonymityReport(
         k=k,
         k_reached=k_reached,
         rows_in=n,
-        rows_out=int(keep.sum()),
+        rows_out=int(kept_rows.size),
         teams_in=int(team_ids.size),
         teams_out=int((~dropped).sum()),
         suppressed=tuple(suppressions),
         recodings=tuple(recodings),
-        rows_fully_blanked=int(
-            np.count_nonzero((final[:, 1:] < 0).all(axis=1) & (kept[:, 1:] >= 0).any(axis=1))
-        )
-        if len(hierarchies)
-        else 0,
-        information_loss=result.loss / answered if answered else 0.0,
+        rows_fully_blanked=int(fully_blanked.sum()),
+        information_loss=result.loss / n_answered if n_answered else 0.0,
         profile_withheld_rows=withheld_rows,
         profile_withheld_groups=withheld_groups,
     )
@@ -799,17 +825,17 @@ def k_anonymize(
 
 
 def _diverse_profiles(
-    profiles: np.ndarray, group_of_row: np.ndarray, n_groups: int, keep: np.ndarray
+    profiles: np.ndarray, row_group: np.ndarray, n_groups: int, keep: np.ndarray
 ) -> tuple[np.ndarray, int, int]:
     """Withhold the profiles of groups that show one profile only."""
-    assigned = profiles >= 0
-    pairs = np.unique(
-        np.column_stack([group_of_row[assigned], profiles[assigned].astype(np.int64)]), axis=0
-    )
-    distinct = np.bincount(pairs[:, 0], minlength=n_groups) if pairs.size else np.zeros(n_groups)
-    uniform = distinct == 1
-    show_kept = assigned & ~uniform[group_of_row]
     show = np.zeros(keep.size, dtype=bool)
-    show[keep] = show_kept
-    withheld_rows = int(np.count_nonzero(assigned & uniform[group_of_row]))
-    return show, withheld_rows, int(uniform.sum())
+    assigned = profiles >= 0
+    if not assigned.any():
+        return show, 0, 0
+    n_profiles = int(profiles.max()) + 1
+    pairs = row_group[assigned].astype(np.int64) * n_profiles + profiles[assigned]
+    table = np.bincount(pairs, minlength=n_groups * n_profiles).reshape(n_groups, n_profiles)
+    uniform = (table > 0).sum(axis=1) == 1
+    withheld = assigned & uniform[row_group]
+    show[keep] = assigned & ~withheld
+    return show, int(withheld.sum()), int(uniform.sum())

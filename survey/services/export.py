@@ -206,16 +206,16 @@ def _read_round_rows(survey_round: SurveyRound, instrument: Instrument) -> _Roun
     for rows in _stream(statement):
         ids_parts.append(np.fromiter((r[0] for r in rows), np.int64, len(rows)))
         team_parts.append(np.fromiter((r[1] for r in rows), np.int64, len(rows)))
-        week_parts.append(np.fromiter((week_code(r[2]) for r in rows), np.int64, len(rows)))
+        week_parts.append(np.fromiter((week_code(r[2]) for r in rows), np.int16, len(rows)))
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
     teams = np.concatenate(team_parts) if team_parts else np.zeros(0, np.int64)
-    weeks = np.concatenate(week_parts) if week_parts else np.zeros(0, np.int64)
+    weeks = np.concatenate(week_parts) if week_parts else np.zeros(0, np.int16)
     order = sorted(range(len(labels)), key=labels.__getitem__)  # ISO weeks sort as text
-    rank = np.empty(len(labels), dtype=np.int64)
+    rank = np.empty(len(labels), dtype=np.int16)
     rank[order] = np.arange(len(labels))
     weeks = rank[weeks] if len(labels) else weeks
 
-    context = [np.full(ids.size, -1, dtype=np.int64) for _ in instrument.context]
+    context = [np.full(ids.size, -1, dtype=np.int16) for _ in instrument.context]
     known = {q.id for q in instrument.context}
     lookup = {
         (q.id, option): (j, i)
@@ -678,6 +678,8 @@ def export_round(
                 batch = batches.batch(start, stop)
                 if batch is not None:
                     writer.write(batch)
+                del batch
+                pa.default_memory_pool().release_unused()  # keep the peak flat
             files = writer.close()
         except BaseException:
             writer.abort()
