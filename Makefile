@@ -18,6 +18,7 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 
 ## run: install, migrate the embedded database, load demo data when empty, serve on 127.0.0.1:5000
+run: export NEGOSCOPE_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/negoscope db upgrade
 	$(BIN)/negoscope demo --if-empty

@@ -29,6 +29,8 @@ SQLAlchemy result rows.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -73,10 +75,10 @@ __all__ = [
     "stable_export_key",
 ]
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 25_000
 PROFILE_FIT_ROWS = 20_000
 PSEUDONYM_LENGTH = 16
-FETCH_ROWS = 100_000
+FETCH_ROWS = 50_000
 IN_MEMORY_BYTES = 64 * 1024 * 1024
 SEED = 0
 MISSING = -128  # an unanswered item in the answer matrix (int8)
@@ -641,6 +643,7 @@ def export_round(
         matrix = _AnswerMatrix(rows.n, instrument.item_ids, Path(folder))
         _read_answers(survey_round, instrument, rows.ids, matrix, chunk_rows, report)
         profiles = _profiles(instrument, matrix, rows.n, chunk_rows, profile_model, report)
+        _release_memory()
         report("Applying k-anonymity")
         qis = [
             *context_quasi_identifiers(instrument.context),
@@ -654,6 +657,7 @@ def export_round(
             profiles=profiles.codes if profiles.model is not None else None,
             random_state=SEED,
         )
+        _release_memory()
         codebook = _codebook(instrument, anonymization, qis, profiles, DEFAULT_MIN_FRACTION)
         manifest = _manifest(
             survey_round, instrument, fmt, anonymization, qis, profiles, rows, stable_ids, today
@@ -679,7 +683,7 @@ def export_round(
                 if batch is not None:
                     writer.write(batch)
                 del batch
-                pa.default_memory_pool().release_unused()  # keep the peak flat
+                _release_memory()
             files = writer.close()
         except BaseException:
             writer.abort()
@@ -695,6 +699,25 @@ def export_round(
         report=result,
         manifest=manifest,
     )
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system between chunks, so the peak stays flat."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def _begin_snapshot() -> None:
