@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from reports.context import TeamReportContext
 from survey.database import begin_write
 from survey.extensions import db
 from survey.models import SurveyRound, Team
@@ -46,21 +47,37 @@ def _team_and_round(team_id: int, round_id: int) -> tuple[Team, SurveyRound]:
     return team, survey_round
 
 
-@bp.get("/teams/<int:team_id>/rounds/<int:round_id>/")
-def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
-    """The team's findings: top blockers, pillars, plays, charts."""
-    team, survey_round = _team_and_round(team_id, round_id)
+class _Suppressed(Exception):
+    """The team is under the threshold; carries the page that says so."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+
+def _context(team: Team, survey_round: SurveyRound) -> TeamReportContext:
+    """The team's findings, or :class:`_Suppressed` with the "n of k needed" page."""
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
-        context = team_reports.team_context(survey_round, team, threshold, date.today())
+        return team_reports.team_context(survey_round, team, threshold, date.today())
     except team_reports.TeamSuppressed as suppressed:
-        return render_template(
+        page = render_template(
             "coach/suppressed.html",
             team=team,
             survey_round=survey_round,
             n=suppressed.n,
             threshold=threshold,
         )
+        raise _Suppressed(page) from suppressed
+
+
+@bp.get("/teams/<int:team_id>/rounds/<int:round_id>/")
+def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
+    """The team's findings: top blockers, pillars, plays, charts."""
+    team, survey_round = _team_and_round(team_id, round_id)
+    try:
+        context = _context(team, survey_round)
+    except _Suppressed as suppressed:
+        return suppressed.page
     kinds = [k for k in team_reports.CHART_KINDS if k != "change" or context.change is not None]
     return render_template(
         "coach/dashboard.html",
@@ -78,10 +95,9 @@ CHART_RULE = "<any(blockers, spread, pillars, practices, change):kind>.svg"
 def chart(team_id: int, round_id: int, kind: str) -> ResponseReturnValue:
     """One chart of the dashboard as SVG."""
     team, survey_round = _team_and_round(team_id, round_id)
-    threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
-        context = team_reports.team_context(survey_round, team, threshold, date.today())
-    except team_reports.TeamSuppressed:
+        context = _context(team, survey_round)
+    except _Suppressed:
         abort(404)
     if kind == "change" and context.change is None:
         abort(404)
@@ -93,17 +109,10 @@ def chart(team_id: int, round_id: int, kind: str) -> ResponseReturnValue:
 def report(team_id: int, round_id: int) -> ResponseReturnValue:
     """Download the PDF team report (recorded in the audit log)."""
     team, survey_round = _team_and_round(team_id, round_id)
-    threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
-        context = team_reports.team_context(survey_round, team, threshold, date.today())
-    except team_reports.TeamSuppressed as suppressed:
-        return render_template(
-            "coach/suppressed.html",
-            team=team,
-            survey_round=survey_round,
-            n=suppressed.n,
-            threshold=threshold,
-        ), 409
+        context = _context(team, survey_round)
+    except _Suppressed as suppressed:
+        return suppressed.page, 409
     pdf = team_reports.team_pdf(context)
     team_id_value, org_id, round_name, team_name = (
         team.id,
