@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.dbtypes import UTCDateTime, utcnow
@@ -28,6 +28,8 @@ class Response(db.Model):
             " OR (status = 'submitted' AND submitted_at IS NOT NULL)",
             name="submitted_state",
         ),
+        # Counting a round's submitted responses (the analysis fingerprint) from the index alone.
+        Index("ix_responses_round_id_status", "round_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

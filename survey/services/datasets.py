@@ -18,8 +18,6 @@ from survey.models import (
     Team,
 )
 
-FETCH_ROWS = 50_000
-
 
 def round_frame(survey_round: SurveyRound, instrument: Instrument) -> pd.DataFrame:
     """Submitted responses of a round as a wide frame.
@@ -43,24 +41,19 @@ def round_frame(survey_round: SurveyRound, instrument: Instrument) -> pd.DataFra
         }
     )
     items = np.full((len(rows), len(instrument.item_ids)), np.nan)
-    item_index = {item: i for i, item in enumerate(instrument.item_ids)}
-    answers = db.session.execute(
+    answers = pd.read_sql_query(
         select(Answer.response_id, Answer.item_id, Answer.value)
         .join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == survey_round.id, Response.status == "submitted")
-        .execution_options(yield_per=FETCH_ROWS)
+        .where(Response.round_id == survey_round.id, Response.status == "submitted"),
+        db.session.connection(),
+        dtype={"response_id": "int64", "value": "float64"},
     )
-    for chunk in answers.partitions():
-        response_ids = np.fromiter((c[0] for c in chunk), dtype=np.int64, count=len(chunk))
-        columns = np.fromiter(
-            (item_index.get(c[1], -1) for c in chunk), dtype=np.int64, count=len(chunk)
-        )
-        values = np.fromiter(
-            (np.nan if c[2] is None else c[2] for c in chunk), dtype=float, count=len(chunk)
-        )
-        rows_at = position.get_indexer(response_ids)
+    if len(answers):
+        columns = pd.Categorical(answers["item_id"], categories=list(instrument.item_ids)).codes
+        rows_at = position.get_indexer(answers["response_id"].to_numpy())
         keep = (columns >= 0) & (rows_at >= 0)
-        items[rows_at[keep], columns[keep]] = values[keep]
+        items[rows_at[keep], columns[keep]] = answers["value"].to_numpy()[keep]
+    del answers
     for i, item in enumerate(instrument.item_ids):
         frame[item] = items[:, i]
     if instrument.context:

@@ -521,9 +521,9 @@ class _Batches:
         self.anonymization = anonymization
         self.schema = schema
         clean = neutralize if inert else (lambda text: text)
-        team_ids, self.team_codes = np.unique(rows.teams, return_inverse=True)
+        self.team_ids = np.unique(rows.teams)
         self.team_pseudonyms = np.array(
-            pseudonymize(team_ids.tolist(), key, namespace="team", length=PSEUDONYM_LENGTH),
+            pseudonymize(self.team_ids.tolist(), key, namespace="team", length=PSEUDONYM_LENGTH),
             dtype=object,
         )
         self.key = key
@@ -554,7 +554,10 @@ class _Batches:
                 ),
                 pa.string(),
             ),
-            pa.array(self.team_pseudonyms[self.team_codes[keep]], pa.string()),
+            pa.array(
+                self.team_pseudonyms[np.searchsorted(self.team_ids, self.rows.teams[keep])],
+                pa.string(),
+            ),
             pa.array(np.full(m, self.round_name, dtype=object), pa.string()),
             pa.array(np.full(m, self.instrument_id, dtype=object), pa.string()),
             pa.array(np.full(m, self.instrument.version, dtype=np.int32), pa.int32()),

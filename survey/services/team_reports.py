@@ -33,6 +33,8 @@ CHART_KINDS = ("blockers", "spread", "pillars", "practices", "change")
 _LOCK = threading.Lock()
 _ANALYSES: OrderedDict[tuple[str, int, tuple[int, int]], RoundAnalysis] = OrderedDict()
 _SVGS: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_CONTEXTS: OrderedDict[tuple[object, ...], TeamReportContext] = OrderedDict()
+MAX_CONTEXTS = 256
 MAX_ANALYSES = 8
 MAX_SVGS = 512
 
@@ -123,12 +125,28 @@ def team_context(
 ) -> TeamReportContext:
     """What the report and dashboard of one team in one round show.
 
-    Raises :class:`TeamSuppressed` when the team is under the threshold.
+    Raises :class:`TeamSuppressed` when the team is under the threshold. The
+    context is cached with the round's fingerprint, so a dashboard's page and
+    charts build it once.
     """
     analysis = round_analysis(survey_round, threshold)
     if team.name not in analysis.diagnosis.teams:
         raise TeamSuppressed(team.name, 0, threshold)
-    return build_team_context(
+    key = (
+        _database_key(),
+        survey_round.id,
+        fingerprint(survey_round),
+        team.id,
+        team.name,
+        survey_round.name,
+        survey_round.organization.name,
+        today,
+    )
+    with _LOCK:
+        cached = _CONTEXTS.get(key)
+    if cached is not None:
+        return cached
+    context = build_team_context(
         analysis,
         team.name,
         organization=survey_round.organization.name,
@@ -137,6 +155,11 @@ def team_context(
         report_date=today,
         previous=_previous(survey_round, team, threshold),
     )
+    with _LOCK:
+        _CONTEXTS[key] = context
+        while len(_CONTEXTS) > MAX_CONTEXTS:
+            _CONTEXTS.popitem(last=False)
+    return context
 
 
 def _previous(survey_round: SurveyRound, team: Team, threshold: int):  # type: ignore[no-untyped-def]
@@ -195,3 +218,4 @@ def clear_caches() -> None:
     with _LOCK:
         _ANALYSES.clear()
         _SVGS.clear()
+        _CONTEXTS.clear()
