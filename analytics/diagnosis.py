@@ -459,21 +459,12 @@ def diagnose_round(
     names = list(dict.fromkeys([*sorted(sizes.index), *invited_by_team]))
     shown = [t for t in names if int(sizes.get(t, 0)) >= threshold]
 
-    basics = {
-        team: {
-            dim.id: _basic_finding(
-                scores.loc[(teams == team).to_numpy(), dim.id],
-                dim.id,
-                kinds[dim.id],
-                prevalence_at[dim.id],
-                threshold,
-            )
-            for dim in instrument.dimensions
-        }
-        for team in shown
-    }
-    references = _references(instrument, scores, teams, basics, threshold)
+    codes = pd.Index(shown, dtype=object).get_indexer(teams.to_numpy(dtype=object))
+    basics = _basic_findings(instrument, scores, codes, shown, kinds, prevalence_at, threshold)
+    references = _references(instrument, scores, codes, basics, threshold)
     org = _org_dimensions(instrument, references, basics, kinds, prevalence_at, advice)
+    percentiles = _percentiles(instrument, references, basics)
+    mixes = _profile_mixes(profiles, data.index, codes, shown, threshold)
 
     results: dict[str, TeamDiagnosis] = {}
     for team in names:
@@ -482,7 +473,7 @@ def diagnose_round(
             results[team] = TeamDiagnosis(name=team, n=n, suppressed=True)
             continue
         findings = {
-            dim_id: _complete_finding(finding, references[dim_id][0], org[dim_id])
+            dim_id: _complete_finding(finding, percentiles[dim_id].get(team), org[dim_id])
             for dim_id, finding in basics[team].items()
         }
         results[team] = _team_diagnosis(
@@ -493,7 +484,7 @@ def diagnose_round(
             instrument,
             org,
             advice,
-            _profile_mix(profiles, data.index, teams == team, threshold),
+            None if mixes is None else mixes[team],
         )
     return RoundDiagnosis(
         instrument_id=instrument.id,
@@ -535,11 +526,67 @@ def _team_labels(column: pd.Series) -> pd.Series:
     )
 
 
+def _segments(group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Offsets of each group's run in an array sorted by group number (``n_groups + 1``)."""
+    return np.concatenate(([0], np.cumsum(np.bincount(group, minlength=n_groups))))
+
+
+def _rows_by_team(codes: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Positions of the kept rows of shown teams, team by team, in data order within a team."""
+    positions = np.flatnonzero(keep & (codes >= 0))
+    return positions[np.argsort(codes[positions], kind="stable")]
+
+
+def _basic_findings(
+    instrument: Instrument,
+    scores: pd.DataFrame,
+    codes: np.ndarray,
+    shown: list[str],
+    kinds: Mapping[str, str | None],
+    prevalence_at: Mapping[str, float],
+    threshold: int,
+) -> dict[str, dict[str, DimensionFinding]]:
+    """Per shown team and dimension, the statistics that do not need the org reference.
+
+    ``codes`` gives each row's position in ``shown`` (-1 for rows of no shown team).
+    Each team's scores are grouped once, keeping data order, so every statistic is
+    computed on exactly the values (and in the order) a per-team selection would give.
+    """
+    basics: dict[str, dict[str, DimensionFinding]] = {team: {} for team in shown}
+    for dim in instrument.dimensions:
+        column = scores[dim.id].to_numpy(dtype="float64", na_value=np.nan)
+        rows = _rows_by_team(codes, ~np.isnan(column))
+        values, group = column[rows], codes[rows]
+        bounds = _segments(group, len(shown))
+        counts = np.diff(bounds)
+        prevalent = np.bincount(group[values >= prevalence_at[dim.id]], minlength=len(shown))
+        dfs = np.unique(counts[counts >= max(threshold, 2)] - 1)
+        t_quantiles = dict(zip(dfs.tolist(), stats.t.ppf(0.5 + CONFIDENCE / 2, dfs), strict=True))
+        for i, team in enumerate(shown):
+            basics[team][dim.id] = _basic_finding(
+                values[bounds[i] : bounds[i + 1]],
+                int(prevalent[i]),
+                t_quantiles,
+                dim.id,
+                kinds[dim.id],
+                threshold,
+            )
+    return basics
+
+
 def _basic_finding(
-    values: pd.Series, dim_id: str, kind: str | None, prevalence_at: float, threshold: int
+    scored: np.ndarray,
+    n_prevalent: int,
+    t_quantiles: Mapping[int, float],
+    dim_id: str,
+    kind: str | None,
+    threshold: int,
 ) -> DimensionFinding:
-    """Team statistics that do not need the org reference."""
-    scored = values.dropna().to_numpy(dtype="float64")
+    """Team statistics that do not need the org reference.
+
+    ``scored`` holds the team's non-missing scores, ``t_quantiles`` the two-sided
+    Student t quantile for :data:`CONFIDENCE` by degrees of freedom.
+    """
     n = int(scored.size)
     if n < threshold:
         return DimensionFinding(dimension=dim_id, kind=kind, n_scored=n, withheld=True)
@@ -547,9 +594,8 @@ def _basic_finding(
     sd = float(scored.std(ddof=1)) if n >= 2 else None
     ci_low = ci_high = None
     if sd is not None:
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)
+        half = t_quantiles[n - 1] * sd / math.sqrt(n)
         ci_low, ci_high = mean - half, mean + half
-    n_prevalent = int(np.count_nonzero(scored >= prevalence_at))
     return DimensionFinding(
         dimension=dim_id,
         kind=kind,
@@ -564,18 +610,10 @@ def _basic_finding(
     )
 
 
-def _shown_mask(
-    teams: pd.Series, basics: Mapping[str, Mapping[str, DimensionFinding]], dim_id: str
-) -> pd.Series:
-    """Rows whose score feeds a shown team result on this dimension."""
-    shown = [t for t, findings in basics.items() if not findings[dim_id].withheld]
-    return teams.isin(shown)
-
-
 def _references(
     instrument: Instrument,
     scores: pd.DataFrame,
-    teams: pd.Series,
+    codes: np.ndarray,
     basics: Mapping[str, Mapping[str, DimensionFinding]],
     threshold: int,
 ) -> dict[str, tuple[np.ndarray, bool]]:
@@ -586,12 +624,29 @@ def _references(
     references = {}
     for dim in instrument.dimensions:
         column = scores[dim.id]
-        mask = _shown_mask(teams, basics, dim.id)
-        rest = column[~mask.to_numpy()].dropna()
+        # Rows whose score feeds a shown team result; the trailing False serves code -1.
+        feeds = np.array([not f[dim.id].withheld for f in basics.values()] + [False])
+        mask = feeds[codes]
+        rest = column[~mask].dropna()
         include_rest = not rest.empty and len(rest) >= threshold
-        chosen = column if include_rest else column[mask.to_numpy()]
+        chosen = column if include_rest else column[mask]
         references[dim.id] = (chosen.dropna().to_numpy(dtype="float64"), include_rest)
     return references
+
+
+def _percentiles(
+    instrument: Instrument,
+    references: Mapping[str, tuple[np.ndarray, bool]],
+    basics: Mapping[str, Mapping[str, DimensionFinding]],
+) -> dict[str, dict[str, float | None]]:
+    """Per dimension, each shown team's mean placed in the org reference (one sort each)."""
+    result = {}
+    for dim in instrument.dimensions:
+        rated = [t for t, f in basics.items() if not f[dim.id].withheld]
+        means = np.array([basics[t][dim.id].mean for t in rated], dtype="float64")
+        ranks = percentile_rank(means, references[dim.id][0]) if rated else []
+        result[dim.id] = {t: json_number(r) for t, r in zip(rated, ranks, strict=True)}
+    return result
 
 
 def _org_dimensions(
@@ -638,12 +693,11 @@ def _display_name(dim: Dimension, kind: str | None, advice: Advice) -> str:
 
 
 def _complete_finding(
-    finding: DimensionFinding, reference: np.ndarray, org: OrgDimension
+    finding: DimensionFinding, percentile: float | None, org: OrgDimension
 ) -> DimensionFinding:
-    """Add the statistics that compare the team with the org."""
+    """Add the statistics that compare the team with the org (``percentile`` from the org)."""
     if finding.withheld:
         return finding
-    percentile = json_number(percentile_rank([finding.mean], reference)[0])
     disagreeing = None
     if org.spread_threshold is not None and finding.sd is not None:
         disagreeing = bool(finding.sd >= org.spread_threshold)
@@ -816,34 +870,70 @@ def _recommended_plays(
     return tuple(p for _, p in ranked)
 
 
-def _profile_mix(
-    profiles: pd.DataFrame | None, index: pd.Index, members: pd.Series, threshold: int
-) -> ProfileMix | None:
-    """The team's profile mix under the anonymity rules of the module docstring."""
+def _profile_mixes(
+    profiles: pd.DataFrame | None,
+    index: pd.Index,
+    codes: np.ndarray,
+    shown: list[str],
+    threshold: int,
+) -> dict[str, ProfileMix] | None:
+    """Every shown team's profile mix; ``codes`` as in :func:`_basic_findings`."""
     if profiles is None:
         return None
     probabilities = profiles if profiles.index.equals(index) else profiles.reindex(index)
-    team = probabilities.loc[members.to_numpy()].astype("float64")
-    team = team[team.notna().all(axis=1)]
-    n_assigned = len(team)
+    values = probabilities.to_numpy(dtype="float64", na_value=np.nan)
+    rows = _rows_by_team(codes, ~np.isnan(values).any(axis=1))
+    bounds = _segments(codes[rows], len(shown))
+    assigned = values[rows]
+    likeliest = assigned.argmax(axis=1) if assigned.shape[1] else np.zeros(len(rows), dtype=int)
+    # One contiguous row per profile, so each team's expected count sums a contiguous run.
+    by_profile = np.ascontiguousarray(assigned.T)
+    labels = [str(name) for name in probabilities.columns]
+    return {
+        team: _profile_mix(
+            by_profile[:, bounds[i] : bounds[i + 1]],
+            likeliest[bounds[i] : bounds[i + 1]],
+            labels,
+            threshold,
+        )
+        for i, team in enumerate(shown)
+    }
+
+
+def _profile_mix(
+    by_profile: np.ndarray, likeliest: np.ndarray, labels: list[str], threshold: int
+) -> ProfileMix:
+    """One team's profile mix under the anonymity rules of the module docstring.
+
+    ``by_profile`` holds the posterior probabilities of the team's assigned members
+    (one row per profile, one column per member), ``likeliest`` each member's most
+    likely profile.
+    """
+    n_assigned = int(likeliest.size)
     if n_assigned < threshold:
         return ProfileMix(
             shown=False,
             n_assigned=n_assigned,
             reason=f"fewer than {threshold} members could be assigned a profile",
         )
-    if team.idxmax(axis=1).nunique() == 1:
+    if bool(np.all(likeliest == likeliest[0])):
         return ProfileMix(
             shown=False,
             n_assigned=n_assigned,
             reason="every member is most likely in the same profile; showing the mix "
             "would reveal each person's profile",
         )
-    expected = team.sum(axis=0).sort_values(ascending=False, kind="stable")
-    large = [str(name) for name, count in expected.items() if count >= threshold]
-    small = [str(name) for name, count in expected.items() if count < threshold]
+    sums = np.add.reduce(by_profile, axis=1)
+    # Largest first; ties keep the column order (a stable sort).
+    expected = dict(sorted(zip(labels, sums, strict=True), key=lambda item: -item[1]))
+
+    def total(names: list[str]) -> float:
+        return float(np.add.reduce(np.array([expected[name] for name in names], dtype="float64")))
+
+    large = [name for name, count in expected.items() if count >= threshold]
+    small = [name for name, count in expected.items() if count < threshold]
     if small:
-        other = float(expected[small].sum())
+        other = total(small)
         # Merge the smallest named profiles as well when the small ones alone stay under
         # the threshold, as long as one named profile is left to contrast with.
         while other < threshold and len(large) > 1:
@@ -858,7 +948,7 @@ def _profile_mix(
             )
     counts = {name: float(expected[name]) for name in large}
     if small:
-        counts[OTHER_PROFILES] = float(expected[small].sum())
+        counts[OTHER_PROFILES] = total(small)
     return ProfileMix(
         shown=True,
         n_assigned=n_assigned,

@@ -19,6 +19,7 @@ from analytics.diagnosis import (
     diagnose_round,
 )
 from analytics.instrument import Instrument
+from analytics.scoring import score_dimensions
 from analytics.synthetic import DEFAULT_PROFILES, simulate_responses
 
 
@@ -416,3 +417,72 @@ def test_numeric_team_ids_become_string_keys(default_instrument) -> None:
     assert set(result.teams) == {"7", "8"}
     assert result.teams["7"].response_rate == pytest.approx(0.5)
     assert result.teams["8"].suppressed
+
+
+# --- grouped computation matches a per-team one ------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_team_statistics_match_a_per_team_computation(default_instrument, seed) -> None:
+    rng = np.random.default_rng(seed)
+    sizes = {f"t{i:02d}": int(rng.integers(1, 12)) for i in range(25)}
+    sim = simulate_responses(
+        default_instrument,
+        n_respondents=sum(sizes.values()),
+        teams=sizes,
+        missing_rate=0.2,
+        random_state=seed,
+    )
+    data = sim.data.sample(frac=1.0, random_state=seed)  # teams interleaved, index shuffled
+    data.loc[data.index[:4], "team"] = None
+    probabilities = pd.DataFrame(
+        rng.dirichlet([0.5, 0.5, 0.5], size=len(data)), index=data.index, columns=["A", "B", "C"]
+    )
+    probabilities.iloc[rng.random(len(data)) < 0.1] = np.nan
+    threshold = 3
+    result = diagnose_round(data, default_instrument, threshold=threshold, profiles=probabilities)
+    scores = score_dimensions(data, default_instrument)
+
+    for dim in default_instrument.dimensions:
+        at = result.org[dim.id].prevalence_threshold
+        feeding = [
+            t
+            for t, team in result.teams.items()
+            if not team.suppressed and not team.dimensions[dim.id].withheld
+        ]
+        in_shown = data["team"].isin(feeding)
+        rest = scores.loc[~in_shown, dim.id].dropna()
+        reference = scores.loc[in_shown | (len(rest) >= threshold), dim.id].dropna()
+        assert result.org[dim.id].n_scored == len(reference)
+        for name, team in result.teams.items():
+            members = data["team"] == name
+            assert team.n == members.sum()
+            assert team.suppressed == (members.sum() < threshold)
+            if team.suppressed:
+                continue
+            values = scores.loc[members, dim.id].dropna()
+            finding = team.dimensions[dim.id]
+            assert finding.n_scored == len(values)
+            assert finding.withheld == (len(values) < threshold)
+            if finding.withheld:
+                continue
+            half = stats.t.ppf(0.975, len(values) - 1) * stats.sem(values)
+            assert finding.mean == pytest.approx(values.mean(), abs=1e-12)
+            assert finding.sd == pytest.approx(values.std(ddof=1), abs=1e-12)
+            assert (finding.ci_low, finding.ci_high) == pytest.approx(
+                (values.mean() - half, values.mean() + half), abs=1e-9
+            )
+            assert finding.n_prevalent == (values >= at).sum()
+            assert finding.percentile == pytest.approx(
+                stats.percentileofscore(reference, finding.mean, kind="mean"), abs=1e-9
+            )
+
+    for name, team in result.teams.items():
+        if team.suppressed or not team.profile_mix.shown:
+            continue
+        assigned = probabilities[data["team"] == name].dropna()
+        assert team.profile_mix.n_assigned == len(assigned)
+        expected = assigned.sum()
+        for profile, count in team.profile_mix.counts.items():
+            merged = list(team.profile_mix.merged) if profile == OTHER_PROFILES else [profile]
+            assert count == pytest.approx(expected[merged].sum(), abs=1e-9)
