@@ -41,13 +41,7 @@ def round_frame(survey_round: SurveyRound, instrument: Instrument) -> pd.DataFra
         }
     )
     items = np.full((len(rows), len(instrument.item_ids)), np.nan)
-    answers = pd.read_sql_query(
-        select(Answer.response_id, Answer.item_id, Answer.value)
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == survey_round.id, Response.status == "submitted"),
-        db.session.connection(),
-        dtype={"response_id": "int64", "value": "float64"},
-    )
+    answers = _answers_frame(survey_round)
     if len(answers):
         columns = pd.Categorical(answers["item_id"], categories=list(instrument.item_ids)).codes
         rows_at = position.get_indexer(answers["response_id"].to_numpy())
@@ -69,6 +63,40 @@ def round_frame(survey_round: SurveyRound, instrument: Instrument) -> pd.DataFra
         for question_id, values in context.items():
             frame[question_id] = pd.array(values, dtype="str")
     return frame
+
+
+def _answers_frame(survey_round: SurveyRound) -> pd.DataFrame:
+    """(response_id, item_id, value) of a round's submitted responses, read in bulk.
+
+    Rows go straight from the driver's cursor into the frame, skipping the
+    per-row work of ORM or Core result objects (millions of rows per round).
+    """
+    query = (
+        select(Answer.response_id, Answer.item_id, Answer.value)
+        .join(Response, Response.id == Answer.response_id)
+        .where(Response.round_id == survey_round.id, Response.status == "submitted")
+    )
+    connection = db.session.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    cursor = connection.connection.cursor()
+    try:
+        positional = compiled.positiontup or []
+        params = (
+            tuple(compiled.params[name] for name in positional) if positional else compiled.params
+        )
+        cursor.execute(str(compiled), params)
+        frames = []
+        while chunk := cursor.fetchmany(500_000):
+            frames.append(
+                pd.DataFrame.from_records(chunk, columns=["response_id", "item_id", "value"])
+            )
+    finally:
+        cursor.close()
+    if not frames:
+        return pd.DataFrame({"response_id": [], "item_id": [], "value": []})
+    answers = pd.concat(frames, ignore_index=True)
+    answers["value"] = answers["value"].astype("float64")
+    return answers
 
 
 def invited_by_team(survey_round: SurveyRound) -> dict[str, int]:
