@@ -29,6 +29,10 @@ run: install
 test: install-test
 	$(BIN)/pytest
 
+## bench: build the benchmark data once (cached in bench/.data/), run every benchmark, write bench/RESULTS.md
+bench: install-test
+	$(BIN)/python -m bench.run
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

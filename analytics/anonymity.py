@@ -20,12 +20,15 @@ k-anonymity (:func:`k_anonymize`)
        ``k``; while they do not, the smallest published team (ties: first
        team code) is left out too. One team of 2 left out next to teams of 6
        and 40 also leaves out the team of 6.
-    3. *Global recoding.* Categories are merged for every row at once: two
-       adjacent categories of an ordered question (``under 1 year`` and
+    3. *Global recoding.* Categories are merged for every row at once: a run
+       of adjacent categories of an ordered question (``under 1 year`` and
        ``1-3 years`` become ``under 1 year to 1-3 years``), or, for an
-       unordered question, a category into the catch-all ``other``. Greedily,
-       the merge that lowers the information loss (below) most is applied,
-       until no merge lowers it.
+       unordered question, one or two categories into the catch-all
+       ``other``. Greedily, the merge that lowers the information loss
+       (below) most is applied, until no merge lowers it. Only merges that
+       touch a category of a too-rare combination are tried, at most
+       :data:`MAX_EVALUATIONS` in all; a greedy search can stop short of the
+       best recoding, never of k-anonymity (steps 4-5 guarantee it).
     4. *Local blanking.* A row still in a combination rarer than ``k`` gets
        one context cell blanked at a time, choosing the cell whose blanking
        joins the largest existing combination, until its combination is
@@ -77,6 +80,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analytics.instrument import ContextQuestion
 
@@ -105,6 +109,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CATCH_ALL = "other"
 
 _KEY_BYTES = 32
+#: Above this many candidate merges per step, only single steps are tried.
+MAX_CANDIDATES = 150
+#: At most this many recodings are tried in all (then local blanking does the rest).
+MAX_EVALUATIONS = 400
 _MAX_RADIX_PRODUCT = 2**62
 
 
@@ -385,25 +393,43 @@ class _Hierarchy:
     def size(self) -> int:
         return len(self.qi.categories)
 
-    def candidates(self, groups: np.ndarray) -> list[np.ndarray]:
-        """Code maps one merge away from ``groups`` (category -> group, numbered in order)."""
+    def candidates(
+        self, groups: np.ndarray, *, wide: bool = True
+    ) -> list[tuple[frozenset[int], np.ndarray]]:
+        """Merges one step away from ``groups`` (category -> group, numbered in order).
+
+        Each is (the current groups merged, the new code map). Ordered: any run
+        of adjacent groups becomes one. Unordered: one or two groups join the
+        catch-all bucket (any two groups form it when there is none yet).
+        Merging several at once gets past steps that only pay off together (two
+        rare neighbours that are still rare when merged alone). ``wide=False``
+        keeps only the single steps (adjacent pairs, one group).
+        """
         n_groups = int(groups.max()) + 1 if groups.size else 0
         if n_groups < 2:
             return []
         out = []
+
+        def merge(members: Sequence[int], into: int) -> None:
+            merged = np.where(np.isin(groups, members), into, groups)
+            out.append((frozenset([*members, into]), _renumber(merged)))
+
         if self.qi.ordered:
-            for g in range(n_groups - 1):
-                out.append(_renumber(np.where(groups == g + 1, g, groups)))
+            for first in range(n_groups - 1):
+                for last in range(first + 1, n_groups if wide else first + 2):
+                    merge(range(first + 1, last + 1), first)
             return out
         bucket = self._bucket(groups)
+        others = [g for g in range(n_groups) if g != bucket]
         if bucket is None:
-            for a in range(n_groups):
-                for b in range(a + 1, n_groups):
-                    out.append(_renumber(np.where(groups == b, a, groups)))
+            for i, a in enumerate(others):
+                for b in others[i + 1 :]:
+                    merge([b], a)
             return out
-        for g in range(n_groups):
-            if g != bucket:
-                out.append(_renumber(np.where(groups == g, bucket, groups)))
+        for i, a in enumerate(others):
+            merge([a], bucket)
+            for b in others[i + 1 :] if wide else ():
+                merge([a, b], bucket)
         return out
 
     def _bucket(self, groups: np.ndarray) -> int | None:
@@ -462,8 +488,8 @@ def _unique_labels(labels: list[str], categories: tuple[str, ...]) -> tuple[str,
 class _Keys:
     """Integer keys of quasi-identifier tuples (team, qi_1, ..., qi_m), blank included.
 
-    Keys are mixed-radix numbers when they fit in 62 bits, else ids handed out
-    by a dictionary (slower, but equal tuples still get equal keys in every call).
+    Keys are mixed-radix numbers when they fit in 62 bits, else the rank of the
+    tuple among all tuples encoded in the same call (slower).
     """
 
     def __init__(self, n_teams: int, sizes: Sequence[int]) -> None:
@@ -476,29 +502,34 @@ class _Keys:
         if self.fits:
             for i in range(len(radices) - 2, -1, -1):
                 self.multipliers[i] = self.multipliers[i + 1] * radices[i + 1]
-        self._ids: dict[bytes, int] = {}
 
     def encode_columns(self, teams: np.ndarray, codes: Sequence[np.ndarray]) -> np.ndarray:
         """Keys of rows given column by column (without building a row matrix)."""
         if not self.fits:
-            return self.encode(np.column_stack([teams, *codes]))
-        key = teams.astype(np.int64) * self.multipliers[0]
+            return self.encode(np.column_stack([teams, *codes]))[0]
+        key = teams.astype(np.int64)
+        key *= self.multipliers[0]
         for column, multiplier in zip(codes, self.multipliers[1:], strict=True):
-            key += (column.astype(np.int64) + 1) * multiplier
+            part = column.astype(np.int64)
+            part += 1
+            part *= multiplier
+            key += part
+            del part
         return key
 
-    def encode(self, tuples: np.ndarray) -> np.ndarray:
-        """One int64 key per row of ``tuples`` (blank = -1 shifted to 0)."""
-        shifted = np.ascontiguousarray(tuples, dtype=np.int64).copy()
-        shifted[:, 1:] += 1
+    def encode(self, *tuples: np.ndarray) -> list[np.ndarray]:
+        """One int64 key per row of each array (comparable within one call)."""
         if self.fits:
-            return shifted @ self.multipliers
-        ids = self._ids
-        return np.fromiter(
-            (ids.setdefault(row.tobytes(), len(ids)) for row in shifted),
-            dtype=np.int64,
-            count=len(shifted),
-        )
+            out = []
+            for array in tuples:
+                shifted = np.asarray(array, dtype=np.int64).copy()
+                shifted[:, 1:] += 1
+                out.append(shifted @ self.multipliers)
+            return out
+        stacked = np.concatenate([np.asarray(a, dtype=np.int64) for a in tuples])
+        _, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        bounds = np.cumsum([len(a) for a in tuples])[:-1]
+        return np.split(inverse.reshape(-1).astype(np.int64), bounds)
 
 
 def _group_counts(
@@ -527,6 +558,7 @@ class _Evaluation:
     tuples: np.ndarray  # generalized tuple per distinct original tuple (team, qi codes)
     moved: np.ndarray  # rows of each distinct tuple fully blanked by step 5
     maps: list[np.ndarray] = field(default_factory=list)
+    hot: list[set[int]] = field(default_factory=list)  # groups in too-rare combinations
 
 
 class _Anonymizer:
@@ -552,34 +584,53 @@ class _Anonymizer:
     def run(self) -> _Evaluation:
         maps = [np.arange(h.size, dtype=np.int64) for h in self.hierarchies]
         best = self.evaluate(maps)
-        while best.loss > 0:
-            trials = [
-                self.evaluate([*maps[:j], candidate, *maps[j + 1 :]])
-                for j, h in enumerate(self.hierarchies)
-                for candidate in h.candidates(maps[j])
-            ]
-            if not trials:
-                break
-            trial = min(trials, key=lambda e: e.loss)
-            if trial.loss >= best.loss - 1e-9:
+        evaluations = 1
+        while best.loss > 0 and evaluations < MAX_EVALUATIONS:
+            # only merges that touch a category of a too-rare combination can help
+            steps = self._steps(maps, best.hot, wide=True)
+            if len(steps) > MAX_CANDIDATES:  # many questions or options: single steps only
+                steps = self._steps(maps, best.hot, wide=False)
+            steps = steps[: MAX_EVALUATIONS - evaluations]
+            trial = None  # keep only the best so far: each evaluation holds the whole table
+            for j, candidate in steps:
+                evaluation = self.evaluate([*maps[:j], candidate, *maps[j + 1 :]])
+                if trial is None or evaluation.loss < trial.loss:
+                    trial = evaluation
+            evaluations += len(steps)
+            if trial is None or trial.loss >= best.loss - 1e-9:
                 break
             best, maps = trial, trial.maps
         return best
+
+    def _steps(
+        self, maps: list[np.ndarray], hot: list[set[int]], *, wide: bool
+    ) -> list[tuple[int, np.ndarray]]:
+        return [
+            (j, new_map)
+            for j, h in enumerate(self.hierarchies)
+            for merged, new_map in h.candidates(maps[j], wide=wide)
+            if merged & hot[j]
+        ]
 
     def evaluate(self, maps: list[np.ndarray]) -> _Evaluation:
         tuples = self.combos.copy()
         for j, groups in enumerate(maps):
             column = tuples[:, j + 1]
             tuples[:, j + 1] = np.where(column >= 0, groups[np.maximum(column, 0)], BLANK)
+        (keys,) = self.keys.encode(tuples)
+        _, inverse, counts = _group_counts(keys, self.counts)
+        rare = tuples[counts[inverse] < self.k, 1:]
+        hot = [set(rare[:, j][rare[:, j] >= 0].tolist()) for j in range(self.m)]
         tuples = self._blank_rare(tuples, maps)
         tuples, moved = self._fill_blank_groups(tuples)
-        return _Evaluation(self._loss(tuples, moved, maps), tuples, moved, maps)
+        return _Evaluation(self._loss(tuples, moved, maps), tuples, moved, maps, hot)
 
     def _blank_rare(self, tuples: np.ndarray, maps: list[np.ndarray]) -> np.ndarray:
         """Step 4: blank one cell at a time of tuples in groups smaller than k."""
         n_groups = np.array([int(g.max()) + 1 if g.size else 0 for g in maps])
         while True:
-            unique, inverse, counts = _group_counts(self.keys.encode(tuples), self.counts)
+            (keys,) = self.keys.encode(tuples)
+            unique, inverse, counts = _group_counts(keys, self.counts)
             open_cells = tuples[:, 1:] >= 0
             active = (counts[inverse] < self.k) & open_cells.any(axis=1)
             if not active.any():
@@ -587,11 +638,20 @@ class _Anonymizer:
             active_rows = np.flatnonzero(active)
             groups, at = np.unique(inverse[active_rows], return_index=True)
             rep = tuples[active_rows[at]]
-            score = np.full((groups.size, self.m), -1.0)
+            targets = []
             for j in range(self.m):
                 target = rep.copy()
                 target[:, j + 1] = BLANK
-                joined = _lookup(unique, counts, self.keys.encode(target)).astype(float)
+                targets.append(target)
+            if not self.keys.fits:  # rank keys: encode everything in one call
+                keys, *target_keys = self.keys.encode(tuples, *targets)
+                unique, inverse, counts = _group_counts(keys, self.counts)
+                groups = inverse[active_rows[at]]  # the same groups, renumbered
+            else:
+                target_keys = self.keys.encode(*targets)
+            score = np.full((groups.size, self.m), -1.0)
+            for j in range(self.m):
+                joined = _lookup(unique, counts, target_keys[j]).astype(float)
                 # ties: blank the more detailed question first, then the later one
                 score[:, j] = np.where(rep[:, j + 1] >= 0, joined + n_groups[j] * 1e-6, -1.0)
                 score[:, j] += j * 1e-9
@@ -605,7 +665,7 @@ class _Anonymizer:
         if self.m == 0:
             return tuples, moved
         all_blank = (tuples[:, 1:] < 0).all(axis=1)
-        _, inverse, counts = _group_counts(self.keys.encode(tuples), self.counts)
+        _, inverse, counts = _group_counts(self.keys.encode(tuples)[0], self.counts)
         for start, stop in zip(self.team_bounds[:-1], self.team_bounds[1:], strict=True):
             blank_rows = np.flatnonzero(all_blank[start:stop]) + start
             have = int(self.counts[blank_rows].sum())
@@ -730,38 +790,42 @@ def k_anonymize(
             raise ValueError(f"{qi.name}: codes must be -1 or index a category")
     m = len(codes)
     hierarchies = [_Hierarchy(qi) for qi in quasi_identifiers]
-    team_ids, team_code = np.unique(teams, return_inverse=True)
-    team_code = team_code.reshape(-1)
+    team_code, team_ids = pd.factorize(teams, sort=True)  # hashing: less memory than sorting
     sizes = np.bincount(team_code, minlength=team_ids.size)
     dropped, suppressions = _team_suppression(sizes, k)
     keep = ~dropped[team_code]
-    kept_rows = np.flatnonzero(keep)
+    every_row = bool(keep.all())
+    kept_rows = slice(None) if every_row else np.flatnonzero(keep)
     keys = _Keys(team_ids.size, [h.size for h in hierarchies])
 
     # Steps 3-5 work on the distinct tuples; rows only remember which tuple they have.
     row_keys = keys.encode_columns(team_code[kept_rows], [c[kept_rows] for c in codes])
-    _, first, inverse, counts = np.unique(
-        row_keys, return_index=True, return_inverse=True, return_counts=True
-    )
+    inverse, _ = pd.factorize(row_keys)  # tuple number, in order of first appearance
     del row_keys
-    at = kept_rows[first]
+    running = np.maximum.accumulate(inverse)
+    first = np.flatnonzero(np.r_[inverse.size > 0, running[1:] > running[:-1]])
+    del running
+    counts = np.bincount(inverse, minlength=first.size)
+    at = first if every_row else kept_rows[first]
     combos = np.column_stack([team_code[at], *(c[at] for c in codes)]).astype(np.int64)
+    del team_code
     by_team = np.argsort(combos[:, 0], kind="stable")  # each team's tuples contiguous
     combos, counts = combos[by_team], counts[by_team].astype(np.int64)
-    inverse = np.argsort(by_team)[inverse.reshape(-1)]
+    inverse = np.argsort(by_team).astype(np.int32)[inverse]
     result = _Anonymizer(combos, counts, hierarchies, k, keys).run()
     tuples, moved_counts = result.tuples, result.moved
 
     moved = None  # rows of a tuple blanked in step 5, chosen at random
     if moved_counts.any():
         rng = np.random.default_rng(random_state)
-        order = np.lexsort((rng.permutation(inverse.size), inverse))
-        position = np.empty(inverse.size, dtype=np.int64)
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        position[order] = np.arange(inverse.size) - starts[inverse[order]]
-        del order
-        moved = position < moved_counts[inverse]
-        del position
+        candidates = np.flatnonzero((moved_counts > 0)[inverse])
+        tuple_of = inverse[candidates]
+        order = np.lexsort((rng.permutation(candidates.size), tuple_of))
+        ranked, ranked_tuple = candidates[order], tuple_of[order]
+        position = np.arange(ranked.size) - np.searchsorted(ranked_tuple, ranked_tuple)
+        moved = np.zeros(inverse.size, dtype=bool)
+        moved[ranked[position < moved_counts[ranked_tuple]]] = True
+        del candidates, tuple_of, order, ranked, ranked_tuple, position
 
     out_codes = []
     for j in range(m):
@@ -775,7 +839,7 @@ def k_anonymize(
     # Groups of identical tuples, counted per distinct tuple (moved rows join the blank group).
     blank_tuples = tuples.copy()
     blank_tuples[:, 1:] = BLANK
-    both = np.concatenate([keys.encode(tuples), keys.encode(blank_tuples)])
+    both = np.concatenate(keys.encode(tuples, blank_tuples))
     weights = np.concatenate([counts - moved_counts, moved_counts])
     _, group_index = np.unique(both, return_inverse=True)
     group_index = group_index.reshape(-1)
@@ -801,7 +865,7 @@ def k_anonymize(
 
     show_profile, withheld_rows, withheld_groups = None, 0, 0
     if profiles is not None:
-        row_group = group_index[: len(combos)][inverse]
+        row_group = group_index[: len(combos)].astype(np.int32)[inverse]
         if moved is not None:
             row_group[moved] = group_index[len(combos) :][inverse[moved]]
         show_profile, withheld_rows, withheld_groups = _diverse_profiles(
@@ -811,7 +875,7 @@ def k_anonymize(
         k=k,
         k_reached=k_reached,
         rows_in=n,
-        rows_out=int(kept_rows.size),
+        rows_out=int(np.count_nonzero(keep)),
         teams_in=int(team_ids.size),
         teams_out=int((~dropped).sum()),
         suppressed=tuple(suppressions),
@@ -833,7 +897,9 @@ def _diverse_profiles(
     if not assigned.any():
         return show, 0, 0
     n_profiles = int(profiles.max()) + 1
-    pairs = row_group[assigned].astype(np.int64) * n_profiles + profiles[assigned]
+    pairs = row_group[assigned].astype(np.int64)
+    pairs *= n_profiles
+    pairs += profiles[assigned]
     table = np.bincount(pairs, minlength=n_groups * n_profiles).reshape(n_groups, n_profiles)
     uniform = (table > 0).sum(axis=1) == 1
     withheld = assigned & uniform[row_group]

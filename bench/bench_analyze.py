@@ -29,6 +29,7 @@ from bench.common import (
     median,
     negoscope_command,
     phase_table,
+    phases,
     repeat,
     run_process,
     sqlite_url,
@@ -106,7 +107,22 @@ def run(ctx: Context) -> Section:
     ]
     slowest = max(runs, key=lambda r: r.seconds)
     base_line = base_runs[0].output.strip().splitlines()[-1] if base_runs[0].output else ""
+    step, step_s = max(phases(slowest), key=lambda phase: phase[1])
+    loading = next((sec for label, sec in phases(slowest) if label.startswith("Loading")), None)
+    loading_text = (
+        f" Loading the round's answers from the database into a frame (the `Loading` step, "
+        f"`survey.services.datasets.round_frame`) took {loading:.1f} s, "
+        f"{loading / median([r.seconds for r in base_runs]):.1f} times the whole pandas "
+        "baseline (interpreter start-up included)."
+        if loading is not None
+        else ""
+    )
     section.notes += [
+        f"The longest step is `{step}`: {step_s:.1f} s of {slowest.seconds:.1f} s."
+        + loading_text
+        + " "
+        + slowest.cpu_line(),
+        "",
         f"Baseline output: `{base_line}`. Steps of the slowest analyze run "
         f"({slowest.seconds:.1f} s; time between the command's progress lines):",
         "",

@@ -24,6 +24,7 @@ process of its own (what the build does).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -85,14 +86,26 @@ def data_key() -> str:
 
 
 def analysis_key(key: str) -> str:
-    """Changes when the data or the code behind a round's analysis changes."""
+    """Changes when the data or the code behind a round's analysis changes.
+
+    The code is every ``analytics`` module that the analysis pipeline imports
+    (with the package data files), plus the app's analysis cache and data bridge.
+    """
+    import importlib
+
+    importlib.import_module("analytics.pipeline")
+    modules = [
+        Path(module.__file__)
+        for name, module in sorted(sys.modules.items())
+        if name.split(".")[0] == "analytics" and getattr(module, "__file__", None)
+    ]
     sources = [
-        *(PROJECT_ROOT / "analytics").rglob("*.py"),
+        *modules,
         *(PROJECT_ROOT / "analytics").rglob("*.yaml"),
         PROJECT_ROOT / "survey" / "services" / "team_reports.py",
         PROJECT_ROOT / "survey" / "services" / "datasets.py",
     ]
-    return hash_files([p for p in sources if "__pycache__" not in p.parts], key)
+    return hash_files(sorted(set(sources)), key)
 
 
 def build(ctx: Context) -> DataSet:
@@ -118,6 +131,7 @@ def build(ctx: Context) -> DataSet:
             _migrate(path)  # brings a cached database to the current schema
     if manifest.get("analysis_key") != analysis_key(key) or not _analysis_stored(data):
         ctx.log("Analysing the 100k round once inside the app (cached until analytics change) ...")
+        _forget_analyses(data.db_100k)  # made by other code: analyse again with this code
         run = _prime(data)
         manifest["build_log"]["analyse 100k round in the app (round_analysis)"] = run
         manifest["analysis_key"] = analysis_key(key)
@@ -198,6 +212,13 @@ def _prime(data: DataSet) -> float:
     if not _analysis_stored(data):
         raise RuntimeError(f"the analysis of {data.round_100k} was not stored:\n{run.output}")
     return run.seconds
+
+
+def _forget_analyses(db_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn, contextlib.suppress(sqlite3.OperationalError):
+        conn.execute("DELETE FROM round_analyses")  # OperationalError: no such table yet
 
 
 def _analysis_stored(data: DataSet) -> bool:

@@ -173,3 +173,160 @@ def _app(path: Path):  # type: ignore[no-untyped-def]
             "TESTING": True,
         }
     )
+
+
+# --------------------------------------------------------------------------- runs
+def _child_export(db_path: Path, fmt: str, out: Path) -> dict[str, object]:
+    """The real export, as ``negoscope export`` runs it (an app, a round, a file)."""
+    app = _app(db_path)
+    with app.app_context():
+        from survey.extensions import db
+        from survey.models import SurveyRound
+        from survey.services.export import export_round
+
+        survey_round = db.session.query(SurveyRound).filter_by(name=ROUND).one()
+        start = time.perf_counter()
+        result = export_round(survey_round, out, fmt=fmt, k=5)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": result.rows, "k_reached": result.k_reached}
+
+
+def _exported_frame(parquet: Path, rows: int | None = None):  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet)
+    if rows is not None:
+        table = table.slice(0, rows)
+    return table.to_pandas()
+
+
+def _pandas_write(frame, fmt: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_excel(out, index=False, engine="xlsxwriter")
+
+
+def _child_pandas(parquet: Path, fmt: str, out: Path, rows: int | None) -> dict[str, object]:
+    """pandas writing the same frame (the export's rows, loaded before timing)."""
+    frame = _exported_frame(parquet, rows)
+    start = time.perf_counter()
+    _pandas_write(frame, fmt, out)
+    return {"seconds": time.perf_counter() - start, "rows": len(frame)}
+
+
+def _child_load(db_path: Path) -> dict[str, object]:
+    """The existing row->frame bridge, i.e. loading the round into pandas first."""
+    app = _app(db_path)
+    with app.app_context():
+        from survey.extensions import db
+        from survey.models import SurveyRound
+        from survey.services.datasets import round_frame
+        from survey.services.instruments import instrument_of
+
+        survey_round = db.session.query(SurveyRound).filter_by(name=ROUND).one()
+        start = time.perf_counter()
+        frame = round_frame(survey_round, instrument_of(survey_round.instrument))
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": len(frame)}
+
+
+def _run_child(*args: str) -> dict[str, object]:
+    """Run one measurement in a fresh interpreter; add its peak memory."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.bench_export", "--child", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{args}: {completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _child_main(args: list[str]) -> None:
+    kind, *rest = args
+    if kind == "export":
+        db_path, fmt, out = rest
+        result = _child_export(Path(db_path), fmt, Path(out))
+    elif kind == "pandas":
+        parquet, fmt, out, rows = rest
+        result = _child_pandas(Path(parquet), fmt, Path(out), int(rows) or None)
+    elif kind == "load":
+        result = _child_load(Path(rest[0]))
+    else:
+        raise SystemExit(f"unknown child {kind}")
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build (once) and measure; print a markdown table."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        _child_main(argv[1:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
+    parser.add_argument(
+        "--xlsx-baseline-rows",
+        type=int,
+        default=100_000,
+        help="pandas.to_excel holds every cell in memory: time it on this many rows and"
+        " scale linearly (0 = all rows)",
+    )
+    args = parser.parse_args(argv)
+    print(f"Database: {build_database(args.responses)}", file=sys.stderr)
+    db_path = database_path(args.responses)
+    formats = sorted(args.formats, key=lambda f: f != "parquet")  # parquet first: the frame
+    rows_out: list[str] = []
+    with tempfile.TemporaryDirectory(dir=DATA_DIR, prefix="bench-") as folder:
+        tmp = Path(folder)
+        parquet = tmp / "export.parquet"
+        load = _run_child("load", str(db_path))
+        print(f"round_frame: {load['seconds']:.1f} s", file=sys.stderr)
+        if "parquet" not in formats:
+            _run_child("export", str(db_path), "parquet", str(parquet))
+        for fmt in formats:
+            out = parquet if fmt == "parquet" else tmp / f"export.{fmt}"
+            export = _run_child("export", str(db_path), fmt, str(out))
+            print(f"export {fmt}: {export}", file=sys.stderr)
+            sample = args.xlsx_baseline_rows if fmt == "xlsx" else 0
+            pandas = _run_child(
+                "pandas", str(parquet), fmt, str(tmp / f"pandas.{fmt}"), str(sample)
+            )
+            print(f"pandas {fmt}: {pandas}", file=sys.stderr)
+            scale = int(export["rows"]) / int(pandas["rows"]) if sample else 1.0
+            pandas_s = float(pandas["seconds"]) * scale
+            naive_s = float(load["seconds"]) + pandas_s
+            export_s = float(export["seconds"])
+            note = f" (timed on {int(pandas['rows']):,} rows, scaled)" if sample else ""
+            rows_out.append(
+                f"| {fmt} | {int(export['rows']):,} | {export_s:.1f} | {export['peak_mb']:.0f} |"
+                f" {pandas_s:.1f}{note} | {pandas['peak_mb']:.0f} | {export_s / pandas_s:.1f}x |"
+                f" {naive_s:.1f} | {export_s / naive_s:.2f}x |"
+            )
+    print(
+        f"\n### negoscope export, {args.responses:,} responses (SQLite, {os.cpu_count()} cores)\n"
+    )
+    print(
+        "| format | rows | export s | export peak MB | pandas write s | pandas peak MB |"
+        " export / pandas | round_frame + pandas write s | export / that |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for line in rows_out:
+        print(line)
+    print(
+        f"\nround_frame (load the round into pandas): {float(load['seconds']):.1f} s,"
+        f" peak {float(load['peak_mb']):.0f} MB. Peak memory is ru_maxrss of a fresh process"
+        " per run, imports included."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -83,7 +83,7 @@ def postgres_server() -> Iterator[Postgres]:
         log = str(folder / "log")
         _run(_as_postgres([pg_ctl, "-D", str(data), "-l", log, "-w", "-o", options, "start"]))
         started = True
-        version = _run([str(binaries / "postgres"), "--version"]).split()[-1]
+        version = _run([str(binaries / "postgres"), "--version"]).split()[2]
         yield Postgres(
             f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
             f"throwaway PostgreSQL {version} cluster on 127.0.0.1:{port}, default settings "

@@ -142,8 +142,7 @@ def _single(ctx: Context, section: Section) -> None:
         f"One report: first (cold) render {cold:.2f} s, empty page {cold_base:.3f} s; "
         f"team context built from the in-memory 100k analysis in "
         f"{median(context_times) * 1000:.0f} ms (median of {len(context_times)} teams; "
-        f"the first, loading the stored analysis from the database: {load * 1000:.0f} ms). "
-        "The dashboard builds this context on every page and chart request.",
+        f"the first, loading the stored analysis from the database: {load * 1000:.0f} ms).",
         "",
     ]
 
@@ -194,10 +193,10 @@ def _batch(ctx: Context, section: Section) -> None:
     )
     slowest = max(runs, key=lambda r: r.seconds)
     section.notes += [
-        f"Batch: peak RSS {slowest.peak_rss_bytes / 1024**2:.0f} MB (largest process); "
-        f"{BATCH_TEAMS} reports x {one:.2f} s / {os.cpu_count()} cores = "
-        f"{one * BATCH_TEAMS / (os.cpu_count() or 1):.0f} s is the rendering floor with "
-        "every core busy. Steps of the slowest run:",
+        f"Batch: {BATCH_TEAMS} reports x {one:.2f} s / {os.cpu_count()} cores = "
+        f"{one * BATCH_TEAMS / (os.cpu_count() or 1):.0f} s is the rendering time with every "
+        f"core busy and nothing else running. {slowest.cpu_line()} Peak RSS "
+        f"{slowest.peak_rss_bytes / 1024**2:.0f} MB (largest process). Steps of the slowest run:",
         "",
         *phase_table(slowest),
         "",

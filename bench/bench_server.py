@@ -31,7 +31,8 @@ from tests.survey.live_server import (
 )
 
 BENCH_APP = "survey:create_app({'BENCH_ROUTES': True})"
-SERVER_TIMING_RE = re.compile(r"app;dur=([0-9.]+)")
+SERVER_TIMING_RE = re.compile(r"\bapp;dur=([0-9.]+)")
+GC_TIMING_RE = re.compile(r"\bgc;dur=([0-9.]+)")
 
 
 class BenchGunicorn(Gunicorn):
@@ -68,24 +69,33 @@ class BenchGunicorn(Gunicorn):
         return self
 
 
-def server_ms(reply_headers: str | None) -> float | None:
-    """Milliseconds in a ``Server-Timing: app;dur=...`` header value.
+def server_ms(header: str | None, pattern: re.Pattern[str] = SERVER_TIMING_RE) -> float | None:
+    """Milliseconds of one metric in a ``Server-Timing`` header value (``app`` by default).
 
     Examples
     --------
-    >>> server_ms("app;dur=12.50")
-    12.5
+    >>> server_ms("app;dur=12.50, gc;dur=0.10"), server_ms("app;dur=1, gc;dur=0.10", GC_TIMING_RE)
+    (12.5, 0.1)
     """
-    if not reply_headers:
+    if not header:
         return None
-    match = SERVER_TIMING_RE.search(reply_headers)
+    match = pattern.search(header)
     return float(match.group(1)) if match else None
 
 
-def timed_get(
-    base_url: str, path: str, cookie: str, timeout: float = 60.0
-) -> tuple[int, float, float | None, int]:
-    """GET ``path`` with a ``Cookie`` header: (status, loopback seconds, server ms, body bytes)."""
+@dataclass(frozen=True)
+class TimedReply:
+    """A GET's status, loopback seconds, server and garbage-collection ms, body size."""
+
+    status: int
+    seconds: float
+    server_ms: float | None
+    gc_ms: float | None
+    size: int
+
+
+def timed_get(base_url: str, path: str, cookie: str, timeout: float = 60.0) -> TimedReply:
+    """GET ``path`` with a ``Cookie`` header, timed on the client and by the server."""
     host, port = base_url.removeprefix("http://").split(":")
     started = time.perf_counter()
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
@@ -96,11 +106,14 @@ def timed_get(
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
-        timing = server_ms(response.getheader("Server-Timing"))
+        header = response.getheader("Server-Timing")
         status = response.status
     finally:
         connection.close()
-    return status, time.perf_counter() - started, timing, len(body)
+    seconds = time.perf_counter() - started
+    return TimedReply(
+        status, seconds, server_ms(header), server_ms(header, GC_TIMING_RE), len(body)
+    )
 
 
 @dataclass

@@ -35,7 +35,18 @@ import sqlalchemy as sa
 
 from bench.bench_postgres import postgres_server
 from bench.bench_server import BenchGunicorn, LoadRun, closed_loop
-from bench.common import Context, Result, Section, fmt, median, repeat, sqlite_url, work_dir
+from bench.common import (
+    Context,
+    Result,
+    Section,
+    fmt,
+    fsync_rate,
+    machine_cpu,
+    median,
+    repeat,
+    sqlite_url,
+    work_dir,
+)
 from bench.load_submit import RunStats, Verdict, check, drive, throwaway_postgres
 from tests.survey.live_server import (
     Browser,
@@ -57,6 +68,9 @@ BUDGET_SECONDS = 90.0  # per database, after start-up
 SAVE_RATIO_TARGET = 0.7
 P99_TARGET_MS = 100.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+FSYNC_SECONDS = 0.5
+SINGLE_CLIENT_SECONDS = 3.0
+FLOW_REQUESTS = 5 + 2 * len(PAGES)
 
 
 class PageSaver:
@@ -93,14 +107,6 @@ def inserted(reply: Reply) -> bool:
 def inserter(base_url: str) -> Callable[[], Reply]:
     browser = Browser(base_url, timeout=30.0)
     return lambda: browser.post("/bench/insert", {})
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot (``/proc/stat``)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    total = sum(fields)
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -155,6 +161,7 @@ class RoundOfRuns:
     flow: RunStats
     flow_seconds: float
     verdict: Verdict
+    fsyncs: tuple[float, float] | None  # fsyncs/s just before and after (SQLite only)
 
 
 def run(ctx: Context) -> Section:
@@ -162,7 +169,7 @@ def run(ctx: Context) -> Section:
     section = Section("Survey page save and full respondent flow (gunicorn, 16 clients)")
     with work_dir("web") as folder:
         label = "SQLite WAL, synchronous=FULL"
-        _measure_backend(ctx, section, label, sqlite_url(folder / "web.sqlite3"))
+        _measure_backend(ctx, section, label, sqlite_url(folder / "web.sqlite3"), folder)
     if not ctx.postgres:
         _not_measured(section, "PostgreSQL", "PostgreSQL skipped (--no-postgres)")
         return section
@@ -185,7 +192,10 @@ def _not_measured(section: Section, backend: str, reason: str) -> None:
         section.results.append(Result(benchmark, measure, "", missing=reason))
 
 
-def _measure_backend(ctx: Context, section: Section, backend: str, url: str) -> None:
+def _measure_backend(
+    ctx: Context, section: Section, backend: str, url: str, disk: Path | None = None
+) -> None:
+    """Measure one database; ``disk``: its folder, whose fsync rate is measured around runs."""
     from survey.web.bench_routes import create_table
 
     ctx.log(f"  {backend}: migrating and seeding ...")
@@ -216,23 +226,28 @@ def _measure_backend(ctx: Context, section: Section, backend: str, url: str) -> 
             def save() -> Measured:
                 return measured(server, lambda: closed_loop(savers, saved, segment))
 
+            before = fsync_rate(disk, FSYNC_SECONDS) if disk else None
             if index % 2:
                 saving, baseline = save(), base()
             else:
                 baseline, saving = base(), save()
+            fsyncs = (before, fsync_rate(disk, FSYNC_SECONDS)) if disk and before else None
             live = LiveServer.seeded(server, url, flow_seeds[index])
             started = time.monotonic()
             stats, invitations = drive(live, args, backend)
             flow_seconds = time.monotonic() - started
-            return RoundOfRuns(
-                baseline, saving, stats, flow_seconds, check(live, stats, invitations)
-            )
+            verdict = check(live, stats, invitations)
+            return RoundOfRuns(baseline, saving, stats, flow_seconds, verdict, fsyncs)
 
         rounds = repeat(one, runs=ctx.runs, budget=ctx.budget(BUDGET_SECONDS), log=ctx.log)
-    _results(section, backend, rounds, ctx)
+        # Does adding clients add throughput? One client alone, for comparison.
+        single = measured(server, lambda: closed_loop(savers[:1], saved, SINGLE_CLIENT_SECONDS))
+    _results(section, backend, rounds, ctx, single)
 
 
-def _results(section: Section, backend: str, rounds: list[RoundOfRuns], ctx: Context) -> None:
+def _results(
+    section: Section, backend: str, rounds: list[RoundOfRuns], ctx: Context, single: Measured
+) -> None:
     base_rps = [r.baseline.load.per_second for r in rounds]
     save_rps = [r.save.load.per_second for r in rounds]
     save_p99 = [r.save.load.latency(0.99) * 1000 for r in rounds]
@@ -285,7 +300,10 @@ def _results(section: Section, backend: str, rounds: list[RoundOfRuns], ctx: Con
     verdicts = [r.verdict for r in rounds]
     lines = [
         f"**{backend}** ({len(rounds)} runs; {WORKERS} gunicorn sync workers; "
-        f"{CLIENTS} clients in this process; {SEGMENT_SECONDS:.0f} s per load segment):",
+        f"{CLIENTS} clients in this process; {SEGMENT_SECONDS:.0f} s per load segment). A "
+        f"survey is {FLOW_REQUESTS} requests: invitation link, landing, consent, GET and POST "
+        f"of each of the {len(PAGES)} pages, review, submit (answered by a redirect to the "
+        "thank-you page, which is not fetched).",
         "",
         "| run | baseline req/s | p50 / p99 ms | page saves/s | p50 / p99 ms | "
         "CPU ms per save (server) | CPU ms per insert (server) | cores busy: ours, save / insert "
@@ -317,28 +335,51 @@ def _results(section: Section, backend: str, rounds: list[RoundOfRuns], ctx: Con
         )
         + (" — **PASS**" if all(v.ok for v in verdicts) else " — **FAIL**"),
     ]
-    cpu_save = median([1000 * r.save.server_cpu / max(1, r.save.load.ok) for r in rounds])
+    cpu_save = median([1000 * r.save.load_cpu_ms() for r in rounds])
     cpu_insert = median([1000 * r.baseline.load_cpu_ms() for r in rounds])
-    busy = median(
-        [r.save.load.per_second * r.save.server_cpu / max(1, r.save.load.ok) for r in rounds]
-    )
+    ours = median([r.save.cpu_share() for r in rounds])
+    machine = median([r.save.machine_busy for r in rounds])
+    if machine >= 0.9:
+        verdict = (
+            f"the machine's cores were saturated ({machine:.0%} busy), "
+            f"{max(0.0, machine - ours):.0%} of them by processes other than the workers "
+            "and clients (other users of this shared machine"
+            + (", and the PostgreSQL server" if "PostgreSQL" in backend else "")
+            + "): the runs were CPU-bound."
+        )
+    else:
+        verdict = (
+            f"the machine's cores were {machine:.0%} busy, so the workers also spent time "
+            "waiting (for the database or its write lock), not only computing."
+        )
     lines.append(
         f"- Worker CPU per request (median): page save {cpu_save:.1f} ms, baseline insert "
-        f"{cpu_insert:.1f} ms, so the workers' CPU alone would allow a ratio of about "
-        f"{cpu_insert / cpu_save:.2f}. During the page-save runs the workers used "
-        f"{busy:.2f} of the {os.cpu_count()} cores; the rest of their time went to waiting "
-        "(for the database, its write lock, or a core taken by another process: see the "
-        "machine column)."
+        f"{cpu_insert:.1f} ms: on CPU alone the ratio would be about "
+        f"{cpu_insert / cpu_save:.2f}. During the page-save runs the workers and clients kept "
+        f"{ours:.0%} of the {os.cpu_count()} cores busy and {verdict}"
     )
-    if "SQLite" in backend:
+    lines.append(
+        f"- One client alone: {single.load.per_second:.0f} page saves/s (p50 "
+        f"{single.load.latency(0.5) * 1000:.1f} ms, worker CPU "
+        f"{1000 * single.load_cpu_ms():.1f} ms per save, machine {single.machine_busy:.0%} "
+        f"busy); {CLIENTS} clients reached {median(save_rps):.0f}/s, "
+        f"{median(save_rps) / max(1e-9, single.load.per_second):.1f} times as many with "
+        f"{WORKERS} workers on {os.cpu_count()} cores."
+    )
+    measured_fsyncs = [f for r in rounds if r.fsyncs for f in r.fsyncs]
+    if measured_fsyncs:
+        low, high = min(measured_fsyncs), max(measured_fsyncs)
+        commits = max(median(base_rps), median(save_rps))
         lines.append(
-            f"- Disk: {fmt(ctx.fsync_per_s, 'fsyncs/s')} (4 KiB write + fsync loop on the same "
-            f"disk); the baseline commits {fmt(median(base_rps), '/s')} and page saves "
-            f"{fmt(median(save_rps), '/s')}, one fsync each, so the fsync rate is "
+            f"- Disk: {fmt(low)}–{fmt(high)} fsyncs/s in a 4 KiB write + fsync loop on the same "
+            f"disk just before and after each run ({fmt(ctx.fsync_per_s)} at the start of "
+            f"`make bench`; it varies with other users' writes). Every commit fsyncs the WAL "
+            f"once: the baseline made {fmt(median(base_rps))} commits/s and page saves "
+            f"{fmt(median(save_rps))}/s, so the disk's fsync rate "
             + (
-                "not what bounds them."
-                if ctx.fsync_per_s > 2 * median(base_rps)
-                else "close to what bounds them."
+                "is well above what the runs needed and is not what bounds them."
+                if low > 2 * commits
+                else "was at times close to (or below) the commit rate and can bound it."
             )
         )
     section.notes += [*lines, ""]

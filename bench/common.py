@@ -52,6 +52,7 @@ __all__ = [
     "fmt",
     "fsync_rate",
     "hash_files",
+    "machine_cpu",
     "median",
     "negoscope_command",
     "percentile",
@@ -142,6 +143,12 @@ class Result:
         base = median(self.baseline_values)
         return median(self.values) / base if base else math.nan
 
+    @property
+    def missing_text(self) -> str:
+        """Why nothing was measured, as a phrase starting with "not measured"."""
+        text = self.missing or ""
+        return text if text.startswith("not measured") else f"not measured: {text}"
+
     def cells(self) -> list[str]:
         """The markdown table cells of this row."""
         if self.missing:
@@ -149,7 +156,7 @@ class Result:
             return [
                 self.benchmark,
                 self.measure,
-                f"not measured: {self.missing}",
+                self.missing_text,
                 *empty,
                 self.target,
                 "not measured",
@@ -160,7 +167,7 @@ class Result:
             _summary(self.values, self.unit),
             self.baseline,
             _summary(self.baseline_values, self.baseline_unit or self.unit),
-            "n/a" if math.isnan(self.ratio) else f"{self.ratio:.3g}",
+            fmt(self.ratio),
             self.target,
             {True: "**met**", False: "**missed**", None: "reported"}[self.met],
         ]
@@ -255,6 +262,8 @@ class ProcessRun:
     peak_rss_bytes: int
     lines: list[tuple[float, str]]
     timed_out: bool = False
+    cpu_seconds: float = 0.0  # user + system, the command and its waited-for descendants
+    machine_busy: float = math.nan  # share of all cores busy (any process) meanwhile
 
     @property
     def output(self) -> str:
@@ -267,6 +276,15 @@ class ProcessRun:
             tail = "\n".join(line for _, line in self.lines[-30:])
             raise RuntimeError(f"{' '.join(self.command[:4])} ...: {what}\n{tail}")
         return self
+
+    def cpu_line(self) -> str:
+        """How many cores the command kept busy, and how busy the machine was."""
+        return (
+            f"The command used {self.cpu_seconds:.0f} CPU-seconds in {self.seconds:.0f} s "
+            f"({self.cpu_seconds / max(self.seconds, 1e-9):.2f} cores on average); all "
+            f"processes together kept the machine's {os.cpu_count()} cores "
+            f"{self.machine_busy:.0%} busy meanwhile."
+        )
 
     def first_line_time(self, prefix: str) -> float | None:
         """Seconds after the start when a line starting with ``prefix`` (stripped) appeared."""
@@ -296,6 +314,7 @@ def run_process(
     >>> run.returncode, run.lines[0][1], run.peak_rss_bytes > 0
     (0, 'hi', True)
     """
+    machine_before = machine_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(
         list(command),
@@ -342,8 +361,31 @@ def run_process(
     reader.join(10)
     if process.stdout is not None:
         process.stdout.close()
-    peak = usage.ru_maxrss * 1024
-    return ProcessRun(list(command), process.returncode, seconds, peak, lines, timed_out.is_set())
+    busy, total = (
+        after - before for after, before in zip(machine_cpu(), machine_before, strict=True)
+    )
+    return ProcessRun(
+        list(command),
+        process.returncode,
+        seconds,
+        usage.ru_maxrss * 1024,
+        lines,
+        timed_out.is_set(),
+        usage.ru_utime + usage.ru_stime,
+        busy / total if total > 0 else math.nan,
+    )
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from ``/proc/stat``.
+
+    Differences of two readings give the share of all cores that any process
+    kept busy in between: on a shared machine, what the benchmark competed with.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
 
 
 def negoscope_command() -> list[str]:
@@ -414,7 +456,8 @@ def hash_files(paths: Iterable[Path], extra: str = "") -> str:
     """A short SHA-256 of the files' names and contents (and ``extra``)."""
     digest = hashlib.sha256(extra.encode())
     for path in sorted(paths):
-        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        name = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+        digest.update(str(name).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -38,6 +38,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_responses_command)
     app.cli.add_command(analyze_command)
     app.cli.add_command(report_command)
+    from survey.cli_export import erase_participant_command, export_command
+
+    app.cli.add_command(export_command)
+    app.cli.add_command(erase_participant_command)
     app.cli.add_command(backup_command)
 
 

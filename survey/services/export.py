@@ -82,15 +82,7 @@ FETCH_ROWS = 50_000
 IN_MEMORY_BYTES = 64 * 1024 * 1024
 SEED = 0
 MISSING = -128  # an unanswered item in the answer matrix (int8)
-FIXED_COLUMNS = (
-    "respondent_id",
-    "team_id",
-    "round",
-    "instrument_id",
-    "instrument_version",
-    "profile",
-    "submission_week",
-)
+LEADING_COLUMNS = ("respondent_id", "team_id", "round", "instrument_id", "instrument_version")
 WEEK = "submission_week"
 
 
@@ -351,7 +343,7 @@ def _score_column(dimension_id: str) -> str:
 
 def _column_names(instrument: Instrument) -> list[str]:
     names = [
-        *FIXED_COLUMNS[:5],
+        *LEADING_COLUMNS,
         *instrument.item_ids,
         *(_score_column(d.id) for d in instrument.dimensions),
         "profile",
@@ -609,9 +601,11 @@ def export_round(
         Every combination of team and generalized context values and week
         occurs at least ``k`` times among the exported rows.
     stable_ids : bool, default False
-        Pseudonyms from the organization's persistent key (created on first
-        use: the caller commits), so that they repeat across exports; by
-        default a fresh random key, so that two exports cannot be joined.
+        Pseudonyms from the organization's persistent key, so that they repeat
+        across exports; by default a fresh random key, so that two exports
+        cannot be joined. Create the key first (:func:`stable_export_key` and a
+        commit, in a short write transaction): made here, it would hold a
+        write lock for the whole export.
     bundle : bool, default False
         Parquet only: one zip with the data, codebook and manifest.
     profile_model : ProfileModel, optional

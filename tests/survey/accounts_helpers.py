@@ -32,6 +32,7 @@ class AccessWorld:
     token: str
     report_round_id: int
     emails: dict[str, str] = field(default_factory=dict)
+    participant_id: int = 0
 
 
 def build_access_world(app: Flask) -> AccessWorld:
@@ -82,6 +83,7 @@ def build_access_world(app: Flask) -> AccessWorld:
             token,
             report_round.id,
             emails,
+            participant_id=person.id,
         )
 
 

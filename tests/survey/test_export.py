@@ -1,0 +1,605 @@
+"""`negoscope export` and the admin download: anonymity, pseudonyms, codebook, escaping.
+
+k-anonymity and l-diversity are checked on the exported files with a plain
+pandas group-by, written apart from the export code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from analytics.anonymity import FORMULA_PREFIXES, neutralize, pseudonymize
+from analytics.instrument import Instrument, _plain
+from analytics.instrument_parser import load_default_instrument, parse_instrument
+from analytics.synthetic import simulate_responses
+from survey.cli_export import erase_participant_command, export_command
+from survey.extensions import db
+from survey.models import AuditEvent, Invitation, Organization, Response
+from survey.services import accounts, organizations, rounds
+from survey.services.export_writers import XlsxExportWriter, codebook_rows, manifest_rows
+from survey.services.ingest import SubmittedRow, store_submitted
+from survey.services.instruments import store_instrument
+from tests.conftest import make_app
+from tests.survey.accounts_helpers import PASSWORD, log_in
+from tests.survey.respond_helpers import csrf_from
+
+DEFAULT = load_default_instrument()
+EVIL_ROUND = '=HYPERLINK("http://evil.example/?x","Open")'
+EVIL_TEAM = '=HYPERLINK("http://evil.example/team","Team")'
+TEAMS = {"Alpha": 14, EVIL_TEAM: 9, "Gamma": 7, "Delta": 3}
+
+
+@dataclass
+class ExportWorld:
+    """Everything identifying that the database holds, and the ids the tests need."""
+
+    org_id: int
+    round_id: int
+    round_name: str
+    team_names: list[str]
+    people: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    token_hashes: list[str] = field(default_factory=list)
+    participant_ids: list[int] = field(default_factory=list)
+    response_ids: list[int] = field(default_factory=list)
+    admin_email: str = "admin@export.example"
+    coach_email: str = "coach@export.example"
+
+    @property
+    def forbidden(self) -> list[str]:
+        return [
+            *self.people,
+            *self.emails,
+            *self.tokens,
+            *self.token_hashes,
+            *self.team_names,
+            self.admin_email,
+            self.coach_email,
+        ]
+
+
+def build_export_world(
+    app: Flask,
+    *,
+    teams: dict[str, int] | None = None,
+    mode: str = "confidential",
+    instrument: Instrument | None = None,
+    round_name: str = EVIL_ROUND,
+    weeks: int = 2,
+    org_name: str = "Export Org",
+    seed: int = 0,
+) -> ExportWorld:
+    """A closed round whose responses are linked to invitations of named members."""
+    teams = teams or TEAMS
+    instrument = instrument or DEFAULT
+    with app.app_context():
+        row, _ = store_instrument(instrument)
+        org, _ = organizations.get_or_create_organization(org_name)
+        team_rows = [organizations.create_team(org, name) for name in teams]
+        survey_round = rounds.create_round(
+            org, round_name, row, team_rows, mode=mode, status="closed", closes_at=_now()
+        )
+        admin = accounts.create_user(f"admin@{org_name.split()[0].lower()}.example", PASSWORD)
+        accounts.set_role(admin, org, "admin")
+        coach = accounts.create_user(f"coach@{org_name.split()[0].lower()}.example", PASSWORD)
+        accounts.set_role(coach, org, "coach")
+        world = ExportWorld(
+            org.id,
+            survey_round.id,
+            round_name,
+            list(teams),
+            admin_email=admin.email,
+            coach_email=coach.email,
+        )
+        sim = simulate_responses(
+            instrument,
+            n_respondents=sum(teams.values()),
+            teams=teams,
+            random_state=seed,
+            missing_rate=0.03,
+        )
+        start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+        stored = []
+        for index, (team, (_, answers)) in enumerate(
+            zip(np.repeat(team_rows, list(teams.values())), sim.data.iterrows(), strict=True)
+        ):
+            name, email = f"Zelda Quux{index:03d}", f"zelda.quux{index:03d}@people.example"
+            person = organizations.add_participant(team, name=name, email=email)
+            invitation, token = rounds.issue_invitation(
+                survey_round, person, _now(), timedelta(days=30)
+            )
+            when = start + timedelta(days=7 * (index % weeks), hours=index)
+            invitation.submitted_at = when
+            world.people.append(name)
+            world.emails.append(email)
+            world.tokens.append(token)
+            world.token_hashes.append(invitation.token_hash)
+            world.participant_ids.append(person.id)
+            stored.append(
+                SubmittedRow(
+                    team_id=team.id,
+                    answers={
+                        i: None if pd.isna(answers[i]) else int(answers[i])
+                        for i in instrument.item_ids
+                    },
+                    context={q: answers[q] for q in instrument.context_ids},
+                    submitted_at=when,
+                    invitation_id=invitation.id if mode == "confidential" else None,
+                )
+            )
+        store_submitted(survey_round, stored)
+        world.response_ids = list(
+            db.session.scalars(
+                select(Response.id)
+                .where(Response.round_id == survey_round.id)
+                .order_by(Response.id)
+            )
+        )
+        db.session.commit()
+    return world
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def cli(app: Flask):  # type: ignore[no-untyped-def]
+    """A CLI runner with the export commands (registered here until the app does it)."""
+    for command in (export_command, erase_participant_command):
+        if command.name not in app.cli.commands:
+            app.cli.add_command(command)
+    return app.test_cli_runner()
+
+
+def run_export(app: Flask, world: ExportWorld, out: Path, fmt: str, *extra: str) -> str:
+    result = cli(app).invoke(
+        args=["export", "--round", world.round_name, "--format", fmt, "--out", str(out), *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def read_csv_zip(path: Path) -> tuple[pd.DataFrame, list[dict], dict]:
+    """Data (every cell as text, blanks as ''), codebook rows, manifest."""
+    with zipfile.ZipFile(path) as bundle:
+        assert sorted(bundle.namelist()) == ["codebook.csv", "data.csv", "manifest.json"]
+        data = pd.read_csv(io.BytesIO(bundle.read("data.csv")), dtype=str, keep_default_na=False)
+        codebook = pd.read_csv(
+            io.BytesIO(bundle.read("codebook.csv")), dtype=str, keep_default_na=False
+        ).to_dict("records")
+        manifest = json.loads(bundle.read("manifest.json"))
+    return data, codebook, manifest
+
+
+def read_xlsx(path: Path) -> tuple[pd.DataFrame, list[list], list[list]]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == ["data", "codebook", "manifest"]
+    rows = list(book["data"].iter_rows(values_only=True))
+    frame = pd.DataFrame(rows[1:], columns=rows[0], dtype=object)
+    codebook = [list(r) for r in book["codebook"].iter_rows(values_only=True)]
+    manifest = [list(r) for r in book["manifest"].iter_rows(values_only=True)]
+    return frame, codebook, manifest
+
+
+def text_of_everything(path: Path) -> str:
+    """Every byte of a download, unzipped where it is a zip, as text."""
+    blobs = []
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as bundle:
+            for name in bundle.namelist():
+                blob = bundle.read(name)
+                blobs.append(blob)
+                if name.endswith(".parquet"):
+                    blobs.append(_parquet_text(io.BytesIO(blob)).encode())
+    else:
+        blobs.append(path.read_bytes())
+        if path.suffix == ".parquet":
+            blobs.append(_parquet_text(path).encode())
+    return "\n".join(b.decode("utf-8", errors="replace") for b in blobs)
+
+
+def _parquet_text(source) -> str:  # type: ignore[no-untyped-def]
+    table = pq.read_table(source)
+    metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    return json.dumps(table.to_pylist(), default=str) + json.dumps(metadata)
+
+
+def groups_of(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    return frame.fillna("").astype(str).groupby(columns, dropna=False).size()
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[Flask]:
+    """The app on SQLite only: for what an export writes, not how it reads the database."""
+    application = make_app(f"sqlite:///{tmp_path / 'lite.sqlite3'}", tmp_path)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+# ---------------------------------------------------------------------------- tests
+def test_csv_export_is_k_anonymous_by_a_plain_group_by(app, tmp_path):
+    world = build_export_world(app)
+    out = tmp_path / "export.zip"
+    output = run_export(app, world, out, "csv")
+    data, _, manifest = read_csv_zip(out)
+    context = list(DEFAULT.context_ids)
+    assert groups_of(data, ["team_id", *context]).min() >= 5
+    assert groups_of(data, ["team_id", *context, "submission_week"]).min() >= 5
+    assert manifest["k_requested"] == 5 and manifest["k_reached"] >= 5
+    assert "smallest group" in output
+
+
+def test_team_under_k_and_its_complement_are_absent(app, tmp_path):
+    world = build_export_world(app)
+    out = tmp_path / "export.zip"
+    run_export(app, world, out, "csv")
+    data, _, manifest = read_csv_zip(out)
+    assert data["team_id"].nunique() == 2 and len(data) == 14 + 9
+    assert manifest["rows_in_round"] == 33 and manifest["rows_exported"] == 23
+    assert manifest["suppressed"] == [
+        {"reason": "team under k", "teams": 1, "rows": 3},
+        {"reason": "complementary", "teams": 1, "rows": 7},
+    ]
+    sizes = sorted(data["team_id"].value_counts().tolist())
+    assert sizes == [9, 14]
+
+
+def test_profiles_are_never_the_same_for_a_whole_group(lite, tmp_path):
+    world = build_export_world(lite, teams={"Alpha": 30, "Beta": 25}, weeks=1)
+    out = tmp_path / "export.zip"
+    run_export(lite, world, out, "csv")
+    data, _, manifest = read_csv_zip(out)
+    assert manifest["profiles"]["available"]
+    assert (data["profile"] != "").any()
+    for _, group in data.groupby(["team_id", *DEFAULT.context_ids, "submission_week"]):
+        shown = set(group["profile"]) - {""}
+        assert len(shown) != 1, group
+
+
+def test_exported_profiles_are_those_of_the_round_analysis(app, tmp_path):
+    from analytics.pipeline import analyze_round
+    from survey.models import SurveyRound
+    from survey.services.datasets import round_frame
+
+    world = build_export_world(app, teams={"Alpha": 30, "Beta": 25}, weeks=1)
+    out = tmp_path / "export.zip"
+    run_export(app, world, out, "csv", "--stable-ids")
+    data, _, _ = read_csv_zip(out)
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, world.round_id)
+        frame = round_frame(survey_round, DEFAULT)
+        analysis = analyze_round(frame, DEFAULT, round_name="x", random_state=0, stability_boot=0)
+        key = bytes.fromhex(db.session.get(Organization, world.org_id).export_key)
+    pseudonyms = pseudonymize(world.response_ids, key, namespace="response")
+    expected = dict(zip(pseudonyms, analysis.assignments.astype(object), strict=True))
+    shown = data[data["profile"] != ""]
+    assert len(shown) > 0
+    for respondent, profile in zip(shown["respondent_id"], shown["profile"], strict=True):
+        assert expected[respondent] == profile
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_no_name_email_token_or_team_name_in_any_byte(lite, tmp_path, fmt):
+    world = build_export_world(lite)
+    out = tmp_path / f"export.{'zip' if fmt == 'csv' else fmt}"
+    run_export(lite, world, out, fmt)
+    files = [out]
+    if fmt == "parquet":
+        files += [tmp_path / "export.codebook.json", tmp_path / "export.manifest.json"]
+    text = "\n".join(text_of_everything(path) for path in files)
+    for secret in world.forbidden:
+        assert secret not in text, secret
+    assert "zelda" not in text.lower() and "@people.example" not in text
+
+
+def test_no_internal_ids_in_the_id_columns(lite, tmp_path):
+    world = build_export_world(lite)
+    out = tmp_path / "export.zip"
+    run_export(lite, world, out, "csv")
+    data, _, _ = read_csv_zip(out)
+    internal = {str(i) for i in world.response_ids} | {str(i) for i in world.participant_ids}
+    assert not set(data["respondent_id"]) & internal
+    assert data["respondent_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert data["team_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+
+
+def test_two_exports_share_no_pseudonym_and_stable_ones_share_all(app, tmp_path):
+    world = build_export_world(app)
+    frames = []
+    for name, extra in [("a", ()), ("b", ()), ("c", ("--stable-ids",)), ("d", ("--stable-ids",))]:
+        out = tmp_path / f"{name}.zip"
+        run_export(app, world, out, "csv", *extra)
+        frames.append(read_csv_zip(out))
+    (a, _, ma), (b, _, _), (c, _, mc), (d, _, _) = frames
+    assert not set(a["respondent_id"]) & set(b["respondent_id"])
+    assert not set(a["team_id"]) & set(b["team_id"])
+    assert list(c["respondent_id"]) == list(d["respondent_id"])
+    assert list(c["team_id"]) == list(d["team_id"])
+    assert not ma["pseudonyms"]["stable"] and mc["pseudonyms"]["stable"]
+    assert "persistent" in mc["pseudonyms"]["key"] and "fresh random" in ma["pseudonyms"]["key"]
+    with app.app_context():
+        key = db.session.get(Organization, world.org_id).export_key
+    assert key and len(key) == 64
+    for frame in (c, d):
+        assert key not in frame.to_csv()
+
+
+def test_codebook_lists_exactly_the_exported_columns(lite, tmp_path):
+    world = build_export_world(lite)
+    csv_data, csv_codebook, _ = read_csv_zip(run_to(lite, world, tmp_path, "csv"))
+    xlsx_data, xlsx_codebook, _ = read_xlsx(run_to(lite, world, tmp_path, "xlsx"))
+    parquet_path = run_to(lite, world, tmp_path, "parquet")
+    table = pq.read_table(parquet_path)
+    sidecar = json.loads((tmp_path / "export.codebook.json").read_text())
+    embedded = json.loads(table.schema.metadata[b"negoscope.codebook"])
+    columns = list(csv_data.columns)
+    assert [e["name"] for e in csv_codebook] == columns
+    assert [r[0] for r in xlsx_codebook[1:]] == list(xlsx_data.columns) == columns
+    assert [e["name"] for e in sidecar["columns"]] == table.column_names == columns
+    assert embedded == sidecar
+    expected = [
+        "respondent_id",
+        "team_id",
+        "round",
+        "instrument_id",
+        "instrument_version",
+        *DEFAULT.item_ids,
+        *(f"{d.id}_score" for d in DEFAULT.dimensions),
+        "profile",
+        *DEFAULT.context_ids,
+        "submission_week",
+    ]
+    assert columns == expected
+    tr1 = next(e for e in sidecar["columns"] if e["name"] == "TR1")
+    item = DEFAULT.item("TR1")
+    assert tr1["item_text"] == item.text and tr1["reverse_keyed"] is item.reverse
+    assert tr1["dimension"] == "trust" and tr1["scale"] == "1-5"
+    assert tr1["labels"]["1"] == "Strongly disagree"
+
+
+def run_to(app: Flask, world: ExportWorld, tmp_path: Path, fmt: str) -> Path:
+    out = tmp_path / f"export.{'zip' if fmt == 'csv' else fmt}"
+    run_export(app, world, out, fmt)
+    return out
+
+
+def test_answers_scores_and_weeks_are_exported_as_stored(app, tmp_path):
+    from survey.models import Answer
+
+    world = build_export_world(app, teams={"Alpha": 20, "Beta": 20}, weeks=1)
+    out = run_to(app, world, tmp_path, "parquet")
+    frame = pq.read_table(out).to_pandas()
+    with app.app_context():
+        key_rows = db.session.execute(
+            select(Answer.response_id, Answer.item_id, Answer.value).where(
+                Answer.response_id.in_(world.response_ids)
+            )
+        ).all()
+    stored = pd.DataFrame(key_rows, columns=["response", "item", "value"])
+    wide = stored.pivot(index="response", columns="item", values="value")[list(DEFAULT.item_ids)]
+    exported = frame[list(DEFAULT.item_ids)].astype("float64")
+    # rows come in response-id order; every response of both teams is exported
+    assert len(exported) == len(wide)
+    assert np.array_equal(exported.to_numpy(), wide.to_numpy(dtype="float64"), equal_nan=True)
+    trust = frame["trust_score"].to_numpy()
+    keyed = wide[list(DEFAULT.dimension("trust").item_ids)].astype(float).copy()
+    for item in DEFAULT.dimension("trust").items:
+        if item.reverse:
+            keyed[item.id] = 6 - keyed[item.id]
+    expected = keyed.mean(axis=1).where(keyed.notna().sum(axis=1) >= 4)
+    assert np.allclose(trust, expected.to_numpy(), equal_nan=True)
+    assert set(frame["submission_week"]) <= {"2026-W10", None}
+
+
+def test_formula_payloads_come_out_inert_in_csv_and_xlsx(lite, tmp_path):
+    definition = _plain(DEFAULT.definition)
+    definition["id"] = "formula-test"
+    definition["context"] = [
+        {"id": "channel", "text": "Main channel", "options": ["=1+1", "+SUM(A1)", "@cmd"]},
+        {"id": "region", "text": "Region", "options": ["-2+3", "\tTAB", "plain"]},
+    ]
+    instrument = parse_instrument(definition, source="test")
+    world = build_export_world(
+        lite, teams={"Alpha": 45, "Beta": 45}, instrument=instrument, weeks=1
+    )
+    csv_data, csv_codebook, _ = read_csv_zip(run_to(lite, world, tmp_path, "csv"))
+    xlsx_path = run_to(lite, world, tmp_path, "xlsx")
+    xlsx_data, xlsx_codebook, xlsx_manifest = read_xlsx(xlsx_path)
+    for frame in (csv_data, xlsx_data):
+        assert (frame["round"] == "'" + EVIL_ROUND).all()
+        for column in frame.columns:
+            for value in frame[column]:
+                if isinstance(value, str):
+                    assert not value.startswith(FORMULA_PREFIXES), (column, value)
+        shown = set(frame["channel"].dropna()) - {""}
+        assert any(v.startswith("'=") or v.startswith("'+") or v.startswith("'@") for v in shown)
+    codebook_cells = [str(v) for row in csv_codebook for v in row.values()]
+    codebook_cells += [str(v) for row in xlsx_codebook + xlsx_manifest for v in row if v]
+    assert not [v for v in codebook_cells if v.startswith(FORMULA_PREFIXES)]
+    book = openpyxl.load_workbook(xlsx_path)  # full mode: cell types
+    sheet = book["data"]
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        for name, cell in zip(header, row, strict=True):
+            assert cell.data_type != "f"
+            if name in instrument.item_ids and cell.value is not None:
+                assert cell.data_type == "n" and isinstance(cell.value, int)
+            if name.endswith("_score") and cell.value is not None:
+                assert cell.data_type == "n"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("=+-@\t"),
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_xlsx_writer_keeps_neutralized_text_as_text(tmp_path, texts):
+    schema = pa.schema([("label", pa.string()), ("value", pa.int8())])
+    out = tmp_path / "cells.xlsx"
+    cells = [neutralize(t) for t in texts]
+    writer = XlsxExportWriter(out, schema, [{"name": "label"}], {"k": 5, "note": texts[0]})
+    writer.write(
+        pa.record_batch([pa.array(cells), pa.array([-1] * len(cells), pa.int8())], schema=schema)
+    )
+    writer.close()
+    book = openpyxl.load_workbook(out)
+    rows = list(book["data"].iter_rows(min_row=2))
+    for (label, value), expected in zip(rows, cells, strict=True):
+        assert label.data_type == "s" and (label.value or "") == expected
+        assert value.data_type == "n" and value.value == -1
+    for row in codebook_rows([{"name": t, "meaning": t} for t in texts]) + manifest_rows(
+        {"x": texts}
+    ):
+        assert not any(cell.startswith(FORMULA_PREFIXES) for cell in row)
+
+
+def test_parquet_has_metadata_and_sidecars_and_the_web_gets_one_zip(lite, tmp_path):
+    client = lite.test_client()
+    world = build_export_world(lite)
+    out = run_to(lite, world, tmp_path, "parquet")
+    table = pq.read_table(out)
+    manifest = json.loads(table.schema.metadata[b"negoscope.manifest"])
+    assert manifest == json.loads((tmp_path / "export.manifest.json").read_text())
+    assert manifest["rows_exported"] == table.num_rows == 23
+    log_in(client, world.admin_email)
+    url = f"/admin/{world.org_id}/rounds/{world.round_id}/export"
+    page = client.get(url)
+    response = client.post(url, data={"csrf_token": csrf_from(page), "format": "parquet", "k": "5"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as bundle:
+        assert sorted(bundle.namelist()) == ["codebook.json", "data.parquet", "manifest.json"]
+        assert pq.read_table(io.BytesIO(bundle.read("data.parquet"))).num_rows == 23
+
+
+def test_small_chunks_give_the_same_rows(app, tmp_path):
+    from survey.models import SurveyRound
+    from survey.services.export import export_round
+
+    world = build_export_world(app)
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, world.round_id)
+        export_round(survey_round, tmp_path / "one.parquet", fmt="parquet", k=5, stable_ids=True)
+        db.session.commit()
+        survey_round = db.session.get(SurveyRound, world.round_id)
+        export_round(
+            survey_round, tmp_path / "many.parquet", fmt="parquet", k=5, stable_ids=True,
+            chunk_rows=4,
+        )  # fmt: skip
+    one = pq.read_table(tmp_path / "one.parquet")
+    many = pq.read_table(tmp_path / "many.parquet")
+    assert one.equals(many)
+    assert pq.ParquetFile(tmp_path / "many.parquet").num_row_groups > 1
+
+
+def test_exports_are_audited_with_format_rows_and_k(lite, tmp_path):
+    world = build_export_world(lite)
+    run_export(lite, world, tmp_path / "x.xlsx", "xlsx", "--k", "6")
+    with lite.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export_downloaded")
+        ).one()
+        assert event.actor == "cli" and event.target == world.round_name
+        assert "format=xlsx" in event.detail and "rows=23" in event.detail
+        assert "k=6" in event.detail
+
+
+def test_k_below_the_threshold_and_unknown_rounds_are_refused(lite, tmp_path):
+    world = build_export_world(lite)
+    runner = cli(lite)
+    low = runner.invoke(
+        args=["export", "--round", world.round_name, "--format", "csv", "--out",
+              str(tmp_path / "x.zip"), "--k", "3"]
+    )  # fmt: skip
+    assert low.exit_code != 0 and "at least the anonymity threshold" in low.output
+    missing = runner.invoke(
+        args=["export", "--round", "Nope", "--format", "csv", "--out", str(tmp_path / "y.zip")]
+    )
+    assert missing.exit_code != 0 and "No round called 'Nope'" in missing.output
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_web_export_is_admin_only_and_audited(app, client, tmp_path):
+    world = build_export_world(app)
+    url = f"/admin/{world.org_id}/rounds/{world.round_id}/export"
+    coach = app.test_client()
+    log_in(coach, world.coach_email)
+    assert coach.get(url).status_code == 403
+    other = build_export_world(app, org_name="Other Org", teams={"X": 5})
+    stranger = app.test_client()
+    log_in(stranger, other.admin_email)
+    assert stranger.get(url).status_code == 404
+    log_in(client, world.admin_email)
+    page = client.get(url)
+    assert page.status_code == 200 and "k" in page.get_data(as_text=True)
+    token = csrf_from(page)
+    low = client.post(url, data={"csrf_token": token, "format": "csv", "k": "2"})
+    assert low.status_code == 400 and "at least the anonymity threshold" in low.get_data(
+        as_text=True
+    )
+    response = client.post(url, data={"csrf_token": token, "format": "csv", "k": "5"})
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    data, _, manifest = read_csv_zip_bytes(response.get_data())
+    assert len(data) == 23 and manifest["format"] == "csv"
+    xlsx = client.post(url, data={"csrf_token": token, "format": "xlsx", "k": "5"})
+    assert xlsx.status_code == 200 and xlsx.get_data()[:2] == b"PK"
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "export_downloaded")
+        ).all()
+        assert [e.actor for e in events] == [world.admin_email] * 2
+
+
+def read_csv_zip_bytes(blob: bytes) -> tuple[pd.DataFrame, list[dict], dict]:
+    with zipfile.ZipFile(io.BytesIO(blob)) as bundle:
+        data = pd.read_csv(io.BytesIO(bundle.read("data.csv")), dtype=str, keep_default_na=False)
+        manifest = json.loads(bundle.read("manifest.json"))
+    return data, [], manifest
+
+
+def test_an_empty_export_still_has_codebook_and_manifest(lite, tmp_path):
+    world = build_export_world(lite, teams={"Only": 3, "Other": 2})
+    out = tmp_path / "export.zip"
+    output = run_export(lite, world, out, "csv")
+    data, codebook, manifest = read_csv_zip(out)
+    assert len(data) == 0 and len(codebook) == len(data.columns)
+    assert manifest["rows_exported"] == 0 and manifest["k_reached"] is None
+    assert "Exported 0 of 5 responses" in output
+
+
+def test_invitations_and_links_are_untouched_by_an_export(lite, tmp_path):
+    world = build_export_world(lite)
+    with lite.app_context():
+        before = sorted(db.session.scalars(select(Invitation.token_hash)))
+    run_export(lite, world, tmp_path / "x.zip", "csv")
+    with lite.app_context():
+        assert sorted(db.session.scalars(select(Invitation.token_hash))) == before
