@@ -242,6 +242,8 @@ def serve_command(host: str, port: int, workers: int, plain_http: bool) -> None:
         f"{host}:{port}",
         "--workers",
         str(workers),
+        "--timeout",
+        "120",
     ]  # no access log: the first request of a respondent carries their token
     click.echo(f"Serving on http://{host}:{port} with {workers} workers (gunicorn).")
     os.execvpe(sys.executable, args, env)

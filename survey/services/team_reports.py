@@ -80,8 +80,12 @@ def _load_stored(round_id: int, value: tuple[int, int]) -> RoundAnalysis | None:
     row = db.session.get(StoredAnalysis, round_id)
     if row is None or row.fingerprint != _fingerprint_text(value):
         return None
-    analysis = pickle.loads(zlib.decompress(row.payload))  # written only by this app
-    db.session.expunge(row)
+    try:
+        analysis = pickle.loads(zlib.decompress(row.payload))  # written only by this app
+    except Exception:  # written by an older version of the code: recompute
+        return None
+    finally:
+        db.session.expunge(row)
     return analysis if isinstance(analysis, RoundAnalysis) else None
 
 

@@ -136,8 +136,8 @@ def page(number: int) -> ResponseReturnValue:
     if number > draft.current_page:
         return redirect(url_for("respond.page", number=draft.current_page))
     current = pages[number - 1]
-    saved_items, saved_context = responses.saved_answers(draft)
     if request.method == "GET":
+        saved_items, saved_context = responses.saved_answers(draft)
         return _render_page(current, len(pages), saved_items, saved_context)
 
     limit = current_app.config["SURVEY_MAX_BODY_BYTES"]
@@ -148,10 +148,12 @@ def page(number: int) -> ResponseReturnValue:
         form = request.form
     except RequestEntityTooLarge:
         message = "Your answers could not be read: the page sent far more data than it should."
+        saved_items, saved_context = responses.saved_answers(draft)
         return _render_page(current, len(pages), saved_items, saved_context, [message], 400)
     going_back = form.get("nav") == "back"
     page_input = parse_page(current, form, require_all=not going_back)
     if page_input.form_errors or (page_input.errors and not going_back):
+        saved_items, saved_context = responses.saved_answers(draft)
         shown_items = {**saved_items, **page_input.answers}
         shown_context = {**saved_context, **page_input.context}
         return _render_page(
