@@ -62,8 +62,11 @@ def issue_invitation(
     """A new invitation (or a fresh token for an existing one) and its token.
 
     The token is returned once and never stored: only its hash is kept, so a
-    lost link can only be replaced, which also invalidates the old one.
+    lost link can only be replaced, which also invalidates the old one. An
+    erased participant gets no link.
     """
+    if participant.erased_at is not None:
+        raise ValueError("this participant was erased and cannot be invited")
     token, token_hash = new_token()
     invitation = db.session.scalar(
         select(Invitation).filter_by(round_id=survey_round.id, participant_id=participant.id)

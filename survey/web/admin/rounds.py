@@ -248,9 +248,9 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
     begin_write()
     survey_round = admin_round(org, round_id)
     invitation = admin_invitation(survey_round, invitation_id)
-    if invitation.submitted_at is not None:
+    if invitation.submitted_at is not None or invitation.participant.erased_at is not None:
         db.session.rollback()
-        flash("This person has already submitted.", "error")
+        flash("This person has already submitted or was erased.", "error")
         return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
     ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
     [link] = issue_links(survey_round, [invitation.participant], utcnow(), ttl)
