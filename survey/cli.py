@@ -359,7 +359,7 @@ def analyze_command(
     from survey.services.datasets import invited_by_team, round_frame
     from survey.services.instruments import instrument_of
 
-    survey_round = _resolve_round(round_name, org_name)
+    survey_round = resolve_round_or_exit(round_name, org_name)
     instrument = instrument_of(survey_round.instrument)
     click.echo(f"Loading {survey_round.organization.name} / {survey_round.name} ...")
     frame = round_frame(survey_round, instrument)
@@ -418,7 +418,7 @@ def report_command(
         raise click.UsageError("--team needs --out FILE.pdf")
     if all_teams and out_dir is None:
         raise click.UsageError("--all needs --out-dir DIR")
-    survey_round = _resolve_round(round_name, org_name)
+    survey_round = resolve_round_or_exit(round_name, org_name)
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
     click.echo(f"Analysing {survey_round.organization.name} / {survey_round.name} ...")
     if team_name:
@@ -447,24 +447,14 @@ def report_command(
             click.echo(f"  {name}: {reason}")
 
 
-def _resolve_round(round_name: str, org_name: str | None):  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
+def resolve_round_or_exit(round_name: str, org_name: str | None):  # type: ignore[no-untyped-def]
+    """The named round, or a command-line error that says what is missing."""
+    from survey.services.rounds import RoundNotFound, resolve_round
 
-    from survey.models import Organization, SurveyRound
-
-    query = select(SurveyRound).join(Organization).where(SurveyRound.name == round_name)
-    if org_name:
-        query = query.where(Organization.name == org_name)
-    found = db.session.scalars(query).all()
-    if not found:
-        where = f" in {org_name!r}" if org_name else ""
-        raise click.ClickException(f"No round called {round_name!r}{where}.")
-    if len(found) > 1:
-        orgs = ", ".join(r.organization.name for r in found)
-        raise click.ClickException(
-            f"Several organizations have {round_name!r} ({orgs}); add --org."
-        )
-    return found[0]
+    try:
+        return resolve_round(round_name, org_name)
+    except RoundNotFound as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

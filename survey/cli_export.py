@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from survey.cli import resolve_round_or_exit
 from survey.extensions import db
 from survey.services.export_writers import FORMATS
 
@@ -51,7 +52,7 @@ def export_command(
         raise click.BadParameter(
             f"k must be at least the anonymity threshold ({threshold})", param_hint="--k"
         )
-    survey_round = _resolve_round(round_name, org_name)
+    survey_round = resolve_round_or_exit(round_name, org_name)
     round_id = survey_round.id
     if stable_ids:
         begin_write()
@@ -136,26 +137,6 @@ def erase_participant_command(email: str, org_name: str, yes: bool) -> None:
     erasure.record_erasure(org, result, actor_label="cli")
     db.session.commit()
     click.echo(result.describe())
-
-
-def _resolve_round(round_name: str, org_name: str | None):  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from survey.models import Organization, SurveyRound
-
-    query = select(SurveyRound).join(Organization).where(SurveyRound.name == round_name)
-    if org_name:
-        query = query.where(Organization.name == org_name)
-    found = db.session.scalars(query).all()
-    if not found:
-        where = f" in {org_name!r}" if org_name else ""
-        raise click.ClickException(f"No round called {round_name!r}{where}.")
-    if len(found) > 1:
-        orgs = ", ".join(r.organization.name for r in found)
-        raise click.ClickException(
-            f"Several organizations have {round_name!r} ({orgs}); add --org."
-        )
-    return found[0]
 
 
 def _reload(round_id: int):  # type: ignore[no-untyped-def]

@@ -243,3 +243,22 @@ def rounds_of(org: Organization) -> list[SurveyRound]:
             .order_by(SurveyRound.created_at.desc(), SurveyRound.id.desc())
         )
     )
+
+
+class RoundNotFound(LookupError):
+    """No round, or several, answer to a name; the message says which and what to add."""
+
+
+def resolve_round(round_name: str, org_name: str | None = None) -> SurveyRound:
+    """The round called ``round_name`` (in ``org_name`` when given), for the command line."""
+    query = select(SurveyRound).join(Organization).where(SurveyRound.name == round_name)
+    if org_name:
+        query = query.where(Organization.name == org_name)
+    found = db.session.scalars(query).all()
+    if not found:
+        where = f" in {org_name!r}" if org_name else ""
+        raise RoundNotFound(f"No round called {round_name!r}{where}.")
+    if len(found) > 1:
+        orgs = ", ".join(r.organization.name for r in found)
+        raise RoundNotFound(f"Several organizations have {round_name!r} ({orgs}); add --org.")
+    return found[0]
