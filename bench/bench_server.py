@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import http.client
 import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench.common import percentile
 from tests.survey.live_server import (
-    _GUNICORN_CONFIG,
-    PROJECT_ROOT,
     Gunicorn,
     Reply,
-    _die_with_parent,
-    server_environment,
 )
 
 BENCH_APP = "survey:create_app({'BENCH_ROUTES': True})"
@@ -42,31 +35,7 @@ class BenchGunicorn(Gunicorn):
     only the application spec differs.
     """
 
-    def start(self) -> BenchGunicorn:
-        config = Path(self._dir.name) / "gunicorn_conf.py"
-        config.write_text(_GUNICORN_CONFIG)
-        command = [
-            sys.executable, "-m", "gunicorn", BENCH_APP,
-            "--workers", str(self.workers), "--bind", "127.0.0.1:0",
-            "--config", str(config), "--error-logfile", "-",
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=server_environment(self.database_url, self.secret_key),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    app_spec = BENCH_APP
 
 
 def server_ms(header: str | None, pattern: re.Pattern[str] = SERVER_TIMING_RE) -> float | None:

@@ -209,6 +209,9 @@ class Gunicorn:
     Use as a context manager; :meth:`stop` is also safe to call twice.
     """
 
+    #: The WSGI application gunicorn serves; subclasses may serve another.
+    app_spec = "survey.wsgi:app"
+
     def __init__(
         self,
         database_url: str,
@@ -264,7 +267,7 @@ class Gunicorn:
         config = Path(self._dir.name) / "gunicorn_conf.py"
         config.write_text(_GUNICORN_CONFIG)
         command = [
-            sys.executable, "-m", "gunicorn", "survey.wsgi:app",
+            sys.executable, "-m", "gunicorn", self.app_spec,
             "--workers", str(self.workers), "--bind", "127.0.0.1:0",
             "--config", str(config), "--error-logfile", "-",
         ]  # fmt: skip
