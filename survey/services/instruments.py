@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
-
 from sqlalchemy import select
 
 from analytics.instrument import Instrument, _plain
 from analytics.instrument_parser import parse_instrument
 from survey.extensions import db
 from survey.models import InstrumentVersion
+
+_PARSED_MAX = 64
+_PARSED: dict[str, Instrument] = {}  # content hash -> parsed instrument
 
 
 class InstrumentConflict(ValueError):
@@ -46,8 +46,18 @@ def store_instrument(instrument: Instrument) -> tuple[InstrumentVersion, bool]:
 
 
 def instrument_of(row: InstrumentVersion) -> Instrument:
-    """The parsed instrument of a stored version (parsed once per content hash)."""
-    return _parse_cached(row.content_hash, row.key, row.version, _Frozen(row.definition))
+    """The parsed instrument of a stored version.
+
+    Stored versions never change, so the parse is kept per content hash and the
+    (deferred) definition column is read only on the first use in a process.
+    """
+    parsed = _PARSED.get(row.content_hash)
+    if parsed is None:
+        parsed = parse_instrument(row.definition, source=f"stored instrument {row.label}")
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[row.content_hash] = parsed
+    return parsed
 
 
 def find_instrument(key: str, version: int | None = None) -> InstrumentVersion | None:
@@ -62,21 +72,3 @@ def list_instruments() -> list[InstrumentVersion]:
     """Every stored version, by id then version."""
     query = select(InstrumentVersion).order_by(InstrumentVersion.key, InstrumentVersion.version)
     return list(db.session.scalars(query))
-
-
-class _Frozen:
-    """Carries a definition through lru_cache without hashing it (the hash key does)."""
-
-    def __init__(self, definition: dict[str, Any]) -> None:
-        self.definition = definition
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Frozen)
-
-
-@lru_cache(maxsize=64)
-def _parse_cached(content_hash: str, key: str, version: int, frozen: _Frozen) -> Instrument:
-    return parse_instrument(frozen.definition, source=f"stored instrument {key} v{version}")

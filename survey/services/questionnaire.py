@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from analytics.instrument import ContextQuestion, Dimension, Instrument, Item, ResponseScale
 
@@ -56,8 +57,9 @@ class PageInput:
         return not self.errors and not self.form_errors
 
 
+@lru_cache(maxsize=64)
 def build_pages(instrument: Instrument) -> tuple[Page, ...]:
-    """Split the instrument into pages of at most eight items.
+    """Split the instrument into pages of at most eight items (once per instrument).
 
     Dimensions are never split unless they alone exceed a page; consecutive
     dimensions on the same scale share a page while they fit. Context

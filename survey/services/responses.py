@@ -5,10 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Executable, Integer, Table, bindparam, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from analytics.instrument import Instrument
+from survey.dbtypes import UTCDateTime
 from survey.extensions import db
 from survey.models import Answer, ContextAnswer, Invitation, Response, SurveyRound
 from survey.services.instruments import instrument_of
@@ -38,15 +42,28 @@ class Access:
 
     status: AccessStatus
     invitation: Invitation | None = None
+    draft: Response | None = None
+
+
+# One query for every respondent request: the invitation, its round and
+# instrument version (the definition column is deferred, see instrument_of) and
+# the draft response if there is one. Built once; executed with its token hash.
+_ACCESS_QUERY = (
+    select(Invitation, Response)
+    .outerjoin(Response, Response.invitation_id == Invitation.id)
+    .options(joinedload(Invitation.survey_round).joinedload(SurveyRound.instrument))
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
 
 
 def check_access(token_hash: str | None, now: datetime) -> Access:
     """Whether the invitation with this token hash may answer at ``now``."""
     if not token_hash:
         return Access(AccessStatus.UNKNOWN)
-    invitation = db.session.scalar(select(Invitation).filter_by(token_hash=token_hash))
-    if invitation is None:
+    found = db.session.execute(_ACCESS_QUERY, {"token_hash": token_hash}).first()
+    if found is None:
         return Access(AccessStatus.UNKNOWN)
+    invitation, draft = found
     if invitation.submitted_at is not None:
         return Access(AccessStatus.SUBMITTED, invitation)
     if invitation.revoked_at is not None:
@@ -60,7 +77,7 @@ def check_access(token_hash: str | None, now: datetime) -> Access:
         return Access(AccessStatus.NOT_OPEN, invitation)
     if not survey_round.accepts_answers(now):
         return Access(AccessStatus.CLOSED, invitation)
-    return Access(AccessStatus.OK, invitation)
+    return Access(AccessStatus.OK, invitation, draft)
 
 
 def instrument_for(invitation: Invitation) -> Instrument:
@@ -115,40 +132,67 @@ def is_complete(response: Response, pages: tuple[Page, ...]) -> bool:
     return all(name in items or name in context for p in pages for name in p.field_names)
 
 
-def save_page(
-    response: Response, page: Page, page_input: PageInput, now: datetime, *, next_page: int
-) -> None:
-    """Store one page's answers in the draft, replacing earlier answers to them."""
-    if response.status != "draft":
-        raise ValueError("a submitted response cannot change")
-    existing = {
-        a.item_id: a
-        for a in db.session.scalars(
-            select(Answer).filter(
-                Answer.response_id == response.id,
-                Answer.item_id.in_([p.item.id for p in page.items]),
-            )
+_MARK_DRAFT = (
+    update(Response)
+    .where(Response.id == bindparam("response_id"), Response.status == "draft")
+    .values(
+        current_page=case(
+            (Response.current_page < bindparam("page", type_=Integer()), bindparam("page")),
+            else_=Response.current_page,
+        ),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_page: int) -> bool:
+    """Store one page's answers in a draft, replacing earlier answers to them.
+
+    Three statements inside the caller's write transaction: the draft is
+    marked (only while it is still a draft, so a concurrent submit wins
+    cleanly), then the page's item and context answers are upserted. Returns
+    False, having changed nothing, when the response is no longer a draft.
+    The caller commits.
+    """
+    marked = db.session.execute(
+        _MARK_DRAFT, {"response_id": response_id, "page": next_page, "now": now}
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    if page_input.answers:
+        db.session.execute(
+            _upsert(Answer.__table__, "item_id"),
+            [
+                {"response_id": response_id, "item_id": k, "value": v}
+                for k, v in page_input.answers.items()
+            ],
         )
-    }
-    for item_id, value in page_input.answers.items():
-        if item_id in existing:
-            existing[item_id].value = value
-        else:
-            db.session.add(Answer(response_id=response.id, item_id=item_id, value=value))
-    existing_ctx = {
-        c.question_id: c
-        for c in db.session.scalars(select(ContextAnswer).filter_by(response_id=response.id))
-    }
-    for question_id, value in page_input.context.items():
-        if question_id in existing_ctx:
-            existing_ctx[question_id].value = value
-        else:
-            db.session.add(
-                ContextAnswer(response_id=response.id, question_id=question_id, value=value)
-            )
-    response.current_page = max(response.current_page, next_page)
-    response.updated_at = now
-    db.session.flush()
+    if page_input.context:
+        db.session.execute(
+            _upsert(ContextAnswer.__table__, "question_id"),
+            [
+                {"response_id": response_id, "question_id": k, "value": v}
+                for k, v in page_input.context.items()
+            ],
+        )
+    return True
+
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@cache
+def _upsert_for(dialect: str, table: Table, key: str) -> Executable:
+    insert = _INSERTS[dialect](table)
+    return insert.on_conflict_do_update(
+        index_elements=["response_id", key], set_={"value": insert.excluded.value}
+    )
+
+
+def _upsert(table: Table, key: str) -> Executable:
+    """``INSERT ... ON CONFLICT (response_id, key) DO UPDATE SET value`` for this database."""
+    return _upsert_for(db.session.get_bind().dialect.name, table, key)
 
 
 class SubmitOutcome(enum.Enum):

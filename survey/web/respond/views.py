@@ -76,13 +76,12 @@ def landing() -> ResponseReturnValue:
         return _status_page(access)
     assert access.invitation is not None
     instrument = responses.instrument_for(access.invitation)
-    draft = responses.find_draft(access.invitation)
     return render_template(
         "respond/landing.html",
         instrument=instrument,
         survey_round=access.invitation.survey_round,
         pages=build_pages(instrument),
-        draft=draft,
+        draft=access.draft,
         threshold=current_app.config["ANONYMITY_THRESHOLD"],
         form=ConsentForm(),
     )
@@ -127,7 +126,7 @@ def page(number: int) -> ResponseReturnValue:
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=request.method == "POST")
     assert access.invitation is not None
-    draft = responses.find_draft(access.invitation)
+    draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
     pages = build_pages(responses.instrument_for(access.invitation))
@@ -167,17 +166,14 @@ def page(number: int) -> ResponseReturnValue:
         )
 
     target = number - 1 if going_back else number + 1
+    draft_id = draft.id
     begin_write()
-    draft = responses.find_draft(access.invitation)
-    if draft is None or draft.status != "draft":
+    saved = responses.save_page(draft_id, page_input, utcnow(), next_page=min(target, len(pages)))
+    if not saved:  # submitted meanwhile (another tab): nothing changed
         db.session.rollback()
         return redirect(url_for("respond.landing"))
-    responses.save_page(draft, current, page_input, utcnow(), next_page=min(target, len(pages)))
-    reached_review = not going_back and number == len(pages)
-    if reached_review:
-        draft.current_page = len(pages)
     db.session.commit()
-    if reached_review:
+    if not going_back and number == len(pages):
         return redirect(url_for("respond.review"))
     if target < 1:
         return redirect(url_for("respond.landing"))
@@ -191,7 +187,7 @@ def review() -> ResponseReturnValue:
     if access.status is not AccessStatus.OK:
         return _status_page(access)
     assert access.invitation is not None
-    draft = responses.find_draft(access.invitation)
+    draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
     pages = build_pages(responses.instrument_for(access.invitation))
@@ -216,7 +212,7 @@ def submit() -> ResponseReturnValue:
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=True)
     assert access.invitation is not None
-    draft = responses.find_draft(access.invitation)
+    draft = access.draft
     pages = build_pages(responses.instrument_for(access.invitation))
     if draft is None or not responses.is_complete(draft, pages):
         return redirect(url_for("respond.review"))
