@@ -17,6 +17,7 @@ from survey.models import (
     Response,
     SurveyRound,
     Team,
+    round_teams,
 )
 from survey.services.tokens import new_token
 
@@ -54,6 +55,18 @@ def create_round(
 def find_round(org: Organization, name: str) -> SurveyRound | None:
     """The organization's round with this name, if any."""
     return db.session.scalar(select(SurveyRound).filter_by(organization_id=org.id, name=name))
+
+
+def includes_team(survey_round: SurveyRound, team: Team) -> bool:
+    """Whether the round was sent to the team (without loading the round's teams)."""
+    return (
+        db.session.scalar(
+            select(round_teams.c.team_id).where(
+                round_teams.c.round_id == survey_round.id, round_teams.c.team_id == team.id
+            )
+        )
+        is not None
+    )
 
 
 def issue_invitation(

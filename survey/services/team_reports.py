@@ -13,6 +13,7 @@ import pickle
 import threading
 import zlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete, func, insert, select
@@ -38,22 +39,41 @@ MAX_CONTEXTS = 256
 MAX_ANALYSES = 8
 MAX_SVGS = 512
 
-__all__ = ["CHART_KINDS", "TeamSuppressed", "chart_svg", "round_analysis", "team_context"]
+__all__ = [
+    "CHART_KINDS",
+    "TeamSuppressed",
+    "TeamView",
+    "chart_svg",
+    "round_analysis",
+    "team_context",
+    "team_view",
+]
 
 
 def fingerprint(survey_round: SurveyRound) -> tuple[int, int]:
-    """(submitted responses, newest submitted response id) of a round."""
+    """(submitted responses, newest submitted response id) of a round.
+
+    Two scalar subqueries, so each is answered from the (round_id, status)
+    index alone: a count over the entries and a seek to the last one.
+    """
+    submitted = (Response.round_id == survey_round.id, Response.status == "submitted")
     count, newest = db.session.execute(
-        select(func.count(Response.id), func.coalesce(func.max(Response.id), 0)).where(
-            Response.round_id == survey_round.id, Response.status == "submitted"
+        select(
+            select(func.count()).select_from(Response).where(*submitted).scalar_subquery(),
+            select(func.max(Response.id)).where(*submitted).scalar_subquery(),
         )
     ).one()
-    return int(count), int(newest)
+    return int(count), int(newest or 0)
 
 
-def round_analysis(survey_round: SurveyRound, threshold: int) -> RoundAnalysis:
-    """The round's analysis, computed once per set of submitted responses."""
-    key = (_database_key(), survey_round.id, fingerprint(survey_round))
+def round_analysis(
+    survey_round: SurveyRound, threshold: int, value: tuple[int, int] | None = None
+) -> RoundAnalysis:
+    """The round's analysis, computed once per set of submitted responses.
+
+    ``value`` is the round's :func:`fingerprint` when the caller has it already.
+    """
+    key = (_database_key(), survey_round.id, value or fingerprint(survey_round))
     with _LOCK:
         cached = _ANALYSES.get(key)
         if cached is not None:
@@ -124,18 +144,21 @@ def _store(round_id: int, value: tuple[int, int], analysis: RoundAnalysis) -> No
         pass  # another worker stored it first, or the database is busy: it is only a cache
 
 
-def team_context(
-    survey_round: SurveyRound, team: Team, threshold: int, today: date
-) -> TeamReportContext:
+@dataclass(frozen=True)
+class TeamView:
+    """A team's report context and the cache key it is valid for."""
+
+    context: TeamReportContext
+    key: tuple[object, ...]
+
+
+def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date) -> TeamView:
     """What the report and dashboard of one team in one round show.
 
     Raises :class:`TeamSuppressed` when the team is under the threshold. The
-    context is cached with the round's fingerprint, so a dashboard's page and
-    charts build it once.
+    round's fingerprint is read once; the context is cached with it, so a
+    dashboard's page and charts build it once and later views cost one query.
     """
-    analysis = round_analysis(survey_round, threshold)
-    if team.name not in analysis.diagnosis.teams:
-        raise TeamSuppressed(team.name, 0, threshold)
     key = (
         _database_key(),
         survey_round.id,
@@ -145,11 +168,15 @@ def team_context(
         survey_round.name,
         survey_round.organization.name,
         today,
+        threshold,
     )
     with _LOCK:
         cached = _CONTEXTS.get(key)
     if cached is not None:
-        return cached
+        return TeamView(cached, key)
+    analysis = round_analysis(survey_round, threshold, key[2])  # type: ignore[arg-type]
+    if team.name not in analysis.diagnosis.teams:
+        raise TeamSuppressed(team.name, 0, threshold)
     context = build_team_context(
         analysis,
         team.name,
@@ -163,7 +190,14 @@ def team_context(
         _CONTEXTS[key] = context
         while len(_CONTEXTS) > MAX_CONTEXTS:
             _CONTEXTS.popitem(last=False)
-    return context
+    return TeamView(context, key)
+
+
+def team_context(
+    survey_round: SurveyRound, team: Team, threshold: int, today: date
+) -> TeamReportContext:
+    """The report context of :func:`team_view` (raises :class:`TeamSuppressed`)."""
+    return team_view(survey_round, team, threshold, today).context
 
 
 def _previous(survey_round: SurveyRound, team: Team, threshold: int):  # type: ignore[no-untyped-def]
@@ -195,21 +229,14 @@ def team_pdf(context: TeamReportContext) -> bytes:
     return render_team_report(context)
 
 
-def chart_svg(survey_round: SurveyRound, team: Team, kind: str, context: TeamReportContext) -> str:
-    """One dashboard chart as SVG, cached with the round's fingerprint."""
-    key = (
-        _database_key(),
-        survey_round.id,
-        fingerprint(survey_round),
-        team.id,
-        kind,
-        context.report_date,
-    )
+def chart_svg(view: TeamView, kind: str) -> str:
+    """One dashboard chart as SVG, cached with the view's key (and so its fingerprint)."""
+    key = (*view.key, kind)
     with _LOCK:
         cached = _SVGS.get(key)
         if cached is not None:
             return cached
-    svg = render_chart_svg(kind, context)
+    svg = render_chart_svg(kind, view.context)
     with _LOCK:
         _SVGS[key] = svg
         while len(_SVGS) > MAX_SVGS:

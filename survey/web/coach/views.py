@@ -12,11 +12,10 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from reports.context import TeamReportContext
 from survey.database import begin_write
 from survey.extensions import db
 from survey.models import SurveyRound, Team
-from survey.services import audit, team_reports
+from survey.services import audit, rounds, team_reports
 from survey.services.coaching import coach_overview
 from survey.web.authz import viewable_team
 
@@ -42,7 +41,7 @@ def index() -> ResponseReturnValue:
 def _team_and_round(team_id: int, round_id: int) -> tuple[Team, SurveyRound]:
     team = viewable_team(team_id)
     survey_round = db.session.get(SurveyRound, round_id)
-    if survey_round is None or team not in survey_round.teams:
+    if survey_round is None or not rounds.includes_team(survey_round, team):
         abort(404)
     return team, survey_round
 
@@ -54,11 +53,11 @@ class _Suppressed(Exception):
         self.page = page
 
 
-def _context(team: Team, survey_round: SurveyRound) -> TeamReportContext:
+def _view(team: Team, survey_round: SurveyRound) -> team_reports.TeamView:
     """The team's findings, or :class:`_Suppressed` with the "n of k needed" page."""
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
-        return team_reports.team_context(survey_round, team, threshold, date.today())
+        return team_reports.team_view(survey_round, team, threshold, date.today())
     except team_reports.TeamSuppressed as suppressed:
         page = render_template(
             "coach/suppressed.html",
@@ -75,7 +74,7 @@ def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
     """The team's findings: top blockers, pillars, plays, charts."""
     team, survey_round = _team_and_round(team_id, round_id)
     try:
-        context = _context(team, survey_round)
+        context = _view(team, survey_round).context
     except _Suppressed as suppressed:
         return suppressed.page
     kinds = [k for k in team_reports.CHART_KINDS if k != "change" or context.change is not None]
@@ -96,12 +95,12 @@ def chart(team_id: int, round_id: int, kind: str) -> ResponseReturnValue:
     """One chart of the dashboard as SVG."""
     team, survey_round = _team_and_round(team_id, round_id)
     try:
-        context = _context(team, survey_round)
+        view = _view(team, survey_round)
     except _Suppressed:
         abort(404)
-    if kind == "change" and context.change is None:
+    if kind == "change" and view.context.change is None:
         abort(404)
-    svg = team_reports.chart_svg(survey_round, team, kind, context)
+    svg = team_reports.chart_svg(view, kind)
     return Response(svg, mimetype="image/svg+xml")
 
 
@@ -110,7 +109,7 @@ def report(team_id: int, round_id: int) -> ResponseReturnValue:
     """Download the PDF team report (recorded in the audit log)."""
     team, survey_round = _team_and_round(team_id, round_id)
     try:
-        context = _context(team, survey_round)
+        context = _view(team, survey_round).context
     except _Suppressed as suppressed:
         return suppressed.page, 409
     pdf = team_reports.team_pdf(context)
