@@ -121,7 +121,14 @@ def start() -> ResponseReturnValue:
 
 @bp.route("/survey/page/<int:number>", methods=["GET", "POST"])
 def page(number: int) -> ResponseReturnValue:
-    """Show one page with what was saved, or save it and move on."""
+    """Show one page with what was saved, or save it and move on.
+
+    A save is one write transaction from its first read to the commit (on
+    SQLite ``BEGIN IMMEDIATE``); the draft is updated only while it is still a
+    draft, so a submit from another tab wins cleanly.
+    """
+    if request.method == "POST":
+        begin_write()
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=request.method == "POST")
@@ -166,9 +173,7 @@ def page(number: int) -> ResponseReturnValue:
         )
 
     target = number - 1 if going_back else number + 1
-    draft_id = draft.id
-    begin_write()
-    saved = responses.save_page(draft_id, page_input, utcnow(), next_page=min(target, len(pages)))
+    saved = responses.save_page(draft.id, page_input, utcnow(), next_page=min(target, len(pages)))
     if not saved:  # submitted meanwhile (another tab): nothing changed
         db.session.rollback()
         return redirect(url_for("respond.landing"))
