@@ -25,6 +25,11 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # The cookie's lifetime counts from sign-in or from opening the invitation
+        # link (re-opening it renews it); staff sessions end on the server sooner
+        # (AUTH_*). Not re-signing the cookie on every request saves each page
+        # save a serialization, an HMAC and a Set-Cookie header.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         # Staff logins: server-side sessions with idle and absolute limits.
         "AUTH_IDLE_TIMEOUT": timedelta(minutes=30),
         "AUTH_ABSOLUTE_TIMEOUT": timedelta(hours=8),
