@@ -5,6 +5,8 @@ many, and the newest id), checked with one cheap query on every use. It is
 kept in the process and in the database (``round_analyses``), so a round is
 analysed once for all workers and hosts; when a response arrives the
 fingerprint changes and the next view recomputes: nothing serves a stale result.
+The stored copy also records which analytics code computed it
+(:func:`analytics.code_version.code_version`), so an upgrade recomputes too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import date
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from analytics.code_version import code_version
 from analytics.pipeline import RoundAnalysis, analyze_round
 from reports.charts import render_chart_svg
 from reports.context import TeamReportContext, TeamSuppressed, build_team_context
@@ -93,7 +96,8 @@ def _database_key() -> str:
 
 
 def _fingerprint_text(value: tuple[int, int]) -> str:
-    return f"{value[0]}:{value[1]}"
+    """The stored key: the responses' fingerprint and the analytics code that ran."""
+    return f"{code_version()[:16]}:{value[0]}:{value[1]}"
 
 
 def _load_stored(round_id: int, value: tuple[int, int]) -> RoundAnalysis | None:

@@ -113,6 +113,7 @@ def test_report_cli_writes_one_team_or_every_eligible_team(app, runner, tmp_path
 def test_round_analysis_is_shared_through_the_database_and_invalidated_by_new_answers(app):
     from datetime import UTC, datetime
 
+    from analytics.code_version import code_version
     from survey.models import StoredAnalysis, SurveyRound
     from survey.services import team_reports
     from survey.services.ingest import SubmittedRow, store_submitted
@@ -123,7 +124,8 @@ def test_round_analysis_is_shared_through_the_database_and_invalidated_by_new_an
         first = team_reports.round_analysis(survey_round, 5)
         db.session.commit()
         stored = db.session.get(StoredAnalysis, survey_round.id)
-        assert stored is not None and stored.fingerprint.startswith("8:")
+        assert stored is not None
+        assert stored.fingerprint.startswith(f"{code_version()[:16]}:8:")
         team_reports.clear_caches()  # another worker: nothing in its memory
         again = team_reports.round_analysis(survey_round, 5)
         assert again.diagnosis.teams["Team One"].n == first.diagnosis.teams["Team One"].n == 6
@@ -142,3 +144,26 @@ def test_round_analysis_is_shared_through_the_database_and_invalidated_by_new_an
         db.session.commit()
         fresh = team_reports.round_analysis(survey_round, 5)
         assert fresh.diagnosis.teams["Team One"].n == 7
+
+
+def test_a_stored_analysis_from_other_analytics_code_is_recomputed(app, monkeypatch):
+    from survey.models import StoredAnalysis, SurveyRound
+    from survey.services import team_reports
+
+    world = build_access_world(app)
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, world.report_round_id)
+        team_reports.round_analysis(survey_round, 5)
+        db.session.commit()
+        team_reports.clear_caches()
+        monkeypatch.setattr(team_reports, "code_version", lambda: "f" * 64)  # an upgrade
+        computed = []
+        real_compute = team_reports._compute
+        monkeypatch.setattr(
+            team_reports, "_compute", lambda *a: computed.append(1) or real_compute(*a)
+        )
+        team_reports.round_analysis(survey_round, 5)
+        assert computed == [1]
+        db.session.commit()  # end the read snapshot: the analysis was stored on its own connection
+        stored = db.session.get(StoredAnalysis, survey_round.id)
+        assert stored is not None and stored.fingerprint.startswith("f" * 16 + ":8:")
