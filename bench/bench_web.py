@@ -366,6 +366,16 @@ def _results(
         f"{median(save_rps) / max(1e-9, single.load.per_second):.1f} times as many with "
         f"{WORKERS} workers on {os.cpu_count()} cores."
     )
+    mean_floor = 1000 * CLIENTS / max(1e-9, median(save_rps))
+    lines.append(
+        f"- Latency under load: each of the {CLIENTS} clients sends its next request when the "
+        f"last one is answered, so the mean latency is {CLIENTS} / throughput (Little's law): "
+        f"{mean_floor:.0f} ms at {median(save_rps):.0f} page saves/s, and a p99 under "
+        f"{P99_TARGET_MS:.0f} ms needs a mean well below that, i.e. well over "
+        f"{1000 * CLIENTS / P99_TARGET_MS:.0f} saves/s. The baseline's own p99 was "
+        f"{median(base_p99):.0f} ms at {median(base_rps):.0f} req/s on the same server: "
+        "the p99 follows from the throughput the machine's free cores allow."
+    )
     measured_fsyncs = [f for r in rounds if r.fsyncs for f in r.fsyncs]
     if measured_fsyncs:
         low, high = min(measured_fsyncs), max(measured_fsyncs)
