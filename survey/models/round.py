@@ -51,11 +51,18 @@ class SurveyRound(db.Model):
 
     def accepts_answers(self, now: datetime) -> bool:
         """Whether respondents may save and submit answers at ``now``."""
-        if self.status != "open":
-            return False
-        if self.opens_at is not None and now < self.opens_at:
-            return False
-        return self.closes_at is None or now < self.closes_at
+        return accepts_answers(self.status, self.opens_at, self.closes_at, now)
+
+
+def accepts_answers(
+    status: str, opens_at: datetime | None, closes_at: datetime | None, now: datetime
+) -> bool:
+    """Whether a round in this state accepts answers at ``now``."""
+    if status != "open":
+        return False
+    if opens_at is not None and now < opens_at:
+        return False
+    return closes_at is None or now < closes_at
 
 
 class Invitation(db.Model):

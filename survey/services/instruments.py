@@ -60,6 +60,20 @@ def instrument_of(row: InstrumentVersion) -> Instrument:
     return parsed
 
 
+def instrument_by_hash(instrument_id: int, content_hash: str) -> Instrument:
+    """The parsed instrument of version ``instrument_id``, whose hash the caller has read.
+
+    Reads the stored definition only when this process has not parsed it yet.
+    """
+    parsed = _PARSED.get(content_hash)
+    if parsed is not None:
+        return parsed
+    row = db.session.get(InstrumentVersion, instrument_id)
+    if row is None:
+        raise LookupError(f"no stored instrument version {instrument_id}")
+    return instrument_of(row)
+
+
 def find_instrument(key: str, version: int | None = None) -> InstrumentVersion | None:
     """A stored version, the newest when ``version`` is None."""
     query = select(InstrumentVersion).filter_by(key=key)

@@ -9,13 +9,20 @@ from functools import cache
 
 from sqlalchemy import Executable, Integer, Table, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
 
 from analytics.instrument import Instrument
 from survey.dbtypes import UTCDateTime
 from survey.extensions import db
-from survey.models import Answer, ContextAnswer, Invitation, Response, SurveyRound
-from survey.services.instruments import instrument_of
+from survey.models import (
+    Answer,
+    ContextAnswer,
+    InstrumentVersion,
+    Invitation,
+    Response,
+    SurveyRound,
+)
+from survey.models.round import accepts_answers
+from survey.services.instruments import instrument_by_hash
 from survey.services.questionnaire import Page, PageInput
 
 
@@ -37,22 +44,51 @@ class AccessStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A started response: which one, and the furthest page reached."""
+
+    id: int
+    current_page: int
+
+
+@dataclass(frozen=True)
 class Access:
-    """The outcome of checking an invitation."""
+    """The outcome of checking an invitation: plain values, read in one query."""
 
     status: AccessStatus
-    invitation: Invitation | None = None
-    draft: Response | None = None
+    invitation_id: int | None = None
+    round_id: int | None = None
+    instrument_id: int | None = None
+    instrument_hash: str | None = None
+    draft: Draft | None = None
 
 
-# One query for every respondent request: the invitation, its round and
-# instrument version (the definition column is deferred, see instrument_of) and
-# the draft response if there is one. Built once; executed with its token hash.
+_INVITATIONS = Invitation.__table__.c
+_ROUNDS = SurveyRound.__table__.c
+_INSTRUMENTS = InstrumentVersion.__table__.c
+_RESPONSES = Response.__table__.c
+# One Core query for every respondent request: the invitation, its round, the
+# instrument version's content hash and the draft if there is one. Built once.
 _ACCESS_QUERY = (
-    select(Invitation, Response)
-    .outerjoin(Response, Response.invitation_id == Invitation.id)
-    .options(joinedload(Invitation.survey_round).joinedload(SurveyRound.instrument))
-    .where(Invitation.token_hash == bindparam("token_hash"))
+    select(
+        _INVITATIONS.id,
+        _INVITATIONS.submitted_at,
+        _INVITATIONS.revoked_at,
+        _INVITATIONS.expires_at,
+        _ROUNDS.id,
+        _ROUNDS.status,
+        _ROUNDS.opens_at,
+        _ROUNDS.closes_at,
+        _INSTRUMENTS.id,
+        _INSTRUMENTS.content_hash,
+        _RESPONSES.id,
+        _RESPONSES.current_page,
+    )
+    .select_from(Invitation.__table__)
+    .join(SurveyRound.__table__, _ROUNDS.id == _INVITATIONS.round_id)
+    .join(InstrumentVersion.__table__, _INSTRUMENTS.id == _ROUNDS.instrument_id)
+    .outerjoin(Response.__table__, _RESPONSES.invitation_id == _INVITATIONS.id)
+    .where(_INVITATIONS.token_hash == bindparam("token_hash"))
 )
 
 
@@ -60,46 +96,49 @@ def check_access(token_hash: str | None, now: datetime) -> Access:
     """Whether the invitation with this token hash may answer at ``now``."""
     if not token_hash:
         return Access(AccessStatus.UNKNOWN)
-    found = db.session.execute(_ACCESS_QUERY, {"token_hash": token_hash}).first()
-    if found is None:
+    row = db.session.connection().execute(_ACCESS_QUERY, {"token_hash": token_hash}).first()
+    if row is None:
         return Access(AccessStatus.UNKNOWN)
-    invitation, draft = found
-    if invitation.submitted_at is not None:
-        return Access(AccessStatus.SUBMITTED, invitation)
-    if invitation.revoked_at is not None:
-        return Access(AccessStatus.REVOKED, invitation)
-    if now >= invitation.expires_at:
-        return Access(AccessStatus.EXPIRED, invitation)
-    survey_round = invitation.survey_round
-    if survey_round.status == "draft" or (
-        survey_round.opens_at is not None and now < survey_round.opens_at
-    ):
-        return Access(AccessStatus.NOT_OPEN, invitation)
-    if not survey_round.accepts_answers(now):
-        return Access(AccessStatus.CLOSED, invitation)
-    return Access(AccessStatus.OK, invitation, draft)
+    (invitation_id, submitted_at, revoked_at, expires_at, round_id, round_status, opens_at,
+     closes_at, instrument_id, instrument_hash, draft_id, current_page) = row  # fmt: skip
+    draft = Draft(draft_id, current_page) if draft_id is not None else None
+    found = (invitation_id, round_id, instrument_id, instrument_hash)
+    if submitted_at is not None:
+        return Access(AccessStatus.SUBMITTED, *found)
+    if revoked_at is not None:
+        return Access(AccessStatus.REVOKED, *found)
+    if now >= expires_at:
+        return Access(AccessStatus.EXPIRED, *found)
+    if round_status == "draft" or (opens_at is not None and now < opens_at):
+        return Access(AccessStatus.NOT_OPEN, *found)
+    if not accepts_answers(round_status, opens_at, closes_at, now):
+        return Access(AccessStatus.CLOSED, *found)
+    return Access(AccessStatus.OK, *found, draft)
 
 
-def instrument_for(invitation: Invitation) -> Instrument:
-    """The instrument the invitation's round asks."""
-    return instrument_of(invitation.survey_round.instrument)
+def instrument_for(access: Access) -> Instrument:
+    """The instrument the invitation's round asks (parsed once per process)."""
+    assert access.instrument_id is not None and access.instrument_hash is not None
+    return instrument_by_hash(access.instrument_id, access.instrument_hash)
 
 
-def find_draft(invitation: Invitation) -> Response | None:
-    """The invitation's draft response, if the person has started."""
-    return db.session.scalar(select(Response).filter_by(invitation_id=invitation.id))
+def round_of(access: Access) -> SurveyRound:
+    """The invitation's round, for pages that show it."""
+    survey_round = db.session.get(SurveyRound, access.round_id)
+    assert survey_round is not None
+    return survey_round
 
 
-def start_draft(invitation: Invitation, now: datetime) -> Response:
-    """The invitation's draft, created on first use."""
-    draft = find_draft(invitation)
-    if draft is not None:
-        return draft
-    survey_round: SurveyRound = invitation.survey_round
+def start_draft(access: Access, now: datetime) -> Draft:
+    """The invitation's draft, created on first use (inside a write transaction)."""
+    if access.draft is not None:
+        return access.draft
+    invitation = db.session.get(Invitation, access.invitation_id)
+    assert invitation is not None and access.round_id is not None
     draft = Response(
-        round_id=survey_round.id,
+        round_id=access.round_id,
         team_id=invitation.participant.team_id,
-        instrument_id=survey_round.instrument_id,
+        instrument_id=access.instrument_id,
         invitation_id=invitation.id,
         status="draft",
         current_page=1,
@@ -108,41 +147,48 @@ def start_draft(invitation: Invitation, now: datetime) -> Response:
     )
     db.session.add(draft)
     db.session.flush()
-    return draft
+    return Draft(draft.id, draft.current_page)
 
 
-def saved_answers(response: Response) -> tuple[dict[str, int | None], dict[str, str | None]]:
+def saved_answers(draft: Draft) -> tuple[dict[str, int | None], dict[str, str | None]]:
     """The draft's saved item answers and context answers (None = skipped)."""
-    answers = {
-        a.item_id: a.value
-        for a in db.session.scalars(select(Answer).filter_by(response_id=response.id))
-    }
-    context = {
-        c.question_id: c.value
-        for c in db.session.scalars(select(ContextAnswer).filter_by(response_id=response.id))
-    }
+    answers = dict(
+        db.session.execute(
+            select(Answer.item_id, Answer.value).where(Answer.response_id == draft.id)
+        )
+        .tuples()
+        .all()
+    )
+    context = dict(
+        db.session.execute(
+            select(ContextAnswer.question_id, ContextAnswer.value).where(
+                ContextAnswer.response_id == draft.id
+            )
+        )
+        .tuples()
+        .all()
+    )
     return answers, context
 
 
-def is_complete(response: Response, pages: tuple[Page, ...]) -> bool:
+def is_complete(draft: Draft, pages: tuple[Page, ...]) -> bool:
     """Whether every page was reached and every field answered or skipped."""
-    if response.current_page < len(pages):
+    if draft.current_page < len(pages):
         return False
-    items, context = saved_answers(response)
+    items, context = saved_answers(draft)
     return all(name in items or name in context for p in pages for name in p.field_names)
 
 
-_MARK_DRAFT = (
-    update(Response)
-    .where(Response.id == bindparam("response_id"), Response.status == "draft")
+_MARK_DRAFT = (  # Core, not ORM: nothing in the session needs to follow it
+    update(Response.__table__)
+    .where(_RESPONSES.id == bindparam("response_id"), _RESPONSES.status == "draft")
     .values(
         current_page=case(
-            (Response.current_page < bindparam("page", type_=Integer()), bindparam("page")),
-            else_=Response.current_page,
+            (_RESPONSES.current_page < bindparam("page", type_=Integer()), bindparam("page")),
+            else_=_RESPONSES.current_page,
         ),
         updated_at=bindparam("now", type_=UTCDateTime()),
     )
-    .execution_options(synchronize_session=False)
 )
 
 
@@ -155,13 +201,14 @@ def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_pa
     False, having changed nothing, when the response is no longer a draft.
     The caller commits.
     """
-    marked = db.session.execute(
+    connection = db.session.connection()
+    marked = connection.execute(
         _MARK_DRAFT, {"response_id": response_id, "page": next_page, "now": now}
     )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
+    if marked.rowcount != 1:
         return False
     if page_input.answers:
-        db.session.execute(
+        connection.execute(
             _upsert(Answer.__table__, "item_id"),
             [
                 {"response_id": response_id, "item_id": k, "value": v}
@@ -169,7 +216,7 @@ def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_pa
             ],
         )
     if page_input.context:
-        db.session.execute(
+        connection.execute(
             _upsert(ContextAnswer.__table__, "question_id"),
             [
                 {"response_id": response_id, "question_id": k, "value": v}

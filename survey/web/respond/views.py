@@ -74,12 +74,11 @@ def landing() -> ResponseReturnValue:
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access)
-    assert access.invitation is not None
-    instrument = responses.instrument_for(access.invitation)
+    instrument = responses.instrument_for(access)
     return render_template(
         "respond/landing.html",
         instrument=instrument,
-        survey_round=access.invitation.survey_round,
+        survey_round=responses.round_of(access),
         pages=build_pages(instrument),
         draft=access.draft,
         threshold=current_app.config["ANONYMITY_THRESHOLD"],
@@ -94,28 +93,24 @@ def start() -> ResponseReturnValue:
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access)
-    assert access.invitation is not None
     if not form.validate():
-        instrument = responses.instrument_for(access.invitation)
+        instrument = responses.instrument_for(access)
         return render_template(
             "respond/landing.html",
             instrument=instrument,
-            survey_round=access.invitation.survey_round,
+            survey_round=responses.round_of(access),
             pages=build_pages(instrument),
             draft=None,
             threshold=current_app.config["ANONYMITY_THRESHOLD"],
             form=form,
         ), 400
-    invitation_id = access.invitation.id
     begin_write()
     access = responses.check_access(session.get(SESSION_KEY), utcnow())
-    if access.status is not AccessStatus.OK or access.invitation is None:
+    if access.status is not AccessStatus.OK:
         db.session.rollback()
         return _status_page(access)
-    draft = responses.start_draft(access.invitation, utcnow())
-    page = draft.current_page
+    page = responses.start_draft(access, utcnow()).current_page
     db.session.commit()
-    assert invitation_id == access.invitation.id
     return redirect(url_for("respond.page", number=max(page, 1)))
 
 
@@ -132,11 +127,10 @@ def page(number: int) -> ResponseReturnValue:
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=request.method == "POST")
-    assert access.invitation is not None
     draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
-    pages = build_pages(responses.instrument_for(access.invitation))
+    pages = build_pages(responses.instrument_for(access))
     if not 1 <= number <= len(pages):
         abort(404)
     if number > draft.current_page:
@@ -191,11 +185,10 @@ def review() -> ResponseReturnValue:
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access)
-    assert access.invitation is not None
     draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
-    pages = build_pages(responses.instrument_for(access.invitation))
+    pages = build_pages(responses.instrument_for(access))
     saved_items, saved_context = responses.saved_answers(draft)
     return render_template(
         "respond/review.html",
@@ -216,12 +209,12 @@ def submit() -> ResponseReturnValue:
         return render_template("respond/thanks.html", already=True)
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=True)
-    assert access.invitation is not None
     draft = access.draft
-    pages = build_pages(responses.instrument_for(access.invitation))
+    pages = build_pages(responses.instrument_for(access))
     if draft is None or not responses.is_complete(draft, pages):
         return redirect(url_for("respond.review"))
-    invitation_id = access.invitation.id
+    invitation_id = access.invitation_id
+    assert invitation_id is not None
     begin_write()
     outcome = responses.submit(invitation_id, utcnow())
     db.session.commit()
