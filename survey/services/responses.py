@@ -155,18 +155,14 @@ def saved_answers(draft: Draft) -> tuple[dict[str, int | None], dict[str, str | 
     answers = dict(
         db.session.execute(
             select(Answer.item_id, Answer.value).where(Answer.response_id == draft.id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     context = dict(
         db.session.execute(
             select(ContextAnswer.question_id, ContextAnswer.value).where(
                 ContextAnswer.response_id == draft.id
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return answers, context
 
