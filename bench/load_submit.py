@@ -55,7 +55,8 @@ from tests.survey.live_server import (
     submit_survey,
 )
 
-RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+# Kept beside RESULTS.md, which `make bench` rewrites and which embeds this file.
+RESULTS_PATH = Path(__file__).with_name("LOAD_TEST.md")
 RETRIES = 8  # re-sends per request before the simulated user gives up
 
 
@@ -356,7 +357,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--postgres", metavar="ADMIN_URL", help="also run on a throw-away database on this server"
     )
     parser.add_argument(
-        "--write-results", action="store_true", help=f"append the report to {RESULTS_PATH.name}"
+        "--write-results",
+        action="store_true",
+        help=f"write the report to bench/{RESULTS_PATH.name} (embedded in RESULTS.md)",
     )
     args = parser.parse_args(argv)
     if args.respondents < 1 or args.concurrency < 1 or args.workers < 1 or args.max_seconds <= 0:
@@ -371,16 +374,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
     all_ok = True
+    sections = []
     for backend in backends:
         section, ok = run(backend, args)
         all_ok = all_ok and ok
         print(section)
-        if args.write_results:
-            new_file = not RESULTS_PATH.exists()
-            with RESULTS_PATH.open("a", encoding="utf-8") as results:
-                if new_file:
-                    results.write("# Load test results (bench/load_submit.py)\n\n")
-                results.write(section + "\n")
+        sections.append(section)
+    if args.write_results:
+        command = "python -m bench.load_submit " + " ".join(argv or sys.argv[1:])
+        RESULTS_PATH.write_text(
+            f"Run by hand with `{command.strip()}`.\n\n" + "\n".join(sections) + "\n",
+            encoding="utf-8",
+        )
     return 0 if all_ok else 1
 
 

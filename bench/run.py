@@ -37,6 +37,7 @@ if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    BENCH_DIR,
     DATA_DIR,
     PROJECT_ROOT,
     RESULTS_PATH,
@@ -258,6 +259,13 @@ def export_rows(output: Sequence[str]) -> list[Result]:
 # --------------------------------------------------------------------------- report
 
 
+# Hand-written files that RESULTS.md embeds, so rewriting it keeps them.
+EMBEDDED = (
+    ("What changed after profiling, and why", BENCH_DIR / "CHANGES.md"),
+    ("Load test with a worker killed mid-run", BENCH_DIR / "LOAD_TEST.md"),
+)
+
+
 def write_results(
     sections: list[Section],
     *,
@@ -321,6 +329,9 @@ def write_results(
     for section in sections:
         lines += [f"### {section.title} ({section.seconds:.0f} s)", "", *section.notes]
     lines += ["## Data", "", *data_lines, ""]
+    for title, kept in EMBEDDED:
+        if kept.exists():
+            lines += [f"## {title}", "", kept.read_text(encoding="utf-8").strip(), ""]
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
