@@ -238,7 +238,9 @@ def _analysis_stored(data: DataSet) -> bool:
             ).fetchone()
         except sqlite3.OperationalError:  # no round_analyses table (older schema)
             return False
-    return row is not None and row[0] == row[1]
+    from analytics.code_version import code_version
+
+    return row is not None and row[0] == f"{code_version()[:16]}:{row[1]}"
 
 
 def _read_manifest() -> dict:  # type: ignore[type-arg]
