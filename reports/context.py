@@ -34,6 +34,8 @@ Examples
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -329,12 +331,12 @@ def build_team_context(
         raise TeamSuppressed(team, finding.n, diagnosis.threshold)
 
     threshold = diagnosis.threshold
-    labels = _team_labels(analysis.teams)
     advice = load_advice()
     dims = tuple(
         _dimension_info(instrument, dim.id, diagnosis, advice) for dim in instrument.dimensions
     )
-    shown = [name for name, t in diagnosis.teams.items() if not t.suppressed]
+    parts = _round_parts(analysis, tuple(d.id for d in dims))
+    labels = parts.labels
 
     change = None
     if previous is not None:
@@ -356,17 +358,65 @@ def build_team_context(
         instrument_version=instrument.version,
         dimensions=dims,
         diagnosis=finding,
+        org_distributions=parts.org_distributions,
+        spread_references=parts.spread_references,
+        reliability=parts.reliability,
+        profiles=parts.profiles,
+        change=change,
+    )
+
+
+@dataclass(frozen=True)
+class _RoundParts:
+    """The parts of a team's context that are the same for every team of the round."""
+
+    labels: pd.Series
+    org_distributions: Mapping[str, OrgDistribution]
+    spread_references: Mapping[str, SpreadReference]
+    reliability: tuple[ReliabilityInfo, ...]
+    profiles: ProfileMethodInfo | None
+
+
+# Built once per analysis (and list of dimensions) for all its teams; an analysis is
+# immutable, and its entry goes when the analysis does.
+_ROUND_PARTS: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], _RoundParts]] = (
+    weakref.WeakKeyDictionary()
+)
+_ROUND_PARTS_LOCK = threading.Lock()
+
+
+def _round_parts(analysis: RoundAnalysis, dim_ids: tuple[str, ...]) -> _RoundParts:
+    try:
+        with _ROUND_PARTS_LOCK:
+            parts = _ROUND_PARTS.get(analysis, {}).get(dim_ids)
+    except TypeError:  # an object without weak references (a test double): not kept
+        return _build_round_parts(analysis, dim_ids)
+    if parts is None:
+        parts = _build_round_parts(analysis, dim_ids)
+        with _ROUND_PARTS_LOCK:
+            _ROUND_PARTS.setdefault(analysis, {})[dim_ids] = parts
+    return parts
+
+
+def _build_round_parts(analysis: RoundAnalysis, dim_ids: tuple[str, ...]) -> _RoundParts:
+    diagnosis = analysis.diagnosis
+    threshold = diagnosis.threshold
+    labels = _team_labels(analysis.teams)
+    shown = [name for name, t in diagnosis.teams.items() if not t.suppressed]
+    return _RoundParts(
+        labels=labels,
         org_distributions=_frozen(
             {
-                d.id: _org_distribution(analysis, labels, shown, d.id, threshold)
-                for d in dims
-                if d.id in analysis.scores.columns and d.id in diagnosis.org
+                dim_id: _org_distribution(analysis, labels, shown, dim_id, threshold)
+                for dim_id in dim_ids
+                if dim_id in analysis.scores.columns and dim_id in diagnosis.org
             }
         ),
-        spread_references=_frozen({d.id: _spread_reference(diagnosis.teams, d.id) for d in dims}),
+        spread_references=_frozen(
+            {dim_id: _spread_reference(diagnosis.teams, dim_id) for dim_id in dim_ids}
+        ),
         reliability=_reliability(analysis.reliability),
         profiles=_profile_method(analysis, diagnosis),
-        change=change,
     )
 
 

@@ -31,6 +31,7 @@ from analytics.diagnosis import OTHER_PROFILES, DimensionFinding, RecommendedPla
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
 from reports.layout import PageFlow
+from reports.pdf import gc_paused, pdf_caches
 from reports.style import ACCENT, INK, MUTED, RULE, SIZES, rc_context
 from reports.text import (
     MISSING,
@@ -82,7 +83,7 @@ def render_team_report(context: TeamReportContext) -> bytes:
     >>> pdf[:5]  # doctest: +SKIP
     b'%PDF-'
     """
-    with rc_context():
+    with rc_context(), gc_paused():
         pages = build_pages(context)
         created = datetime.combine(context.report_date, time(12, 0), tzinfo=UTC)
         metadata = {
@@ -97,9 +98,10 @@ def render_team_report(context: TeamReportContext) -> bytes:
             "CreationDate": created,
         }
         buffer = io.BytesIO()
-        with PdfPages(buffer, metadata=metadata) as pdf:
+        with pdf_caches(), PdfPages(buffer, metadata=metadata) as pdf:
             for page in pages:
                 pdf.savefig(page)
+        del pages  # garbage now, collected as the block ends
     return buffer.getvalue()
 
 

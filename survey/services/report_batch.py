@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -55,16 +56,31 @@ def render_all(
             if progress:
                 progress(1)
         return written
+    # The first report is rendered here, before the pool forks, so that every worker
+    # inherits what it loaded and cached (fonts, the text and font subsets of the
+    # round's reports) instead of paying for it again.
+    written.append(_write(out_dir / names[0], render_team_report(contexts[0])))
+    if progress:
+        progress(1)
     _CONTEXTS[:] = contexts
+    # Objects that exist now (the app, the round's analysis, the contexts) are left
+    # out of the workers' garbage collections, and their memory pages stay shared.
+    # (A process that froze its objects itself is left as it is.)
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.collect()
+        gc.freeze()
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(_render, i): i for i in range(len(contexts))}
+            futures = {pool.submit(_render, i): i for i in range(1, len(contexts))}
             for future in as_completed(futures):
                 index = futures[future]
                 written.append(_write(out_dir / names[index], future.result()))
                 if progress:
                     progress(1)
     finally:
+        if freeze:
+            gc.unfreeze()
         _CONTEXTS.clear()
     return sorted(written)
 

@@ -191,3 +191,12 @@ def test_package_exports_lazily() -> None:
     assert reports.render_team_report.__module__ == "reports.team_report"
     with pytest.raises(AttributeError):
         _ = reports.nothing_here
+
+
+def test_round_wide_parts_are_built_once_and_shared(analysis, instrument) -> None:
+    north = make_context(analysis, instrument, "north")
+    south = make_context(analysis, instrument, "south")
+    assert north.org_distributions is south.org_distributions
+    assert north.spread_references is south.spread_references
+    assert north.reliability is south.reliability and north.profiles is south.profiles
+    assert make_context(analysis, instrument, "north") == north
