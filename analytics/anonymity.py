@@ -73,7 +73,7 @@ True
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -109,6 +109,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CATCH_ALL = "other"
 
 _KEY_BYTES = 32
+_HMAC_BLOCK = 64  # SHA-256 block size, in bytes
 #: Above this many candidate merges per step, only single steps are tried.
 MAX_CANDIDATES = 150
 #: At most this many recodings are tried in all (then local blanking does the rest).
@@ -188,12 +189,24 @@ def pseudonymize(
         raise ValueError(f"length must be between 8 and 64, got {length}")
     if len(key) < 16:
         raise ValueError("the pseudonym key must be at least 16 bytes")
-    prefix = namespace.encode("utf-8") + b":"
-    digest = hmac.digest
-    return [
-        digest(key, prefix + str(value).encode("utf-8"), "sha256").hex()[:length]
-        for value in values
-    ]
+    # HMAC(K, m) = H((K ^ opad) + H((K ^ ipad) + m)): the two keyed states (and the
+    # namespace) are hashed once and copied per value, about twice as fast as
+    # hmac.digest, which redoes the key schedule every time.
+    block = hashlib.sha256(key).digest() if len(key) > _HMAC_BLOCK else key
+    block = block.ljust(_HMAC_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    inner.update(namespace.encode("utf-8") + b":")
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    inner_copy, outer_copy = inner.copy, outer.copy
+
+    def one(value: object) -> str:
+        state = inner_copy()
+        state.update(b"%d" % value if type(value) is int else str(value).encode("utf-8"))
+        result = outer_copy()
+        result.update(state.digest())
+        return result.hexdigest()[:length]
+
+    return list(map(one, values))
 
 
 # ------------------------------------------------------------------ quasi-identifiers

@@ -1,0 +1,193 @@
+"""How the export reads and computes: packed SQLite reads, scores, pseudonyms.
+
+The fast paths of :mod:`survey.services.export` must give exactly what the
+plain ones give: packed answers (odd values included) what one row per answer
+gives, scores from the int8 answer matrix what
+:func:`analytics.scoring.score_dimensions` gives, pseudonyms what
+:func:`hmac.digest` gives.
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from analytics.anonymity import pseudonymize
+from analytics.instrument import _plain
+from analytics.instrument_parser import parse_instrument
+from analytics.scoring import score_dimensions
+from survey.extensions import db
+from survey.models import SurveyRound
+from survey.services import export as export_service
+from tests.survey.test_export import DEFAULT, build_export_world, lite  # noqa: F401
+
+MISSING = export_service.MISSING
+
+
+def _export(app: Flask, round_id: int, out: Path) -> tuple[pa.Table, dict]:
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, round_id)
+        result = export_service.export_round(
+            survey_round, out, fmt="parquet", k=5, stable_ids=True, chunk_rows=7
+        )
+        db.session.commit()
+    return pq.read_table(out), result.manifest
+
+
+def _sql(app: Flask, *statements: tuple[str, dict]) -> None:
+    with app.app_context():
+        for statement, params in statements:
+            db.session.execute(text(statement), params)
+        db.session.commit()
+
+
+def _every_read(app: Flask, round_id: int, tmp_path: Path, monkeypatch) -> pa.Table:  # type: ignore[no-untyped-def]
+    """Export packed (without and with the join on responses) and row by row; all equal."""
+    packed, _ = _export(app, round_id, tmp_path / "packed.parquet")
+    monkeypatch.setattr(export_service, "DENSE_SPAN", 0.0)  # always join the responses
+    joined, _ = _export(app, round_id, tmp_path / "joined.parquet")
+    monkeypatch.setattr(export_service, "PACKED_READS", False)
+    rows, _ = _export(app, round_id, tmp_path / "rows.parquet")
+    assert packed.equals(joined)
+    assert packed.equals(rows)
+    return packed
+
+
+def test_packed_reads_decode_odd_values_like_row_reads(lite, tmp_path, monkeypatch):  # noqa: F811
+    world = build_export_world(lite)
+    first, second, third = world.response_ids[:3]  # team Alpha: exported, in id order
+    _sql(
+        lite,
+        *(
+            ("UPDATE answers SET value = :v WHERE response_id = :r AND item_id = :i", params)
+            for params in (
+                {"r": first, "i": "TR1", "v": 200},
+                {"r": first, "i": "TR2", "v": -200},
+                {"r": first, "i": "TR3", "v": 12},
+                {"r": second, "i": "TR1", "v": -3},
+                {"r": second, "i": "TR2", "v": 0},
+                {"r": second, "i": "TR3", "v": 9},
+                {"r": third, "i": "TR1", "v": 3.7},
+                {"r": third, "i": "TR2", "v": "abc"},
+                {"r": third, "i": "TR3", "v": None},
+            )
+        ),
+        ("DELETE FROM answers WHERE response_id = :r AND item_id = 'TP3'", {"r": second}),
+        (
+            "INSERT INTO answers (response_id, item_id, value) VALUES (:r, 'ZZ9', 4)",
+            {"r": world.response_ids[4]},
+        ),
+        ("DELETE FROM answers WHERE response_id = :r", {"r": world.response_ids[5]}),
+    )
+    table = _every_read(lite, world.round_id, tmp_path, monkeypatch)
+    column = {name: table.column(name).to_pylist() for name in ("TR1", "TR2", "TR3", "TP3")}
+    assert [column[i][0] for i in ("TR1", "TR2", "TR3")] == [127, -127, 12]  # clipped to int8
+    assert [column[i][1] for i in ("TR1", "TR2", "TR3", "TP3")] == [-3, 0, 9, None]
+    assert [column[i][2] for i in ("TR1", "TR2", "TR3")] == [3, 0, None]  # as SQLite casts
+    assert all(table.column(item)[5].as_py() is None for item in DEFAULT.item_ids)
+    assert table.num_rows == 23
+
+
+def test_wide_and_negative_scales_are_packed_in_more_digits(lite, tmp_path, monkeypatch):  # noqa: F811
+    definition = _plain(DEFAULT.definition)
+    definition["id"] = "wide-scales"
+    definition["response_scale"] = {"min": 0, "max": 10, "labels": [str(i) for i in range(11)]}
+    definition["dimensions"][1]["id"] = "negative"  # the simulation's profiles then stay neutral
+    definition["dimensions"][1]["response_scale"] = {
+        "min": -3,
+        "max": 3,
+        "labels": [str(i) for i in range(-3, 4)],
+    }
+    instrument = parse_instrument(definition, source="test")
+    assert export_service._Packing.of(instrument) == export_service._Packing(13, 2)
+    world = build_export_world(lite, instrument=instrument)
+    _sql(
+        lite,
+        (
+            "UPDATE answers SET value = :v WHERE response_id = :r AND item_id = :i",
+            {"r": world.response_ids[0], "i": instrument.item_ids[0], "v": 95},  # 3 digits
+        ),
+    )
+    table = _every_read(lite, world.round_id, tmp_path, monkeypatch)
+    assert table.column(instrument.item_ids[0])[0].as_py() == 95
+    values = table.select(list(instrument.item_ids)).to_pandas().to_numpy(dtype=float)
+    assert np.nanmin(values) < 0 and np.nanmax(values) >= 10
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "packing"),
+    [(1, 5, (0, 1)), (0, 9, (0, 1)), (0, 10, (10, 2)), (-3, 3, (13, 2)), (-127, 127, (227, 3))],
+)
+def test_packing_gives_every_scale_point_the_same_width(low, high, packing):
+    definition = _plain(DEFAULT.definition)
+    labels = [str(i) for i in range(low, high + 1)]
+    definition["response_scale"] = {"min": low, "max": high, "labels": labels}
+    instrument = parse_instrument(definition, source="test")
+    found = export_service._Packing.of(instrument)
+    assert (found.offset, found.width) == packing
+    widths = {len(str(value + found.offset)) for value in range(low, high + 1)}
+    assert widths == {found.width}
+
+
+def test_context_of_other_responses_in_the_id_range_is_ignored(lite, tmp_path):  # noqa: F811
+    world = build_export_world(lite)
+    draft = world.response_ids[1]
+    _sql(
+        lite,
+        (
+            "UPDATE responses SET status = 'draft', submitted_at = NULL WHERE id = :r",
+            {"r": draft},
+        ),
+        ("UPDATE context_answers SET value = 'free text' WHERE response_id = :r", {"r": draft}),
+    )
+    table, manifest = _export(lite, world.round_id, tmp_path / "x.parquet")
+    assert manifest["rows_in_round"] == 32
+    assert manifest["context_values_not_among_options_left_blank"] == 0
+    assert table.num_rows == 22
+
+
+def test_scores_from_the_answer_matrix_are_those_of_score_dimensions():
+    rng = np.random.default_rng(3)
+    for instrument in (DEFAULT, _wide_instrument()):
+        scales = [instrument.scale_for(item) for item in instrument.item_ids]
+        low = np.array([s.min for s in scales])
+        high = np.array([s.max for s in scales])
+        values = rng.integers(low, high + 1, size=(500, len(scales))).astype(np.int8)
+        values[rng.random(values.shape) < 0.3] = MISSING
+        frame = pd.DataFrame(
+            np.where(values == MISSING, np.nan, values.astype(float)), columns=instrument.item_ids
+        )
+        expected = score_dimensions(frame, instrument)
+        got = export_service._Scorer(instrument).frame(values)
+        assert list(got.columns) == list(expected.columns)
+        assert np.array_equal(got.to_numpy(), expected.to_numpy(), equal_nan=True)
+        blockers = [d.id for d in instrument.blocker_dimensions]
+        expected_blockers = score_dimensions(frame, instrument, dimensions=blockers)
+        assert export_service._Scorer(instrument, blockers).frame(values).equals(expected_blockers)
+
+
+def _wide_instrument():  # type: ignore[no-untyped-def]
+    definition = _plain(DEFAULT.definition)
+    definition["response_scale"] = {"min": 0, "max": 10, "labels": [str(i) for i in range(11)]}
+    return parse_instrument(definition, source="test")
+
+
+@pytest.mark.parametrize("key_length", [16, 32, 64, 65, 200])
+def test_pseudonyms_are_truncated_hmac_sha256(key_length):
+    key = bytes(range(256))[:key_length]
+    values = [1, 2, 10**20, -5, np.int64(7), "abc", "ünï", True, 3.5]
+    for namespace in ("team", "response", "é"):
+        for length in (8, 15, 16, 64):
+            expected = [
+                hmac.digest(key, f"{namespace}:{value}".encode(), "sha256").hex()[:length]
+                for value in values
+            ]
+            assert pseudonymize(values, key, namespace=namespace, length=length) == expected
