@@ -608,6 +608,7 @@ def test_invitations_and_links_are_untouched_by_an_export(lite, tmp_path):
 def test_packed_and_row_by_row_reads_give_the_same_export(lite, tmp_path, monkeypatch):
     from survey.models import Answer, SurveyRound
     from survey.services import export as export_service
+    from survey.services import export_reads
 
     world = build_export_world(lite)
     with lite.app_context():  # one response lacks an answer row: it is unpacked item by item
@@ -624,13 +625,13 @@ def test_packed_and_row_by_row_reads_give_the_same_export(lite, tmp_path, monkey
         return pq.read_table(tmp_path / name)
 
     calls = []
-    read_rows = export_service._read_rows
+    read_rows = export_reads._read_rows
     monkeypatch.setattr(
-        export_service, "_read_rows", lambda *args: calls.append(1) or read_rows(*args)
+        export_reads, "_read_rows", lambda *args: calls.append(1) or read_rows(*args)
     )
     packed = export("packed.parquet")
     assert not calls  # SQLite reads packed rows
-    monkeypatch.setattr(export_service, "PACKED_READS", False)
+    monkeypatch.setattr(export_reads, "PACKED_READS", False)
     rows = export("rows.parquet")
     assert calls
     assert packed.equals(rows)

@@ -1,10 +1,10 @@
 """How the export reads and computes: packed SQLite reads, scores, pseudonyms.
 
-The fast paths of :mod:`survey.services.export` must give exactly what the
-plain ones give: packed answers (odd values included) what one row per answer
-gives, scores from the int8 answer matrix what
-:func:`analytics.scoring.score_dimensions` gives, pseudonyms what
-:func:`hmac.digest` gives.
+The fast paths of :mod:`survey.services.export_reads` and
+:mod:`survey.services.export` must give exactly what the plain ones give:
+packed answers (odd values included) what one row per answer gives, scores
+from the int8 answer matrix what :func:`analytics.scoring.score_dimensions`
+gives, pseudonyms what :func:`hmac.digest` gives.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from analytics.scoring import score_dimensions
 from survey.extensions import db
 from survey.models import SurveyRound
 from survey.services import export as export_service
+from survey.services import export_reads
 from tests.survey.test_export import DEFAULT, build_export_world, lite  # noqa: F401
 
-MISSING = export_service.MISSING
+MISSING = export_reads.MISSING
 
 
 def _export(app: Flask, round_id: int, out: Path) -> tuple[pa.Table, dict]:
@@ -52,9 +53,9 @@ def _sql(app: Flask, *statements: tuple[str, dict]) -> None:
 def _every_read(app: Flask, round_id: int, tmp_path: Path, monkeypatch) -> pa.Table:  # type: ignore[no-untyped-def]
     """Export packed (without and with the join on responses) and row by row; all equal."""
     packed, _ = _export(app, round_id, tmp_path / "packed.parquet")
-    monkeypatch.setattr(export_service, "DENSE_SPAN", 0.0)  # always join the responses
+    monkeypatch.setattr(export_reads, "DENSE_SPAN", 0.0)  # always join the responses
     joined, _ = _export(app, round_id, tmp_path / "joined.parquet")
-    monkeypatch.setattr(export_service, "PACKED_READS", False)
+    monkeypatch.setattr(export_reads, "PACKED_READS", False)
     rows, _ = _export(app, round_id, tmp_path / "rows.parquet")
     assert packed.equals(joined)
     assert packed.equals(rows)
@@ -107,7 +108,7 @@ def test_wide_and_negative_scales_are_packed_in_more_digits(lite, tmp_path, monk
         "labels": [str(i) for i in range(-3, 4)],
     }
     instrument = parse_instrument(definition, source="test")
-    assert export_service._Packing.of(instrument) == export_service._Packing(13, 2)
+    assert export_reads._Packing.of(instrument) == export_reads._Packing(13, 2)
     world = build_export_world(lite, instrument=instrument)
     _sql(
         lite,
@@ -131,7 +132,7 @@ def test_packing_gives_every_scale_point_the_same_width(low, high, packing):
     labels = [str(i) for i in range(low, high + 1)]
     definition["response_scale"] = {"min": low, "max": high, "labels": labels}
     instrument = parse_instrument(definition, source="test")
-    found = export_service._Packing.of(instrument)
+    found = export_reads._Packing.of(instrument)
     assert (found.offset, found.width) == packing
     widths = {len(str(value + found.offset)) for value in range(low, high + 1)}
     assert widths == {found.width}
