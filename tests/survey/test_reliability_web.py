@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from survey.services import responses
@@ -104,3 +105,34 @@ def test_sqlite_runs_in_wal_with_full_sync(app):
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_writers_queue_on_the_write_gate_until_their_connection_is_returned(app):
+    """A write transaction holds the gate file's lock; commit or rollback hands it on."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite only")
+    import fcntl
+
+    from survey.database import GATE_SUFFIX, begin_write
+    from survey.extensions import db
+
+    def gate_is_free(path: str) -> bool:
+        with open(path) as other:  # another process's view: its own open file
+            try:
+                fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(other.fileno(), fcntl.LOCK_UN)
+            return True
+
+    with app.app_context():
+        gate = f"{db.engine.url.database}{GATE_SUFFIX}"
+        db.session.execute(sa.text("SELECT 1"))  # a read does not take the gate
+        assert gate_is_free(gate)
+        for end in (db.session.commit, db.session.rollback):
+            begin_write()
+            db.session.execute(sa.text("SELECT 1"))
+            assert not gate_is_free(gate)
+            end()
+            assert gate_is_free(gate)
+        db.session.remove()
