@@ -32,6 +32,7 @@ import pandas as pd
 
 from analytics.diagnosis import RoundDiagnosis, diagnose_round, json_number
 from analytics.instrument import Instrument
+from analytics.profile_em import blas_single_thread
 from analytics.profiles import ProfileModel, StabilityResult, profile_stability
 from analytics.reliability import reliability as reliability_table
 from analytics.scoring import DEFAULT_MIN_FRACTION, score_dimensions
@@ -221,16 +222,17 @@ def analyze_round(
             model = ProfileModel(
                 k_range=(1, max_k), random_state=random_state, dimension_names=names
             )
-        if not hasattr(model, "names_"):
-            report("Fitting profiles")
-            model.fit(blockers)
-        if stability_boot > 0 and len(model.names_) > 1:
-            report(f"Checking profile stability ({stability_boot} resamples)")
-            stability = profile_stability(
-                model, blockers, n_boot=stability_boot, random_state=random_state
-            )
-        probabilities = model.predict_proba(blockers)
-        assignments = model.predict(blockers)
+        with blas_single_thread():  # once for every mixture fitted or evaluated below
+            if not hasattr(model, "names_"):
+                report("Fitting profiles")
+                model.fit(blockers)
+            if stability_boot > 0 and len(model.names_) > 1:
+                report(f"Checking profile stability ({stability_boot} resamples)")
+                stability = profile_stability(
+                    model, blockers, n_boot=stability_boot, random_state=random_state
+                )
+            probabilities = model.predict_proba(blockers)
+            assignments = model.predict(blockers)
 
     report("Diagnosing teams")
     diagnosis = diagnose_round(

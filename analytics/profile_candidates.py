@@ -21,7 +21,13 @@ from sklearn.metrics import silhouette_score
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from analytics.profile_em import FitFailedError, MixtureFit, blas_single_thread, fit_mixture
+from analytics.profile_em import (
+    FitFailedError,
+    MixtureData,
+    MixtureFit,
+    blas_single_thread,
+    fit_mixture,
+)
 
 FIT_TABLE_COLUMNS = (
     "k",
@@ -135,7 +141,7 @@ def gmm_fit_table(
 
     Parameters
     ----------
-    Z : numpy.ndarray
+    Z : numpy.ndarray or MixtureData
         Standardized complete scores.
     ks, covariance_types : sequences
         Candidates; rows are ordered by covariance type, then ``k``.
@@ -155,13 +161,14 @@ def gmm_fit_table(
         The fit table (``selected`` all False) and the fits (None if failed).
     """
     n = len(Z)
+    data = MixtureData.of(Z)  # features built once for every candidate (in this process)
     candidates = [(k, cov) for cov in covariance_types for k in ks]
     seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=len(candidates))
     # Most expensive first, for better load balance; results keep candidate order.
     order = sorted(range(len(candidates)), key=lambda i: -candidates[i][0])
     with blas_single_thread():
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_fit_gmm_candidate)(Z, *candidates[i], fit_params, seeds[i]) for i in order
+            delayed(_fit_gmm_candidate)(data, *candidates[i], fit_params, seeds[i]) for i in order
         )
     by_index = dict(zip(order, results, strict=True))
     rows, fits = [], []

@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from analytics.profile_em import (
     FitFailedError,
+    MixtureData,
     blas_single_thread,
     fit_mixture,
     resolution_reg_covar,
@@ -123,8 +124,9 @@ def _boot_labels(model: ProfileModel, raw: np.ndarray, n_init: int, seed: int) -
             return KMeans(model.k_, n_init=n_init, random_state=seed).fit(Z).labels_
     # The variance floor is a resolution on the raw scale: rescale it to this resample.
     reg = model.reg_covar_ * (model.scaler_.scale_ / scaler.scale_) ** 2
+    data = MixtureData(Z)
     fit = fit_mixture(
-        Z,
+        data,
         model.k_,
         model.covariance_type_,
         n_init=n_init,
@@ -134,7 +136,7 @@ def _boot_labels(model: ProfileModel, raw: np.ndarray, n_init: int, seed: int) -
         subsample_size=model.subsample_size,
         random_state=seed,
     )
-    return fit.predict_proba(Z).argmax(axis=1)
+    return fit.predict_proba(data).argmax(axis=1)
 
 
 def _one_boot(model, raw, labels, m, n_init, seed) -> tuple[float, np.ndarray]:

@@ -52,7 +52,8 @@ def round_data(instrument) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def analysis(round_data, instrument) -> RoundAnalysis:
-    model = ProfileModel(k_range=(1, 3), covariance_types=("diag",), n_init=2, random_state=0)
+    # Four starts: with two, some seeds settle on a poorer two-profile optimum.
+    model = ProfileModel(k_range=(1, 3), covariance_types=("diag",), n_init=4, random_state=0)
     return analyze_round(
         round_data,
         instrument,
