@@ -6,9 +6,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import cache
-from typing import Any
 
-from sqlalchemy import Connection, Insert, Integer, Table, bindparam, case, select, update
+from sqlalchemy import Executable, Integer, Table, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from analytics.instrument import Instrument
@@ -204,24 +203,22 @@ def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_pa
     )
     if marked.rowcount != 1:
         return False
-    _upsert(
-        connection,
-        Answer.__table__,
-        "item_id",
-        [
-            {"response_id": response_id, "item_id": k, "value": v}
-            for k, v in page_input.answers.items()
-        ],
-    )
-    _upsert(
-        connection,
-        ContextAnswer.__table__,
-        "question_id",
-        [
-            {"response_id": response_id, "question_id": k, "value": v}
-            for k, v in page_input.context.items()
-        ],
-    )
+    if page_input.answers:
+        connection.execute(
+            _upsert(Answer.__table__, "item_id"),
+            [
+                {"response_id": response_id, "item_id": k, "value": v}
+                for k, v in page_input.answers.items()
+            ],
+        )
+    if page_input.context:
+        connection.execute(
+            _upsert(ContextAnswer.__table__, "question_id"),
+            [
+                {"response_id": response_id, "question_id": k, "value": v}
+                for k, v in page_input.context.items()
+            ],
+        )
     return True
 
 
@@ -229,27 +226,16 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @cache
-def _upsert_for(dialect: str, table: Table, key: str) -> Insert:
+def _upsert_for(dialect: str, table: Table, key: str) -> Executable:
     insert = _INSERTS[dialect](table)
     return insert.on_conflict_do_update(
         index_elements=["response_id", key], set_={"value": insert.excluded.value}
     )
 
 
-def _upsert(connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
-    """``INSERT ... ON CONFLICT (response_id, key) DO UPDATE SET value`` of ``rows``.
-
-    SQLite runs the one prepared statement per row (``executemany``, a C loop);
-    PostgreSQL gets one multi-row ``VALUES`` statement, one round trip and one
-    execution on the server instead of a pipeline of one per row.
-    """
-    if not rows:
-        return
-    statement = _upsert_for(connection.dialect.name, table, key)
-    if connection.dialect.name == "postgresql":
-        connection.execute(statement.values(rows))
-    else:
-        connection.execute(statement, rows)
+def _upsert(table: Table, key: str) -> Executable:
+    """``INSERT ... ON CONFLICT (response_id, key) DO UPDATE SET value`` for this database."""
+    return _upsert_for(db.session.get_bind().dialect.name, table, key)
 
 
 class SubmitOutcome(enum.Enum):
