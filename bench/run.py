@@ -266,6 +266,12 @@ EMBEDDED = (
 )
 
 
+def embedded_lines(path: Path) -> list[str]:
+    """A hand-written file's lines, its headings one level down (under the section's own)."""
+    text = path.read_text(encoding="utf-8").strip()
+    return ["#" + line if line.startswith("#") else line for line in text.splitlines()]
+
+
 def write_results(
     sections: list[Section],
     *,
@@ -331,7 +337,7 @@ def write_results(
     lines += ["## Data", "", *data_lines, ""]
     for title, kept in EMBEDDED:
         if kept.exists():
-            lines += [f"## {title}", "", kept.read_text(encoding="utf-8").strip(), ""]
+            lines += [f"## {title}", "", *embedded_lines(kept), ""]
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
 
 
