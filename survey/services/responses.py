@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from functools import cache
 
-from sqlalchemy import Executable, Integer, Table, bindparam, case, select, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from analytics.instrument import Instrument
@@ -191,13 +201,16 @@ _MARK_DRAFT = (  # Core, not ORM: nothing in the session needs to follow it
 def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_page: int) -> bool:
     """Store one page's answers in a draft, replacing earlier answers to them.
 
-    Three statements inside the caller's write transaction: the draft is
-    marked (only while it is still a draft, so a concurrent submit wins
-    cleanly), then the page's item and context answers are upserted. Returns
+    Three writes inside the caller's write transaction (one statement on
+    PostgreSQL): the draft is marked (only while it is still a draft, so a
+    concurrent submit wins cleanly), then the page's item and context answers
+    are upserted. Returns
     False, having changed nothing, when the response is no longer a draft.
     The caller commits.
     """
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return _save_page_postgresql(connection, response_id, page_input, now, next_page)
     marked = connection.execute(
         _MARK_DRAFT, {"response_id": response_id, "page": next_page, "now": now}
     )
@@ -220,6 +233,51 @@ def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_pa
             ],
         )
     return True
+
+
+# PostgreSQL: the same three writes as one statement (data-modifying CTEs always run
+# to completion; both inserts take their rows only from a draft the UPDATE matched).
+_SAVE_PAGE_POSTGRESQL = text(
+    """
+    WITH marked AS (
+        UPDATE responses
+        SET current_page = GREATEST(current_page, :page), updated_at = :now
+        WHERE id = :response_id AND status = 'draft'
+        RETURNING id
+    ), items AS (
+        INSERT INTO answers (response_id, item_id, value)
+        SELECT marked.id, given.item_id, given.value
+        FROM marked, unnest(CAST(:item_ids AS text[]), CAST(:item_values AS integer[]))
+            AS given (item_id, value)
+        ON CONFLICT (response_id, item_id) DO UPDATE SET value = excluded.value
+    ), context AS (
+        INSERT INTO context_answers (response_id, question_id, value)
+        SELECT marked.id, given.question_id, given.value
+        FROM marked, unnest(CAST(:question_ids AS text[]), CAST(:question_values AS text[]))
+            AS given (question_id, value)
+        ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value
+    )
+    SELECT count(*) FROM marked
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _save_page_postgresql(
+    connection: Connection, response_id: int, page_input: PageInput, now: datetime, page: int
+) -> bool:
+    marked = connection.execute(
+        _SAVE_PAGE_POSTGRESQL,
+        {
+            "response_id": response_id,
+            "page": page,
+            "now": now,
+            "item_ids": list(page_input.answers),
+            "item_values": list(page_input.answers.values()),
+            "question_ids": list(page_input.context),
+            "question_values": list(page_input.context.values()),
+        },
+    ).scalar_one()
+    return marked == 1
 
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
