@@ -18,6 +18,7 @@ a writer that cannot get the gate within the busy timeout goes on to
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import time
 from typing import Any, TextIO
@@ -47,7 +48,9 @@ def configure_engine(app: Flask) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         if gate_path is not None:
-            record.info[_GATE] = open(gate_path, "a")  # noqa: SIM115 - closed with the connection
+            # In a folder it cannot write to, writers wait on SQLite's own lock alone.
+            with contextlib.suppress(OSError):
+                record.info[_GATE] = open(gate_path, "a")  # noqa: SIM115 - closed with the connection
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout}")
