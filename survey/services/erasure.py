@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from survey.extensions import db
 from survey.models import (
@@ -96,33 +96,23 @@ def _people(n: int) -> str:
 
 def find_participants(org: Organization, email: str) -> list[Participant]:
     """Members of the organization (not yet erased) with this email, any case."""
-    return list(
-        db.session.scalars(
-            select(Participant)
-            .join(Team, Team.id == Participant.team_id)
-            .where(
-                Team.organization_id == org.id,
-                func.lower(Participant.email) == email.strip().lower(),
-                Participant.erased_at.is_(None),
-            )
-            .order_by(Participant.id)
-        )
-    )
+    return _living_members(org, func.lower(Participant.email) == email.strip().lower())
 
 
 def participants_by_id(org: Organization, ids: Sequence[int]) -> list[Participant]:
     """The organization's members (not yet erased) with these ids."""
     if not ids:
         return []
+    return _living_members(org, Participant.id.in_(list(ids)))
+
+
+def _living_members(org: Organization, condition: ColumnElement[bool]) -> list[Participant]:
+    """The organization's members not yet erased that meet ``condition``, by id."""
     return list(
         db.session.scalars(
             select(Participant)
             .join(Team, Team.id == Participant.team_id)
-            .where(
-                Team.organization_id == org.id,
-                Participant.id.in_(list(ids)),
-                Participant.erased_at.is_(None),
-            )
+            .where(Team.organization_id == org.id, condition, Participant.erased_at.is_(None))
             .order_by(Participant.id)
         )
     )
