@@ -8,17 +8,22 @@ from datetime import datetime, time
 from functools import cache
 
 from sqlalchemy import (
+    CTE,
     Connection,
     Executable,
     Integer,
     Table,
+    Text,
     bindparam,
     case,
+    func,
+    or_,
     select,
-    text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
 
 from analytics.instrument import Instrument
 from survey.dbtypes import UTCDateTime
@@ -33,7 +38,7 @@ from survey.models import (
 )
 from survey.models.round import accepts_answers
 from survey.services.instruments import instrument_by_hash
-from survey.services.questionnaire import Page, PageInput
+from survey.services.questionnaire import Page, PageInput, build_pages
 
 
 class AccessStatus(enum.Enum):
@@ -132,6 +137,27 @@ def instrument_for(access: Access) -> Instrument:
     return instrument_by_hash(access.instrument_id, access.instrument_hash)
 
 
+_PAGES: dict[str, tuple[Page, ...]] = {}  # per instrument content hash; versions never change
+_PAGES_MAX = 64
+
+
+def pages_of(instrument_id: int, instrument_hash: str) -> tuple[Page, ...]:
+    """The questionnaire pages of an instrument version (built once per process)."""
+    pages = _PAGES.get(instrument_hash)
+    if pages is None:
+        pages = build_pages(instrument_by_hash(instrument_id, instrument_hash))
+        if len(_PAGES) >= _PAGES_MAX:
+            _PAGES.pop(next(iter(_PAGES)))
+        _PAGES[instrument_hash] = pages
+    return pages
+
+
+def pages_for(access: Access) -> tuple[Page, ...]:
+    """The questionnaire pages the invitation's round asks."""
+    assert access.instrument_id is not None and access.instrument_hash is not None
+    return pages_of(access.instrument_id, access.instrument_hash)
+
+
 def round_of(access: Access) -> SurveyRound:
     """The invitation's round, for pages that show it."""
     survey_round = db.session.get(SurveyRound, access.round_id)
@@ -185,36 +211,73 @@ def is_complete(draft: Draft, pages: tuple[Page, ...]) -> bool:
     return all(name in items or name in context for p in pages for name in p.field_names)
 
 
+_NOW = bindparam("now", type_=UTCDateTime())
+_NEXT_PAGE = bindparam("next_page", type_=Integer())
+# The invitation that may answer now: check_access's OK, as SQL (tested to agree).
+_ANSWERING_INVITATION = (
+    select(_INVITATIONS.id)
+    .join(SurveyRound.__table__, _ROUNDS.id == _INVITATIONS.round_id)
+    .where(
+        _INVITATIONS.token_hash == bindparam("token_hash"),
+        _INVITATIONS.submitted_at.is_(None),
+        _INVITATIONS.revoked_at.is_(None),
+        _INVITATIONS.expires_at > _NOW,
+        _ROUNDS.status == "open",
+        or_(_ROUNDS.opens_at.is_(None), _ROUNDS.opens_at <= _NOW),
+        or_(_ROUNDS.closes_at.is_(None), _ROUNDS.closes_at > _NOW),
+        _ROUNDS.instrument_id == bindparam("round_instrument_id", type_=Integer()),
+    )
+    .scalar_subquery()
+)
 _MARK_DRAFT = (  # Core, not ORM: nothing in the session needs to follow it
     update(Response.__table__)
-    .where(_RESPONSES.id == bindparam("response_id"), _RESPONSES.status == "draft")
+    .where(
+        _RESPONSES.invitation_id == _ANSWERING_INVITATION,
+        _RESPONSES.status == "draft",
+        _RESPONSES.current_page >= bindparam("page_number", type_=Integer()),
+    )
     .values(
         current_page=case(
-            (_RESPONSES.current_page < bindparam("page", type_=Integer()), bindparam("page")),
-            else_=_RESPONSES.current_page,
+            (_RESPONSES.current_page < _NEXT_PAGE, _NEXT_PAGE), else_=_RESPONSES.current_page
         ),
-        updated_at=bindparam("now", type_=UTCDateTime()),
+        updated_at=_NOW,
     )
+    .returning(_RESPONSES.id)
 )
 
 
-def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_page: int) -> bool:
-    """Store one page's answers in a draft, replacing earlier answers to them.
+def save_page(
+    token_hash: str,
+    instrument_id: int,
+    page_number: int,
+    page_input: PageInput,
+    now: datetime,
+    *,
+    next_page: int,
+) -> bool:
+    """Store page ``page_number``'s answers in the draft of the invitation with ``token_hash``.
 
-    Three writes inside the caller's write transaction (one statement on
-    PostgreSQL): the draft is marked (only while it is still a draft, so a
-    concurrent submit wins cleanly), then the page's item and context answers
-    are upserted. Returns
-    False, having changed nothing, when the response is no longer a draft.
-    The caller commits.
+    The statement checks access itself, so a save needs no read before it:
+    it writes only while :func:`check_access` would say OK at ``now``, the
+    round still asks instrument ``instrument_id``, the response is a draft
+    and has reached ``page_number``. Then it raises the furthest page reached
+    to ``next_page`` and upserts the page's item and context answers (one
+    statement on PostgreSQL, three on SQLite) inside the caller's write
+    transaction. Returns False, having changed nothing, when any condition
+    fails (:func:`check_access` tells which). The caller commits.
     """
     connection = db.session.connection()
+    params = {
+        "token_hash": token_hash,
+        "round_instrument_id": instrument_id,
+        "page_number": page_number,
+        "next_page": next_page,
+        "now": now,
+    }
     if connection.dialect.name == "postgresql":
-        return _save_page_postgresql(connection, response_id, page_input, now, next_page)
-    marked = connection.execute(
-        _MARK_DRAFT, {"response_id": response_id, "page": next_page, "now": now}
-    )
-    if marked.rowcount != 1:
+        return _save_page_postgresql(connection, params, page_input)
+    response_id = connection.execute(_MARK_DRAFT, params).scalar()
+    if response_id is None:
         return False
     if page_input.answers:
         connection.execute(
@@ -235,46 +298,52 @@ def save_page(response_id: int, page_input: PageInput, now: datetime, *, next_pa
     return True
 
 
+def _postgresql_upsert_from(marked: CTE, table: Table, key: str, value_type: TypeEngine) -> CTE:
+    """``INSERT ... SELECT`` of the page's (key, value) arrays into the marked draft."""
+    given = (
+        func.unnest(
+            bindparam(f"{key}s", type_=postgresql.ARRAY(Text())),
+            bindparam(f"{key}_values", type_=postgresql.ARRAY(value_type)),
+        )
+        .table_valued(key, "value")
+        .render_derived(name="given")
+    )
+    insert = postgresql.insert(table).from_select(
+        ["response_id", key, "value"],
+        select(marked.c.id, given.c[key], given.c.value).select_from(
+            marked.join(given, true())  # the one marked draft with every given pair
+        ),
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=["response_id", key], set_={"value": insert.excluded.value}
+    )
+    return upsert.cte(f"{table.name}_saved")
+
+
 # PostgreSQL: the same three writes as one statement (data-modifying CTEs always run
 # to completion; both inserts take their rows only from a draft the UPDATE matched).
-_SAVE_PAGE_POSTGRESQL = text(
-    """
-    WITH marked AS (
-        UPDATE responses
-        SET current_page = GREATEST(current_page, :page), updated_at = :now
-        WHERE id = :response_id AND status = 'draft'
-        RETURNING id
-    ), items AS (
-        INSERT INTO answers (response_id, item_id, value)
-        SELECT marked.id, given.item_id, given.value
-        FROM marked, unnest(CAST(:item_ids AS text[]), CAST(:item_values AS integer[]))
-            AS given (item_id, value)
-        ON CONFLICT (response_id, item_id) DO UPDATE SET value = excluded.value
-    ), context AS (
-        INSERT INTO context_answers (response_id, question_id, value)
-        SELECT marked.id, given.question_id, given.value
-        FROM marked, unnest(CAST(:question_ids AS text[]), CAST(:question_values AS text[]))
-            AS given (question_id, value)
-        ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value
+_MARKED = _MARK_DRAFT.cte("marked")
+_SAVE_PAGE_POSTGRESQL = (
+    select(func.count())
+    .select_from(_MARKED)
+    .add_cte(
+        _postgresql_upsert_from(_MARKED, Answer.__table__, "item_id", Integer()),
+        _postgresql_upsert_from(_MARKED, ContextAnswer.__table__, "question_id", Text()),
     )
-    SELECT count(*) FROM marked
-    """
-).bindparams(bindparam("now", type_=UTCDateTime()))
+)
 
 
 def _save_page_postgresql(
-    connection: Connection, response_id: int, page_input: PageInput, now: datetime, page: int
+    connection: Connection, params: dict[str, object], page_input: PageInput
 ) -> bool:
     marked = connection.execute(
         _SAVE_PAGE_POSTGRESQL,
         {
-            "response_id": response_id,
-            "page": page,
-            "now": now,
+            **params,
             "item_ids": list(page_input.answers),
-            "item_values": list(page_input.answers.values()),
+            "item_id_values": list(page_input.answers.values()),
             "question_ids": list(page_input.context),
-            "question_values": list(page_input.context.values()),
+            "question_id_values": list(page_input.context.values()),
         },
     ).scalar_one()
     return marked == 1

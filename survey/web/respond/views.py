@@ -6,10 +6,13 @@ session and redirects, so it never stays in history, logs or a Referer.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -17,19 +20,21 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.services import responses
-from survey.services.questionnaire import Page, build_pages, parse_page
+from survey.services.questionnaire import Page, PageInput, parse_page
 from survey.services.responses import Access, AccessStatus, SubmitOutcome
 from survey.services.tokens import hash_token, looks_like_token
 from survey.web.respond.forms import ConsentForm, SubmitForm
 
 bp = Blueprint("respond", __name__)
 SESSION_KEY = "respondent"
+INSTRUMENT_KEY = "respondent_instrument"  # [id, content hash]: lets a save skip a read
 STATUS_TEXT = {
     AccessStatus.UNKNOWN: (
         "This link is not valid",
@@ -64,6 +69,7 @@ def open_invitation(token: str) -> ResponseReturnValue:
         return _status_page(access)
     session.clear()
     session[SESSION_KEY] = token_hash
+    session[INSTRUMENT_KEY] = [access.instrument_id, access.instrument_hash]
     session.permanent = True
     return redirect(url_for("respond.landing"))
 
@@ -79,7 +85,7 @@ def landing() -> ResponseReturnValue:
         "respond/landing.html",
         instrument=instrument,
         survey_round=responses.round_of(access),
-        pages=build_pages(instrument),
+        pages=responses.pages_for(access),
         draft=access.draft,
         threshold=current_app.config["ANONYMITY_THRESHOLD"],
         form=ConsentForm(),
@@ -99,7 +105,7 @@ def start() -> ResponseReturnValue:
             "respond/landing.html",
             instrument=instrument,
             survey_round=responses.round_of(access),
-            pages=build_pages(instrument),
+            pages=responses.pages_for(access),
             draft=None,
             threshold=current_app.config["ANONYMITY_THRESHOLD"],
             form=form,
@@ -118,19 +124,24 @@ def start() -> ResponseReturnValue:
 def page(number: int) -> ResponseReturnValue:
     """Show one page with what was saved, or save it and move on.
 
-    A save is one write transaction from its first read to the commit (on
-    SQLite ``BEGIN IMMEDIATE``); the draft is updated only while it is still a
-    draft, so a submit from another tab wins cleanly.
+    A save is one write transaction (on SQLite ``BEGIN IMMEDIATE``). The usual
+    save is a single statement that checks access as it writes, with the
+    instrument named in the session; anything else (an invalid page, a
+    session from before the instrument was kept in it, access that changed)
+    takes the full way below, which reads access first and explains.
     """
     if request.method == "POST":
         begin_write()
+        saved = _save_directly(number)
+        if saved is not None:
+            return saved
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=request.method == "POST")
     draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
-    pages = build_pages(responses.instrument_for(access))
+    pages = responses.pages_for(access)
     if not 1 <= number <= len(pages):
         abort(404)
     if number > draft.current_page:
@@ -140,19 +151,13 @@ def page(number: int) -> ResponseReturnValue:
         saved_items, saved_context = responses.saved_answers(draft)
         return _render_page(current, len(pages), saved_items, saved_context)
 
-    limit = current_app.config["SURVEY_MAX_BODY_BYTES"]
-    request.max_content_length = limit
-    try:
-        if (request.content_length or 0) > limit:
-            raise RequestEntityTooLarge()
-        form = request.form
-    except RequestEntityTooLarge:
+    form = _posted_form()
+    if form is None:
         message = "Your answers could not be read: the page sent far more data than it should."
         saved_items, saved_context = responses.saved_answers(draft)
         return _render_page(current, len(pages), saved_items, saved_context, [message], 400)
-    going_back = form.get("nav") == "back"
-    page_input = parse_page(current, form, require_all=not going_back)
-    if page_input.form_errors or (page_input.errors and not going_back):
+    page_input = _parse(current, form)
+    if not page_input.ok:
         saved_items, saved_context = responses.saved_answers(draft)
         shown_items = {**saved_items, **page_input.answers}
         shown_context = {**saved_context, **page_input.context}
@@ -165,12 +170,75 @@ def page(number: int) -> ResponseReturnValue:
             400,
             errors=page_input.errors,
         )
-
-    target = number - 1 if going_back else number + 1
-    saved = responses.save_page(draft.id, page_input, utcnow(), next_page=min(target, len(pages)))
-    if not saved:  # submitted meanwhile (another tab): nothing changed
+    assert access.instrument_id is not None
+    saved = _save(access.instrument_id, pages, number, page_input)
+    if saved is None:  # submitted meanwhile (another tab): nothing changed
         db.session.rollback()
         return redirect(url_for("respond.landing"))
+    return saved
+
+
+def _save_directly(number: int) -> ResponseReturnValue | None:
+    """Save a valid page without reading access first; None when that cannot be done."""
+    token_hash = session.get(SESSION_KEY)
+    instrument = session.get(INSTRUMENT_KEY)
+    if not token_hash or not isinstance(instrument, list) or len(instrument) != 2:
+        return None
+    instrument_id, instrument_hash = instrument
+    try:
+        pages = responses.pages_of(instrument_id, instrument_hash)
+    except LookupError:
+        return None
+    if not 1 <= number <= len(pages):
+        return None
+    form = _posted_form()
+    if form is None:
+        return None
+    page_input = _parse(pages[number - 1], form)
+    if not page_input.ok:
+        return None
+    return _save(instrument_id, pages, number, page_input)
+
+
+def _posted_form() -> MultiDict[str, str] | None:
+    """The posted form, or None when the body is over the survey's size limit."""
+    if "respond_form" not in g:
+        limit = current_app.config["SURVEY_MAX_BODY_BYTES"]
+        request.max_content_length = limit
+        try:
+            if (request.content_length or 0) > limit:
+                raise RequestEntityTooLarge()
+            g.respond_form = request.form
+        except RequestEntityTooLarge:
+            g.respond_form = None
+    return g.respond_form
+
+
+def _parse(current: Page, form: MultiDict[str, str]) -> PageInput:
+    """The page's answers; going back asks for nothing and keeps what was chosen."""
+    going_back = form.get("nav") == "back"
+    page_input = parse_page(current, form, require_all=not going_back)
+    if going_back and page_input.errors and not page_input.form_errors:
+        return replace(page_input, errors={})  # invalid choices are dropped when going back
+    return page_input
+
+
+def _save(
+    instrument_id: int, pages: tuple[Page, ...], number: int, page_input: PageInput
+) -> ResponseReturnValue | None:
+    """Store the page and commit, then go on; None (nothing changed) when it may not be saved."""
+    going_back = request.form.get("nav") == "back"
+    target = number - 1 if going_back else number + 1
+    saved = responses.save_page(
+        session[SESSION_KEY],
+        instrument_id,
+        number,
+        page_input,
+        utcnow(),
+        next_page=min(target, len(pages)),
+    )
+    if not saved:
+        return None
     db.session.commit()
     if not going_back and number == len(pages):
         return redirect(url_for("respond.review"))
@@ -188,7 +256,7 @@ def review() -> ResponseReturnValue:
     draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
-    pages = build_pages(responses.instrument_for(access))
+    pages = responses.pages_for(access)
     saved_items, saved_context = responses.saved_answers(draft)
     return render_template(
         "respond/review.html",
@@ -210,7 +278,7 @@ def submit() -> ResponseReturnValue:
     if access.status is not AccessStatus.OK:
         return _status_page(access, changed_nothing=True)
     draft = access.draft
-    pages = build_pages(responses.instrument_for(access))
+    pages = responses.pages_for(access)
     if draft is None or not responses.is_complete(draft, pages):
         return redirect(url_for("respond.review"))
     invitation_id = access.invitation_id
