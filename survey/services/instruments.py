@@ -69,8 +69,8 @@ def instrument_by_hash(instrument_id: int, content_hash: str) -> Instrument:
     if parsed is not None:
         return parsed
     row = db.session.get(InstrumentVersion, instrument_id)
-    if row is None:
-        raise LookupError(f"no stored instrument version {instrument_id}")
+    if row is None or row.content_hash != content_hash:
+        raise LookupError(f"no stored instrument version {instrument_id} with that content hash")
     return instrument_of(row)
 
 

@@ -306,3 +306,53 @@ def test_a_page_kept_open_for_hours_is_still_accepted(app, client, make_world, m
     )
     assert response.status_code == 302
     assert app.config["WTF_CSRF_TIME_LIMIT"] is None
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [None, [999_999, "0" * 64], "not a pair"],
+    ids=["session from before the instrument was kept", "unknown instrument", "malformed"],
+)
+def test_a_session_without_a_usable_instrument_still_saves_the_page(app, client, make_world, kept):
+    """The session's instrument only lets a save skip a read; without it the page still saves."""
+    from survey.web.respond.views import INSTRUMENT_KEY
+
+    world = make_world()
+    open_and_consent(client, world.tokens[0])
+    with client.session_transaction() as session:
+        if kept is None:
+            del session[INSTRUMENT_KEY]
+        else:
+            session[INSTRUMENT_KEY] = kept
+    response = post_page(client, 1, page_values(1, "2"))
+    assert response.status_code == 302 and response.headers["Location"] == "/survey/page/2"
+    with app.app_context():
+        assert set(db.session.scalars(select(Answer.value))) == {2}
+    assert stored(app, Answer) == len(PAGES[0].items)
+
+
+def test_a_valid_save_reads_nothing_before_it_writes(app, client, make_world):
+    """The usual save is its own access check: no SELECT, and one statement on PostgreSQL."""
+    from sqlalchemy import event
+
+    world = make_world()
+    open_and_consent(client, world.tokens[0])
+    shown = client.get("/survey/page/1")
+    data = {"csrf_token": csrf_from(shown), "nav": "next", **page_values(1, "3")}
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.startswith("BEGIN"):
+            statements.append(statement.lstrip())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/survey/page/1", data=data)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 302 and response.headers["Location"] == "/survey/page/2"
+    assert not [s for s in statements if s.upper().startswith("SELECT")], statements
+    expected = 1 if engine.dialect.name == "postgresql" else 2  # SQLite: mark, then upsert
+    assert len(statements) == expected, statements
