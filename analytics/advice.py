@@ -427,4 +427,77 @@ def _join(where: str, key: str) -> str:
 
 
 def _fill(template: str, advice: BlockerAdvice, prevalent: int, n: int) -> str:
-    return template.format(name=advice.name, behaviour=advice.behaviour, prevalent=prevalent, n=n)
+    behaviour = verb_agreeing(advice.behaviour, prevalent)
+    return template.format(name=advice.name, behaviour=behaviour, prevalent=prevalent, n=n)
+
+
+_SINGULAR = {
+    "are": "is",
+    "have": "has",
+    "do": "does",
+    "go": "goes",
+    "aren't": "isn't",
+    "don't": "doesn't",
+    "haven't": "hasn't",
+}
+_UNCHANGED = frozenset(
+    [
+        "is",
+        "has",
+        "does",
+        "was",
+        "can",
+        "cannot",
+        "can't",
+        "could",
+        "may",
+        "might",
+        "must",
+        "should",
+        "will",
+        "won't",
+        "would",
+    ]
+)
+_ADVERBS = frozenset({"always", "never", "often", "seldom", "sometimes", "still", "also", "even"})
+
+
+def verb_agreeing(phrase: str, count: int | None) -> str:
+    """A behaviour phrase ("hold back ...") whose verb agrees with ``count`` members.
+
+    Behaviour phrases are written for several members ("7 of 12 members hold
+    back ..."); one member takes the third person singular ("1 of 12 members
+    holds back ..."). Leading frequency adverbs are kept as they are.
+
+    Examples
+    --------
+    >>> verb_agreeing("hold back their real needs", 1)
+    'holds back their real needs'
+    >>> verb_agreeing("hold back their real needs", 3)
+    'hold back their real needs'
+    >>> [verb_agreeing(p, 1) for p in ("see our side", "push", "worry", "say no", "are calm")]
+    ['sees our side', 'pushes', 'worries', 'says no', 'is calm']
+    >>> verb_agreeing("often concede more", 1), verb_agreeing("can dictate", 1)
+    ('often concedes more', 'can dictate')
+    """
+    if count != 1:
+        return phrase
+    words = phrase.split(" ")
+    index = 0
+    while index < len(words) - 1 and (words[index] in _ADVERBS or words[index].endswith("ly")):
+        index += 1
+    words[index] = _third_person(words[index])
+    return " ".join(words)
+
+
+def _third_person(verb: str) -> str:
+    lower = verb.lower()
+    if lower in _SINGULAR:
+        return _SINGULAR[lower]
+    if lower in _UNCHANGED or not lower.isalpha():
+        return verb
+    if lower.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"

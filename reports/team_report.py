@@ -27,6 +27,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from analytics.advice import verb_agreeing
 from analytics.diagnosis import OTHER_PROFILES, DimensionFinding, RecommendedPlay
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
@@ -285,10 +286,9 @@ def _blocker_sentence(context: TeamReportContext, dim_id: str) -> str:
     finding = _finding(context, dim_id)
     if finding is None:
         return "Withheld: too few members answered these questions."
-    behaviour = context.dimension(dim_id).behaviour
-    if behaviour:
-        return f"{members(finding.n_prevalent, finding.n_scored)} {behaviour}."
-    return f"{members(finding.n_prevalent, finding.n_scored)} score at the agreement end of it."
+    behaviour = context.dimension(dim_id).behaviour or "score at the agreement end of it"
+    who = members(finding.n_prevalent, finding.n_scored)
+    return f"{who} {verb_agreeing(behaviour, finding.n_prevalent)}."
 
 
 def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:

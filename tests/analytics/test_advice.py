@@ -15,6 +15,7 @@ from analytics.advice import (
     AdviceError,
     load_advice,
     parse_advice,
+    verb_agreeing,
 )
 
 
@@ -92,6 +93,46 @@ def test_summary_sentence_text() -> None:
         "Deadline pressure is your team's strongest blocker: 7 of 12 members concede more "
         "than planned when a deadline nears."
     )
+
+
+def test_one_member_takes_a_singular_verb() -> None:
+    advice = load_advice()
+    assert (
+        advice.blocker("trust")
+        .summary_sentence(1, 6)
+        .endswith(
+            ": 1 of 6 members holds back their real needs and priorities from the other side."
+        )
+    )
+    assert "0 of 6 members hold back" in advice.blocker("trust").strength_sentence(0, 6)
+    for blocker in ("time_pressure", "fixed_pie", "misalignment", "power"):
+        one, two = (advice.blocker(blocker).summary_sentence(k, 6) for k in (1, 2))
+        assert one != two.replace("2 of 6", "1 of 6"), blocker  # every shipped verb changed
+
+
+@pytest.mark.parametrize(
+    ("phrase", "singular"),
+    [
+        ("hold back their needs", "holds back their needs"),
+        ("concede more", "concedes more"),
+        ("push for more", "pushes for more"),
+        ("reach for the watch", "reaches for the watch"),
+        ("fix the price", "fixes the price"),
+        ("go first", "goes first"),
+        ("worry about the clock", "worries about the clock"),
+        ("say yes too soon", "says yes too soon"),
+        ("are sure of it", "is sure of it"),
+        ("have no plan", "has no plan"),
+        ("don't share", "doesn't share"),
+        ("can dictate the terms", "can dictate the terms"),
+        ("often give in", "often gives in"),
+        ("quickly agree", "quickly agrees"),
+    ],
+)
+def test_verb_agreeing(phrase: str, singular: str) -> None:
+    assert verb_agreeing(phrase, 1) == singular
+    assert verb_agreeing(phrase, 2) == verb_agreeing(phrase, 0) == phrase
+    assert verb_agreeing(phrase, None) == phrase
 
 
 def test_unknown_blocker_gets_generic_advice_without_plays() -> None:
