@@ -1,7 +1,8 @@
 """``negoscope analyze`` on the 100k round, against pandas reading the same answers.
 
-Both run as subprocesses of their own, so wall time and peak memory (``wait4``)
-are measured the same way, interpreter start-up included:
+Both run as subprocesses of their own, so wall time and peak memory (``wait4``
+in a small launcher, :mod:`bench.peak_rss`) are measured the same way,
+interpreter start-up included:
 
 * ``negoscope analyze --round bench-100k --org 'Bench Org' --json FILE``;
 * the baseline, ``python -m bench.bench_analyze --read-answers DB ROUND``:

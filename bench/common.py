@@ -6,7 +6,7 @@ values of every run, the baseline's values from the same run, the target and
 whether it was met) and free markdown notes (definitions, what bounds a missed
 target). :func:`repeat` runs a measurement several times within a time budget,
 and :func:`run_process` runs a command while recording its wall time, its peak
-resident memory (``wait4``) and when each line of its output appeared.
+resident memory (``wait4`` in :mod:`bench.peak_rss`) and when each line of its output appeared.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from bench.load_submit import percentile
 from tests.survey.live_server import server_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PEAK_RSS_LAUNCHER = Path(__file__).with_name("peak_rss.py")
 BENCH_DIR = PROJECT_ROOT / "bench"
 DATA_DIR = BENCH_DIR / ".data"
 WORK_DIR = DATA_DIR / "work"
@@ -304,9 +306,10 @@ def run_process(
 ) -> ProcessRun:
     """Run ``command`` (in its own session) and measure it.
 
-    The peak resident set size comes from ``wait4``: the largest of the process
-    and every descendant it waited for (a fork pool's workers included). The
-    process group is killed when ``timeout`` passes.
+    The peak resident set size is the largest of the process and every
+    descendant it waited for (a fork pool's workers included), from ``wait4``
+    in a small launcher (:mod:`bench.peak_rss`), so this process's own size does
+    not count. The process group is killed when ``timeout`` passes.
 
     Examples
     --------
@@ -315,9 +318,10 @@ def run_process(
     (0, 'hi', True)
     """
     machine_before = machine_cpu()
+    peak_file = Path(tempfile.mkstemp(prefix="bench-peak-")[1])
     started = time.perf_counter()
     process = subprocess.Popen(
-        list(command),
+        [sys.executable, "-S", str(PEAK_RSS_LAUNCHER), str(peak_file), *command],
         cwd=cwd,
         env=env,
         stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
@@ -361,6 +365,8 @@ def run_process(
     reader.join(10)
     if process.stdout is not None:
         process.stdout.close()
+    peak_kib = peak_file.read_text().strip()
+    peak_file.unlink()
     busy, total = (
         after - before for after, before in zip(machine_cpu(), machine_before, strict=True)
     )
@@ -368,7 +374,7 @@ def run_process(
         list(command),
         process.returncode,
         seconds,
-        usage.ru_maxrss * 1024,
+        int(peak_kib or usage.ru_maxrss) * 1024,
         lines,
         timed_out.is_set(),
         usage.ru_utime + usage.ru_stime,

@@ -317,7 +317,8 @@ def write_results(
     lines += [
         "",
         "Ratio = median of the runs / median of the baseline's runs. Times are wall-clock; "
-        "memory is the peak resident set size of the largest process (`wait4`).",
+        "memory is the peak resident set size of the largest process (`wait4` in a small "
+        "launcher, `bench/peak_rss.py`, so the benchmark process's own size never counts).",
         "",
         "## Targets missed",
         "",
