@@ -19,6 +19,7 @@ negoscope_pg_stop() {
 trap negoscope_pg_stop EXIT
 "$PGBIN/psql" -q -h 127.0.0.1 -p "$NEGOSCOPE_PG_PORT" -U postgres -d postgres \
   -c "CREATE ROLE negoscope LOGIN PASSWORD 'negoscope' CREATEDB" \
+  -c "GRANT pg_signal_backend TO negoscope" \
   -c "CREATE DATABASE negoscope_test OWNER negoscope"
 export NEGOSCOPE_TEST_DATABASE_URL="postgresql+psycopg://negoscope:negoscope@127.0.0.1:$NEGOSCOPE_PG_PORT/negoscope_test"
 echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$NEGOSCOPE_PG_PORT"

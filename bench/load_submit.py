@@ -32,7 +32,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +41,6 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import sqlalchemy as sa
 
 from tests.survey.live_server import (
     ALREADY_SUBMITTED,
@@ -51,6 +49,7 @@ from tests.survey.live_server import (
     LiveServer,
     answer_all_pages,
     live_server,
+    scratch_postgres_database,
     stored_outcome,
     submit_survey,
 )
@@ -305,18 +304,8 @@ def report(stats: RunStats, verdict: Verdict, args: argparse.Namespace) -> str:
 @contextlib.contextmanager
 def throwaway_postgres(admin_url: str) -> Iterator[str]:
     """A new database on the server, dropped afterwards."""
-    name = f"negoscope_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with scratch_postgres_database(admin_url, "negoscope_bench") as url:
+        yield url
 
 
 @contextlib.contextmanager

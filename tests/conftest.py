@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -52,16 +51,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 def fresh_postgres_database(admin_url: str) -> Iterator[str]:
     """Create a throw-away database on the server and drop it afterwards."""
-    name = f"negoscope_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    from tests.survey.live_server import scratch_postgres_database
+
+    with scratch_postgres_database(admin_url, "negoscope_t") as url:
+        yield url
 
 
 def make_app(database_url: str, instance_path: Path, **overrides: object) -> Flask:

@@ -172,6 +172,39 @@ def seed(
 # --------------------------------------------------------------------------- gunicorn
 
 
+DROP_ATTEMPTS = 25
+
+
+@contextlib.contextmanager
+def scratch_postgres_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server of ``admin_url``, dropped afterwards.
+
+    The drop terminates the database's remaining connections (``WITH (FORCE)``).
+    PostgreSQL refuses that while an autovacuum worker is in the database and
+    the role lacks ``pg_signal_backend`` (the CI cluster grants it), so a
+    refused drop is retried for a few seconds, until the worker is done.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            for attempt in range(DROP_ATTEMPTS):
+                try:
+                    with admin.connect() as conn:
+                        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    break
+                except sa.exc.ProgrammingError:  # insufficient privilege: autovacuum at work
+                    if attempt == DROP_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.2)
+    finally:
+        admin.dispose()
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Ask Linux to SIGTERM the child when the test process dies (PR_SET_PDEATHSIG)."""
     with contextlib.suppress(OSError, AttributeError):
