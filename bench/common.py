@@ -318,7 +318,9 @@ def run_process(
     (0, 'hi', True)
     """
     machine_before = machine_cpu()
-    peak_file = Path(tempfile.mkstemp(prefix="bench-peak-")[1])
+    descriptor, peak_name = tempfile.mkstemp(prefix="bench-peak-")
+    os.close(descriptor)  # the launcher writes it
+    peak_file = Path(peak_name)
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-S", str(PEAK_RSS_LAUNCHER), str(peak_file), *command],
@@ -365,7 +367,7 @@ def run_process(
     reader.join(10)
     if process.stdout is not None:
         process.stdout.close()
-    peak_kib = peak_file.read_text().strip()
+    peak_kib = peak_file.read_text().strip()  # empty when the launcher was killed
     peak_file.unlink()
     busy, total = (
         after - before for after, before in zip(machine_cpu(), machine_before, strict=True)
