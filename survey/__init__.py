@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from analytics.release import check_release_settings
 from flask import Flask
 
 from survey import config, logging_filters
@@ -25,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config.environment_settings())
     if test_config is not None:
         app.config.update(test_config)
+    check_release_settings(app.config["ANONYMITY_THRESHOLD"], app.config["RELEASE_STEP"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.persistent_secret_key(app.instance_path)
 

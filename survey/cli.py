@@ -365,41 +365,74 @@ def _resolve_instrument(spec: str):  # type: ignore[no-untyped-def]
 def analyze_command(
     round_name: str, org_name: str | None, json_out: Path, assignments: Path | None, seed: int
 ) -> None:
-    """Score, check reliability, find profiles and diagnose every team of a round."""
+    """Score, check reliability, find profiles and diagnose every team of a round.
+
+    Works on the round's released results (the same snapshot the dashboards
+    show); figures in the JSON are coarsened as on every other output.
+    """
     import json
 
+    from analytics.coarsen import published_json
     from analytics.pipeline import analyze_round
+    from survey.database import begin_write
+    from survey.services import ledger, releases, team_reports
     from survey.services.datasets import invited_by_team, round_frame
     from survey.services.instruments import instrument_of
 
     survey_round = resolve_round_or_exit(round_name, org_name)
-    instrument = instrument_of(survey_round.instrument)
+    threshold = current_app.config["ANONYMITY_THRESHOLD"]
+    snapshot = releases.current_snapshot(survey_round)
+    if snapshot.id == 0:
+        raise click.ClickException(
+            f"Round {round_name!r} has no released results yet: a team's results are released"
+            f" once {threshold} of its members have answered."
+        )
     click.echo(f"Loading {survey_round.organization.name} / {survey_round.name} ...")
-    frame = round_frame(survey_round, instrument)
-    if frame.empty:
-        raise click.ClickException(f"Round {round_name!r} has no submitted responses yet.")
-    invited = invited_by_team(survey_round) or None
-    analysis = analyze_round(
-        frame,
-        instrument,
-        round_name=survey_round.name,
-        threshold=current_app.config["ANONYMITY_THRESHOLD"],
-        invited=invited,
-        random_state=seed,
-        progress=lambda message: click.echo(f"  {message} ..."),
-    )
-    payload = analysis.to_json_dict()
+    if seed == 0:  # the very analysis the dashboards and reports show
+        analysis = team_reports.round_analysis(survey_round, threshold, snapshot.id)
+    else:
+        instrument = instrument_of(survey_round.instrument)
+        conditions = releases.snapshot_conditions(survey_round, snapshot)
+        analysis = analyze_round(
+            round_frame(survey_round, instrument, conditions),
+            instrument,
+            round_name=survey_round.name,
+            threshold=threshold,
+            invited=invited_by_team(survey_round) or None,
+            random_state=seed,
+            progress=lambda message: click.echo(f"  {message} ..."),
+        )
+    payload = published_json(analysis.to_json_dict())
+    text = json.dumps(payload, indent=2, allow_nan=False)
     json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
+    json_out.write_text(text, encoding="utf-8")
+    n = int(payload["n_respondents"])
+    shown = [ledger.Shown("analyze", survey_round, snapshot.id, "round", n, text)]
     click.echo(f"Wrote {json_out}.")
     if assignments is not None:
-        analysis.assignments_frame().to_csv(assignments, index=False)
+        table = analysis.assignments_frame().to_csv(index=False)
+        assignments.write_text(table, encoding="utf-8")
+        shown.append(ledger.Shown("assignments", survey_round, snapshot.id, "round", n, table))
         click.echo(f"Wrote {assignments} (analyst output: keep it on your own machine).")
+    begin_write()
+    for entry in shown:
+        ledger.record(entry, actor=_cli_actor())
+    db.session.commit()
     profiles = payload.get("profiles", {})
     click.echo(
-        f"{payload['n_respondents']} respondents, {len(payload['teams'])} teams, "
-        f"{profiles.get('k', '?')} profiles."
+        f"{payload['n_respondents']} respondents in release #{snapshot.id},"
+        f" {len(payload['teams'])} teams, {profiles.get('k', '?')} profiles."
     )
+
+
+def _cli_actor() -> str:
+    """Who ran a command, for the anonymity ledger."""
+    import getpass
+
+    try:
+        return f"command line ({getpass.getuser()})"
+    except Exception:  # no user name in this environment
+        return "command line"
 
 
 @click.command("report")
@@ -423,7 +456,7 @@ def report_command(
     """Write the PDF team report of one team, or of every eligible team in parallel."""
     from datetime import date
 
-    from survey.services import organizations, report_batch, team_reports
+    from survey.services import organizations, releases, report_batch, team_reports
 
     if bool(team_name) == all_teams:
         raise click.UsageError("Give either --team NAME or --all.")
@@ -439,25 +472,39 @@ def report_command(
         if team is None or team not in survey_round.teams:
             raise click.ClickException(f"Team {team_name!r} is not in round {round_name!r}.")
         try:
-            context = team_reports.team_context(survey_round, team, threshold, date.today())
+            view = team_reports.team_view(survey_round, team, threshold, date.today())
         except team_reports.TeamSuppressed as suppressed:
             raise click.ClickException(
-                f"No report for {team_name}: {suppressed.n} of the {threshold} responses needed."
+                f"No report for {team_name}: {releases.unreleased_reason(survey_round, team)}"
             ) from suppressed
         assert out is not None
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(team_reports.team_pdf(context))
+        out.write_bytes(team_reports.team_pdf(view.context))
+        _record_reports(survey_round, view.snapshot_id, [view.context])
         click.echo(f"Wrote {out}.")
         return
     assert out_dir is not None
     contexts, skipped = report_batch.contexts_for_round(survey_round, threshold, date.today())
     with click.progressbar(length=len(contexts), label=f"Rendering {len(contexts)} reports") as bar:
         written = report_batch.render_all(contexts, out_dir, jobs or None, bar.update)
+    _record_reports(survey_round, team_reports.fingerprint(survey_round), contexts)
     click.echo(f"Wrote {len(written)} reports to {out_dir}.")
     if skipped:
         click.echo(f"Skipped {len(skipped)} teams:")
         for name, reason in skipped:
             click.echo(f"  {name}: {reason}")
+
+
+def _record_reports(survey_round, snapshot_id: int, contexts) -> None:  # type: ignore[no-untyped-def]
+    """Record the reports written in the anonymity ledger."""
+    from survey.database import begin_write
+    from survey.services import ledger, team_reports
+
+    begin_write()
+    for context in contexts:
+        shown = team_reports.shown_context("report", survey_round, snapshot_id, context)
+        ledger.record(shown, actor=_cli_actor())
+    db.session.commit()
 
 
 def resolve_round_or_exit(round_name: str, org_name: str | None):  # type: ignore[no-untyped-def]

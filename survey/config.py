@@ -38,6 +38,10 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "SURVEY_MAX_BODY_BYTES": 32 * 1024,
         "ANONYMITY_THRESHOLD": 5,
+        # A team's results move only when this many responses changed since its
+        # last release (analytics.release); while a round is open, only if allowed.
+        "RELEASE_STEP": 3,
+        "RELEASE_WHILE_OPEN": True,
         "INVITATION_TTL_DAYS": 90,
         "SQLITE_BUSY_TIMEOUT_MS": 10_000,
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
@@ -61,6 +65,10 @@ def environment_settings() -> dict[str, Any]:
         settings["SESSION_COOKIE_SECURE"] = secure.lower() in {"1", "true", "yes", "on"}
     if threshold := os.environ.get(f"{ENV_PREFIX}ANONYMITY_THRESHOLD"):
         settings["ANONYMITY_THRESHOLD"] = int(threshold)
+    if step := os.environ.get(f"{ENV_PREFIX}RELEASE_STEP"):
+        settings["RELEASE_STEP"] = int(step)
+    if while_open := os.environ.get(f"{ENV_PREFIX}RELEASE_WHILE_OPEN"):
+        settings["RELEASE_WHILE_OPEN"] = while_open.lower() in {"1", "true", "yes", "on"}
     return settings
 
 

@@ -12,10 +12,12 @@ from survey.models.account import (
 from survey.models.analysis import StoredAnalysis
 from survey.models.instrument import InstrumentVersion
 from survey.models.organization import Organization, Participant, Team
+from survey.models.release import DISCLOSURE_KINDS, Disclosure, TeamRelease
 from survey.models.response import Answer, ContextAnswer, Response
 from survey.models.round import ROUND_MODES, ROUND_STATUSES, Invitation, SurveyRound, round_teams
 
 __all__ = [
+    "DISCLOSURE_KINDS",
     "ROLES",
     "ROUND_MODES",
     "ROUND_STATUSES",
@@ -24,6 +26,7 @@ __all__ = [
     "AuthSession",
     "CoachAssignment",
     "ContextAnswer",
+    "Disclosure",
     "InstrumentVersion",
     "Invitation",
     "Membership",
@@ -33,6 +36,7 @@ __all__ = [
     "StoredAnalysis",
     "SurveyRound",
     "Team",
+    "TeamRelease",
     "ThrottleEvent",
     "User",
     "round_teams",

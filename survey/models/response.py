@@ -15,6 +15,8 @@ from survey.models.round import Invitation, SurveyRound
 class Response(db.Model):
     """One person's answers to one round, as a draft until submitted.
 
+    ``release_id`` is set when a team release publishes the response
+    (:mod:`survey.models.release`); results are computed from released responses only.
     ``invitation_id`` links a draft to its invitation so the person can resume.
     In anonymous rounds it is cleared on submit and the timestamps coarsened to
     the day, so nothing joins the answers back to a person.
@@ -30,6 +32,8 @@ class Response(db.Model):
         ),
         # Counting a round's submitted responses (the analysis fingerprint) from the index alone.
         Index("ix_responses_round_id_status", "round_id", "status"),
+        # A team's released and pending responses (the release rule counts both).
+        Index("ix_responses_round_team_release", "round_id", "team_id", "release_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +51,10 @@ class Response(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The team release that first published this response; NULL while unreleased.
+    release_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team_releases.id", ondelete="SET NULL")
+    )
 
     survey_round: Mapped[SurveyRound] = relationship()
     invitation: Mapped[Invitation | None] = relationship()

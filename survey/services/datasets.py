@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
 
 from analytics.instrument import Instrument
 from survey.extensions import db
@@ -28,14 +28,22 @@ _SEP = ","
 _CHUNK = 20_000
 
 
-def round_frame(survey_round: SurveyRound, instrument: Instrument) -> pd.DataFrame:
+def round_frame(
+    survey_round: SurveyRound,
+    instrument: Instrument,
+    where: tuple[ColumnElement[bool], ...] | None = None,
+) -> pd.DataFrame:
     """Submitted responses of a round as a wide frame.
+
+    ``where`` replaces the default selection (every submitted response of the
+    round) with other conditions on :class:`Response`, e.g. a release snapshot's
+    (:func:`survey.services.releases.snapshot_conditions`).
 
     Columns: ``team`` (name), ``respondent`` (the imported respondent id, else
     ``r<response id>``), one float column per item (NaN = blank), one string
     column per context question. Rows are ordered by response id.
     """
-    submitted = (Response.round_id == survey_round.id, Response.status == "submitted")
+    submitted = where or (Response.round_id == survey_round.id, Response.status == "submitted")
     rows = _fetch(
         select(Response.id, Team.name, Response.external_id)
         .join(Team, Team.id == Response.team_id)

@@ -14,7 +14,7 @@ from analytics.instrument_parser import load_default_instrument
 from analytics.synthetic import simulate_responses
 from survey.extensions import db
 from survey.models import Invitation, Organization, Participant, SurveyRound, Team, User
-from survey.services import accounts, organizations, rounds
+from survey.services import accounts, organizations, releases, rounds
 from survey.services.ingest import SubmittedRow, store_submitted
 from survey.services.instruments import instrument_of, store_instrument
 from survey.services.passwords import hash_password
@@ -188,6 +188,7 @@ def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> D
             _, token = rounds.issue_invitation(survey_round, person, now, invitation_ttl)
             links.append((person.display_name, spec.name, token))
     store_submitted(survey_round, rows)
+    releases.refresh(survey_round, now)
     logins = demo_logins(org, teams)
     return DemoResult(
         organization=org.name,

@@ -12,7 +12,10 @@ For each person erased:
   link is cut on submit), so there is nothing to delete; a draft still linked
   to the invitation is deleted.
 
-Nothing already exported or reported is recomputed. The audit log records the
+Nothing already exported or reported is recomputed. An erased response counts
+as a change toward its team's next release (:mod:`survey.services.releases`):
+published figures stay as they were until enough responses have changed, so
+comparing the figures before and after an erasure reveals no one. The audit log records the
 erasure by participant id, never the erased data.
 """
 
@@ -36,7 +39,7 @@ from survey.models import (
     Team,
     User,
 )
-from survey.services import audit
+from survey.services import audit, releases
 from survey.services.tokens import new_token
 
 __all__ = [
@@ -192,6 +195,14 @@ def erasure_plan(people: Sequence[Participant]) -> ErasureResult:
 def erase_participants(people: Sequence[Participant], now: datetime) -> ErasureResult:
     """Erase these members (see the module docs); the caller commits."""
     plan, to_delete = _tally(people)
+    touched: dict[int, set[int]] = {}
+    for start in range(0, len(to_delete), 500):
+        for round_id, team_id in db.session.execute(
+            select(Response.round_id, Response.team_id)
+            .where(Response.id.in_(to_delete[start : start + 500]))
+            .distinct()
+        ):
+            touched.setdefault(round_id, set()).add(team_id)
     for start in range(0, len(to_delete), 500):
         ids = to_delete[start : start + 500]
         db.session.execute(delete(Answer).where(Answer.response_id.in_(ids)))
@@ -209,6 +220,10 @@ def erase_participants(people: Sequence[Participant], now: datetime) -> ErasureR
         person.external_id = None
         person.erased_at = now
     db.session.flush()
+    for round_id, team_ids in sorted(touched.items()):
+        survey_round = db.session.get(SurveyRound, round_id)
+        if survey_round is not None:
+            releases.refresh(survey_round, now, team_ids)
     return ErasureResult(
         participant_ids=plan.participant_ids,
         responses_deleted=plan.responses_deleted,

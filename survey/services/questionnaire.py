@@ -160,6 +160,7 @@ def parse_page(page: Page, form: Mapping[str, str], *, require_all: bool = True)
 
 def _as_int(raw: str) -> int | None:
     text = raw.strip()
-    if not text or len(text) > 6 or not text.lstrip("-").isdigit():
+    digits = text.lstrip("-")
+    if not text or len(text) > 6 or not (digits.isascii() and digits.isdigit()):
         return None
     return int(text)

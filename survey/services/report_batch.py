@@ -14,7 +14,7 @@ from pathlib import Path
 from reports.context import TeamReportContext
 from reports.team_report import render_team_report
 from survey.models import SurveyRound
-from survey.services import team_reports
+from survey.services import releases, team_reports
 
 # Filled before the pool forks, read by the workers: contexts need not be pickled.
 _CONTEXTS: list[TeamReportContext] = []
@@ -28,8 +28,8 @@ def contexts_for_round(
     for team in survey_round.teams:
         try:
             contexts.append(team_reports.team_context(survey_round, team, threshold, today))
-        except team_reports.TeamSuppressed as suppressed:
-            skipped.append((team.name, f"{suppressed.n} of the {threshold} responses needed"))
+        except team_reports.TeamSuppressed:
+            skipped.append((team.name, releases.unreleased_reason(survey_round, team).rstrip(".")))
     return contexts, skipped
 
 

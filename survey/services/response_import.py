@@ -13,7 +13,7 @@ from sqlalchemy import select
 from analytics.instrument import Instrument
 from survey.extensions import db
 from survey.models import InstrumentVersion, Response, SurveyRound
-from survey.services import organizations, rounds
+from survey.services import organizations, releases, rounds
 from survey.services.ingest import BATCH_ROWS, SubmittedRow, store_submitted
 
 
@@ -45,7 +45,8 @@ def import_frame(
     Creates the organization, the teams and the round (closed, confidential)
     when they do not exist. Raises :class:`ImportConflict` before storing
     anything when the round uses another instrument or already holds one of
-    the file's respondent ids.
+    the file's respondent ids. The teams' results are then released as the
+    release rule allows (:func:`survey.services.releases.refresh`).
     """
     report = ImportReport()
     org, report.organization_created = organizations.get_or_create_organization(org_name)
@@ -73,6 +74,7 @@ def import_frame(
             if team not in survey_round.teams:
                 survey_round.teams.append(team)
     report.stored = _store(survey_round, instrument, frame, teams, now, progress)
+    releases.refresh(survey_round, now, {team.id for team in teams.values()})
     return report
 
 

@@ -37,6 +37,7 @@ from survey.models import (
     SurveyRound,
 )
 from survey.models.round import accepts_answers
+from survey.services import releases
 from survey.services.instruments import instrument_by_hash
 from survey.services.questionnaire import Page, PageInput, build_pages
 
@@ -380,7 +381,8 @@ def submit(invitation_id: int, now: datetime) -> SubmitOutcome:
     submitted_at IS NULL``; only the request whose update hits a row goes on to
     mark the draft submitted, in the same transaction. In anonymous rounds the
     response is then unlinked from the invitation and its timestamps coarsened
-    to the day. The caller commits.
+    to the day. The team's results are then released if the release rule
+    allows (:func:`survey.services.releases.refresh`). The caller commits.
     """
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None:
@@ -395,6 +397,11 @@ def submit(invitation_id: int, now: datetime) -> SubmitOutcome:
     )
     if claimed.rowcount != 1:
         return SubmitOutcome.ALREADY_SUBMITTED
+    team_id = db.session.scalar(
+        select(Response.team_id).where(
+            Response.invitation_id == invitation_id, Response.status == "draft"
+        )
+    )
     values: dict[str, object] = {"status": "submitted", "submitted_at": stamp, "updated_at": stamp}
     if anonymous:
         values.update(invitation_id=None, created_at=stamp)
@@ -413,6 +420,8 @@ def submit(invitation_id: int, now: datetime) -> SubmitOutcome:
             .execution_options(synchronize_session=False)
         )
         return SubmitOutcome.NO_DRAFT
+    assert team_id is not None  # the draft the update just marked
+    releases.refresh(invitation.survey_round, now, {team_id})
     db.session.expire_all()
     return SubmitOutcome.SUBMITTED
 

@@ -19,6 +19,7 @@ from survey.models import (
     Team,
     round_teams,
 )
+from survey.services import releases
 from survey.services.tokens import new_token
 
 
@@ -144,13 +145,18 @@ def open_round(survey_round: SurveyRound, now: datetime) -> None:
 
 
 def close_round(survey_round: SurveyRound, now: datetime) -> None:
-    """Stop collecting answers; drafts are kept but can no longer be submitted."""
+    """Stop collecting answers; drafts are kept but can no longer be submitted.
+
+    Teams whose release is due (the release rule, also when releases wait for
+    the close) are released.
+    """
     if survey_round.status != "open":
         raise RoundStateError("Only an open round can be closed.")
     survey_round.status = "closed"
     if survey_round.closes_at is None or survey_round.closes_at > now:
         survey_round.closes_at = now
     db.session.flush()
+    releases.refresh(survey_round, now)
 
 
 def extend_round(survey_round: SurveyRound, closes_at: datetime, now: datetime) -> None:

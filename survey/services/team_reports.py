@@ -1,16 +1,18 @@
 """Round analyses, team report contexts, PDFs and dashboard charts, with caching.
 
-A round's analysis is keyed by a fingerprint of its submitted responses (how
-many, and the newest id), checked with one cheap query on every use. It is
-kept in the process and in the database (``round_analyses``), so a round is
-analysed once for all workers and hosts; when a response arrives the
-fingerprint changes and the next view recomputes: nothing serves a stale result.
-The stored copy also records which analytics code computed it
+A round's analysis is computed from its current release snapshot
+(:mod:`survey.services.releases`), never from live responses: it changes only
+when some team's release does, so every view between two releases shows the
+same figures. The snapshot id is checked with one cheap query on every use; the
+analysis is kept in the process and in the database (``round_analyses``), so a
+snapshot is analysed once for all workers and hosts. The stored copy also
+records which analytics code computed it
 (:func:`analytics.code_version.code_version`), so an upgrade recomputes too.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import threading
 import zlib
@@ -29,13 +31,14 @@ from reports.team_report import render_team_report
 from survey.database import IMMEDIATE_OPTION
 from survey.dbtypes import utcnow
 from survey.extensions import db
-from survey.models import Response, StoredAnalysis, SurveyRound, Team, round_teams
+from survey.models import StoredAnalysis, SurveyRound, Team, TeamRelease, round_teams
+from survey.services import ledger, releases
 from survey.services.datasets import invited_by_team, round_frame
 from survey.services.instruments import instrument_of
 
 CHART_KINDS = ("blockers", "spread", "pillars", "practices", "change")
 _LOCK = threading.Lock()
-_ANALYSES: OrderedDict[tuple[str, int, tuple[int, int]], RoundAnalysis] = OrderedDict()
+_ANALYSES: OrderedDict[tuple[str, int, int], RoundAnalysis] = OrderedDict()
 _SVGS: OrderedDict[tuple[object, ...], str] = OrderedDict()
 _CONTEXTS: OrderedDict[tuple[object, ...], TeamReportContext] = OrderedDict()
 MAX_CONTEXTS = 256
@@ -53,30 +56,22 @@ __all__ = [
 ]
 
 
-def fingerprint(survey_round: SurveyRound) -> tuple[int, int]:
-    """(submitted responses, newest submitted response id) of a round.
-
-    Two scalar subqueries, so each is answered from the (round_id, status)
-    index alone: a count over the entries and a seek to the last one.
-    """
-    submitted = (Response.round_id == survey_round.id, Response.status == "submitted")
-    count, newest = db.session.execute(
-        select(
-            select(func.count()).select_from(Response).where(*submitted).scalar_subquery(),
-            select(func.max(Response.id)).where(*submitted).scalar_subquery(),
-        )
-    ).one()
-    return int(count), int(newest or 0)
+def fingerprint(survey_round: SurveyRound) -> int:
+    """The round's snapshot id: the largest id of its team releases (0 when none)."""
+    value = db.session.scalar(
+        select(func.max(TeamRelease.id)).where(TeamRelease.round_id == survey_round.id)
+    )
+    return int(value or 0)
 
 
 def round_analysis(
-    survey_round: SurveyRound, threshold: int, value: tuple[int, int] | None = None
+    survey_round: SurveyRound, threshold: int, value: int | None = None
 ) -> RoundAnalysis:
-    """The round's analysis, computed once per set of submitted responses.
+    """The round's analysis, computed once per release snapshot.
 
     ``value`` is the round's :func:`fingerprint` when the caller has it already.
     """
-    key = (_database_key(), survey_round.id, value or fingerprint(survey_round))
+    key = (_database_key(), survey_round.id, fingerprint(survey_round) if value is None else value)
     with _LOCK:
         cached = _ANALYSES.get(key)
         if cached is not None:
@@ -95,12 +90,12 @@ def _database_key() -> str:
     return db.engine.url.render_as_string(hide_password=True)
 
 
-def _fingerprint_text(value: tuple[int, int]) -> str:
-    """The stored key: the responses' fingerprint and the analytics code that ran."""
-    return f"{code_version()[:16]}:{value[0]}:{value[1]}"
+def _fingerprint_text(value: int) -> str:
+    """The stored key: the release snapshot and the analytics code that ran."""
+    return f"{code_version()[:16]}:snapshot:{value}"
 
 
-def _load_stored(round_id: int, value: tuple[int, int]) -> RoundAnalysis | None:
+def _load_stored(round_id: int, value: int) -> RoundAnalysis | None:
     row = db.session.get(StoredAnalysis, round_id)
     if row is None or row.fingerprint != _fingerprint_text(value):
         return None
@@ -113,9 +108,12 @@ def _load_stored(round_id: int, value: tuple[int, int]) -> RoundAnalysis | None:
     return analysis if isinstance(analysis, RoundAnalysis) else None
 
 
-def _compute(survey_round: SurveyRound, threshold: int, value: tuple[int, int]) -> RoundAnalysis:
+def _compute(survey_round: SurveyRound, threshold: int, value: int) -> RoundAnalysis:
     instrument = instrument_of(survey_round.instrument)
-    frame = round_frame(survey_round, instrument)
+    snapshot = releases.current_snapshot(survey_round)
+    frame = round_frame(
+        survey_round, instrument, releases.snapshot_conditions(survey_round, snapshot)
+    )
     analysis = analyze_round(
         frame,
         instrument,
@@ -124,11 +122,11 @@ def _compute(survey_round: SurveyRound, threshold: int, value: tuple[int, int]) 
         invited=invited_by_team(survey_round) or None,
         random_state=0,
     )
-    _store(survey_round.id, value, analysis)
+    _store(survey_round.id, snapshot.id, analysis)
     return analysis
 
 
-def _store(round_id: int, value: tuple[int, int], analysis: RoundAnalysis) -> None:
+def _store(round_id: int, value: int, analysis: RoundAnalysis) -> None:
     """Share the analysis with other workers in a short transaction of its own."""
     payload = zlib.compress(pickle.dumps(analysis, protocol=pickle.HIGHEST_PROTOCOL), 3)
     try:
@@ -154,6 +152,24 @@ class TeamView:
 
     context: TeamReportContext
     key: tuple[object, ...]
+
+    @property
+    def snapshot_id(self) -> int:
+        """The release snapshot the figures come from."""
+        return int(self.key[2])  # type: ignore[call-overload]
+
+    def shown(self, kind: str, survey_round: SurveyRound) -> ledger.Shown:
+        """What the anonymity ledger records when these figures are shown."""
+        return shown_context(kind, survey_round, self.snapshot_id, self.context)
+
+
+def shown_context(
+    kind: str, survey_round: SurveyRound, snapshot_id: int, context: TeamReportContext
+) -> ledger.Shown:
+    """A team's figures as the anonymity ledger records them (same figures, same hash)."""
+    payload = {"team": context.team, "n": context.n, "diagnosis": context.diagnosis.to_dict()}
+    figures = json.dumps(payload, sort_keys=True, default=str)
+    return ledger.Shown(kind, survey_round, snapshot_id, context.team, context.n, figures)
 
 
 def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date) -> TeamView:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from analytics.instrument_parser import load_default_instrument
 from survey.dbtypes import utcnow
 from survey.extensions import db
-from survey.services import accounts, organizations, rounds
+from survey.services import accounts, organizations, releases, rounds
 from survey.services.instruments import store_instrument
 from tests.survey.respond_helpers import csrf_from
 
@@ -110,6 +110,7 @@ def _closed_round_with_answers(org, instrument_row, team, team2):  # type: ignor
         for _, row in sim.data.iterrows()
     ]
     store_submitted(survey_round, rows)
+    releases.refresh(survey_round, utcnow())
     return survey_round
 
 

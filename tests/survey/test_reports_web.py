@@ -110,12 +110,12 @@ def test_report_cli_writes_one_team_or_every_eligible_team(app, runner, tmp_path
     assert world.report_round_id
 
 
-def test_round_analysis_is_shared_through_the_database_and_invalidated_by_new_answers(app):
+def test_round_analysis_is_shared_through_the_database_and_moves_only_with_a_release(app):
     from datetime import UTC, datetime
 
     from analytics.code_version import code_version
     from survey.models import StoredAnalysis, SurveyRound
-    from survey.services import team_reports
+    from survey.services import releases, team_reports
     from survey.services.ingest import SubmittedRow, store_submitted
 
     world = build_access_world(app)
@@ -125,25 +125,28 @@ def test_round_analysis_is_shared_through_the_database_and_invalidated_by_new_an
         db.session.commit()
         stored = db.session.get(StoredAnalysis, survey_round.id)
         assert stored is not None
-        assert stored.fingerprint.startswith(f"{code_version()[:16]}:8:")
+        snapshot = team_reports.fingerprint(survey_round)
+        assert stored.fingerprint == f"{code_version()[:16]}:snapshot:{snapshot}"
         team_reports.clear_caches()  # another worker: nothing in its memory
         again = team_reports.round_analysis(survey_round, 5)
         assert again.diagnosis.teams["Team One"].n == first.diagnosis.teams["Team One"].n == 6
         answers = {item: 3 for item in first.instrument.item_ids}
-        store_submitted(
-            survey_round,
-            [
-                SubmittedRow(
-                    team_id=world.team_id,
-                    answers=answers,
-                    context={},
-                    submitted_at=datetime.now(UTC),
-                )
-            ],
-        )
-        db.session.commit()
-        fresh = team_reports.round_analysis(survey_round, 5)
-        assert fresh.diagnosis.teams["Team One"].n == 7
+
+        def submit_one() -> None:
+            row = SubmittedRow(
+                team_id=world.team_id, answers=answers, context={}, submitted_at=datetime.now(UTC)
+            )
+            store_submitted(survey_round, [row])
+            releases.refresh(survey_round, datetime.now(UTC))
+            db.session.commit()
+
+        for _ in range(2):  # one or two more answers: the published figures do not move
+            submit_one()
+            assert team_reports.fingerprint(survey_round) == snapshot
+            assert team_reports.round_analysis(survey_round, 5).diagnosis.teams["Team One"].n == 6
+        submit_one()  # the third: a new release
+        assert team_reports.fingerprint(survey_round) > snapshot
+        assert team_reports.round_analysis(survey_round, 5).diagnosis.teams["Team One"].n == 9
 
 
 def test_a_stored_analysis_from_other_analytics_code_is_recomputed(app, monkeypatch):
@@ -166,4 +169,4 @@ def test_a_stored_analysis_from_other_analytics_code_is_recomputed(app, monkeypa
         assert computed == [1]
         db.session.commit()  # end the read snapshot: the analysis was stored on its own connection
         stored = db.session.get(StoredAnalysis, survey_round.id)
-        assert stored is not None and stored.fingerprint.startswith("f" * 16 + ":8:")
+        assert stored is not None and stored.fingerprint.startswith("f" * 16 + ":snapshot:")

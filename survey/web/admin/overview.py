@@ -1,4 +1,4 @@
-"""The organization overview and the audit log."""
+"""The organization overview, the audit log and the anonymity ledger."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from survey.services import access, audit, organizations, rounds
+from survey.services import access, audit, ledger, organizations, rounds
 from survey.web.admin import bp
 from survey.web.admin.forms import TeamForm
 from survey.web.authz import admin_org
@@ -65,6 +65,24 @@ def audit_log(org_id: int) -> ResponseReturnValue:
         action=action,
         since=request.args.get("since", ""),
         until=request.args.get("until", ""),
+    )
+
+
+LEDGER_PAGE = 100
+
+
+@bp.get("/<int:org_id>/ledger")
+def anonymity_ledger(org_id: int) -> ResponseReturnValue:
+    """What each staff user has been shown: snapshot, group and a hash of the figures."""
+    org = admin_org(org_id)
+    page = max(min(request.args.get("page", default=1, type=int) or 1, 10_000), 1)
+    rows = ledger.entries(org.id, limit=LEDGER_PAGE + 1, offset=(page - 1) * LEDGER_PAGE)
+    return render_template(
+        "admin/ledger.html",
+        org=org,
+        rows=rows[:LEDGER_PAGE],
+        page=page,
+        more=len(rows) > LEDGER_PAGE,
     )
 
 

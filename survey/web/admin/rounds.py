@@ -12,7 +12,7 @@ from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import Organization, SurveyRound
-from survey.services import audit, rounds
+from survey.services import audit, releases, rounds
 from survey.services.instruments import list_instruments
 from survey.services.invitation_links import issue_links, links_csv
 from survey.web.admin import bp
@@ -101,12 +101,19 @@ def _render_round(
         survey_round=survey_round,
         completion=rounds.completion_by_team(survey_round),
         counts=rounds.round_counts(survey_round),
-        open_invitations=rounds.open_invitations(survey_round),
+        # Anonymous rounds: whoever sees results never sees who has (not) answered.
+        open_invitations=(
+            [] if survey_round.mode == "anonymous" else rounds.open_invitations(survey_round)
+        ),
         uninvited=len(rounds.members_without_invitation(survey_round)),
         extend_form=extend_form or ExtendForm(formdata=None),
         button=EmptyForm(),
         smtp=bool(current_app.config.get("SMTP_URL")),
         now=utcnow(),
+        released=releases.release_overview(survey_round),
+        threshold=current_app.config["ANONYMITY_THRESHOLD"],
+        release_step=current_app.config["RELEASE_STEP"],
+        release_while_open=current_app.config["RELEASE_WHILE_OPEN"],
     ), status
 
 
@@ -187,9 +194,23 @@ def reissue_open_links(org_id: int, round_id: int) -> ResponseReturnValue:
     EmptyForm().validate_on_submit()
     begin_write()
     survey_round = admin_round(org, round_id)
+    if survey_round.mode == "anonymous":
+        return _anonymous_refusal(org, survey_round)
     people = [i.participant for i in rounds.open_invitations(survey_round)]
     people += rounds.members_without_invitation(survey_round)
     return _download_links(org, survey_round, people, "all-open")
+
+
+def _anonymous_refusal(org: Organization, survey_round: SurveyRound) -> ResponseReturnValue:
+    """The answer to any per-person link action in an anonymous round (the same for everyone)."""
+    db.session.rollback()
+    flash(
+        "This round is anonymous: who has or has not answered is never shown, so links cannot"
+        " be re-issued or withdrawn person by person. Email reminders go to everyone who has"
+        " not answered without naming them.",
+        "error",
+    )
+    return redirect(url_for("admin.round", org_id=org.id, round_id=survey_round.id)), 409
 
 
 def _download_links(
@@ -221,6 +242,8 @@ def revoke_invitation(org_id: int, round_id: int, invitation_id: int) -> Respons
     EmptyForm().validate_on_submit()
     begin_write()
     survey_round = admin_round(org, round_id)
+    if survey_round.mode == "anonymous":
+        return _anonymous_refusal(org, survey_round)
     invitation = admin_invitation(survey_round, invitation_id)
     try:
         rounds.revoke_invitation(invitation, utcnow())
@@ -247,6 +270,8 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
     EmptyForm().validate_on_submit()
     begin_write()
     survey_round = admin_round(org, round_id)
+    if survey_round.mode == "anonymous":
+        return _anonymous_refusal(org, survey_round)
     invitation = admin_invitation(survey_round, invitation_id)
     if invitation.submitted_at is not None or invitation.participant.erased_at is not None:
         db.session.rollback()
@@ -305,8 +330,12 @@ def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
     )
     db.session.commit()
     flash(f"{report.sent} {kind} sent.", "info")
-    for address, reason in report.failed[:10]:
-        flash(f"Not sent to {address}: {reason}", "error")
+    if survey_round.mode == "anonymous" and kind == "reminders" and report.failed:
+        # Naming a failed reminder's address would name someone who has not answered.
+        flash(f"{len(report.failed)} reminders could not be sent.", "error")
+    else:
+        for address, reason in report.failed[:10]:
+            flash(f"Not sent to {address}: {reason}", "error")
     return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
 
 

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from survey.database import begin_write
 from survey.extensions import db
 from survey.models import SurveyRound, Team
-from survey.services import audit, rounds, team_reports
+from survey.services import audit, ledger, releases, rounds, team_reports
 from survey.services.coaching import coach_overview
 from survey.web.authz import viewable_team
 
@@ -54,17 +54,24 @@ class _Suppressed(Exception):
 
 
 def _view(team: Team, survey_round: SurveyRound) -> team_reports.TeamView:
-    """The team's findings, or :class:`_Suppressed` with the "n of k needed" page."""
+    """The team's released findings, or :class:`_Suppressed` with the page saying why not."""
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
         return team_reports.team_view(survey_round, team, threshold, date.today())
     except team_reports.TeamSuppressed as suppressed:
+        status = next(r for r in releases.release_overview(survey_round) if r.team == team.name)
+        submitted = next(
+            c.submitted for c in rounds.completion_by_team(survey_round) if c.team.id == team.id
+        )
         page = render_template(
             "coach/suppressed.html",
             team=team,
             survey_round=survey_round,
-            n=suppressed.n,
+            submitted=submitted,
+            release=status,
             threshold=threshold,
+            release_step=current_app.config["RELEASE_STEP"],
+            release_while_open=current_app.config["RELEASE_WHILE_OPEN"],
         )
         raise _Suppressed(page) from suppressed
 
@@ -74,9 +81,11 @@ def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
     """The team's findings: top blockers, pillars, plays, charts."""
     team, survey_round = _team_and_round(team_id, round_id)
     try:
-        context = _view(team, survey_round).context
+        view = _view(team, survey_round)
     except _Suppressed as suppressed:
         return suppressed.page
+    ledger.record_now(view.shown("dashboard", survey_round), user=current_user)
+    context = view.context
     kinds = [k for k in team_reports.CHART_KINDS if k != "change" or context.change is not None]
     return render_template(
         "coach/dashboard.html",
@@ -109,10 +118,11 @@ def report(team_id: int, round_id: int) -> ResponseReturnValue:
     """Download the PDF team report (recorded in the audit log)."""
     team, survey_round = _team_and_round(team_id, round_id)
     try:
-        context = _view(team, survey_round).context
+        view = _view(team, survey_round)
     except _Suppressed as suppressed:
         return suppressed.page, 409
-    pdf = team_reports.team_pdf(context)
+    pdf = team_reports.team_pdf(view.context)
+    shown = view.shown("report", survey_round)
     team_id_value, org_id, round_name, team_name = (
         team.id,
         team.organization_id,
@@ -127,6 +137,7 @@ def report(team_id: int, round_id: int) -> ResponseReturnValue:
         target=f"{team_name} / {round_name}",
         remote_addr=request.remote_addr,
     )
+    ledger.record(shown, user=current_user)
     db.session.commit()
     filename = f"negoscope-team-{team_id_value}-round-{round_id}.pdf"
     return Response(
