@@ -54,6 +54,7 @@ def upgrade():
     sa.Column('removed', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('members', sa.Text(), nullable=False),
     sa.CheckConstraint("reason IN ('first', 'step', 'migration')", name=op.f('ck_team_releases_reason')),
     sa.CheckConstraint('n >= 0', name=op.f('ck_team_releases_n_not_negative')),
     sa.ForeignKeyConstraint(['round_id'], ['survey_rounds.id'], name=op.f('fk_team_releases_round_id_survey_rounds'), ondelete='CASCADE'),
@@ -70,14 +71,41 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_responses_release_id_team_releases'), 'team_releases', ['release_id'], ['id'], ondelete='SET NULL')
 
     # ### end Alembic commands ###
+    _release_existing_responses()
+
+
+def _release_existing_responses():
+    """One release per team holding every submitted response (what was shown before)."""
+    bind = op.get_bind()
     now = datetime.now(UTC).replace(tzinfo=None)
-    op.execute(
+    rows = bind.execute(
         sa.text(
-            "INSERT INTO team_releases (round_id, team_id, n, added, removed, reason, created_at)"
-            " SELECT round_id, team_id, COUNT(*), COUNT(*), 0, 'migration', :now"
-            " FROM responses WHERE status = 'submitted' GROUP BY round_id, team_id"
-        ).bindparams(now=now)
+            "SELECT round_id, team_id, id FROM responses WHERE status = 'submitted'"
+            " ORDER BY round_id, team_id, id"
+        )
+    ).all()
+    groups = {}
+    for round_id, team_id, response_id in rows:
+        groups.setdefault((round_id, team_id), []).append(response_id)
+    releases = sa.table(
+        "team_releases",
+        sa.column("id", sa.Integer()),
+        sa.column("round_id", sa.Integer()),
+        sa.column("team_id", sa.Integer()),
+        sa.column("n", sa.Integer()),
+        sa.column("added", sa.Integer()),
+        sa.column("removed", sa.Integer()),
+        sa.column("reason", sa.String()),
+        sa.column("created_at", sa.DateTime()),
+        sa.column("members", sa.Text()),
     )
+    for (round_id, team_id), ids in groups.items():
+        bind.execute(
+            releases.insert().values(
+                round_id=round_id, team_id=team_id, n=len(ids), added=len(ids), removed=0,
+                reason="migration", created_at=now, members=",".join(map(str, ids)),
+            )
+        )
     op.execute(
         "UPDATE responses SET release_id = (SELECT team_releases.id FROM team_releases"
         " WHERE team_releases.round_id = responses.round_id"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.dbtypes import UTCDateTime, utcnow
@@ -45,6 +45,14 @@ class TeamRelease(db.Model):
     removed: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Ids of the responses in the release, comma-separated (kept after an erasure
+    #: deletes a response: the release rule checks new releases against old ones).
+    members: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def member_ids(self) -> frozenset[int]:
+        """The response ids the release holds."""
+        return frozenset(int(part) for part in self.members.split(",") if part)
 
 
 class Disclosure(db.Model):

@@ -22,7 +22,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, func, select, update
 
-from analytics.release import TeamReleaseState, release_due
+from analytics.release import TeamReleaseState, newly_isolated, release_due
 from survey.extensions import db
 from survey.models import Response, SurveyRound, Team, TeamRelease
 
@@ -98,8 +98,10 @@ def refresh(
     While the round still collects answers this happens only when
     ``RELEASE_WHILE_OPEN`` is on. The teams are locked first (``FOR UPDATE`` on
     PostgreSQL; SQLite's writers are serialized anyway), so two concurrent
-    submits cannot each publish a release one response apart. Returns the new
-    releases.
+    submits cannot each publish a release one response apart. A due release
+    that would single someone out together with the team's earlier releases
+    (:func:`analytics.release.newly_isolated`) waits for further changes.
+    Returns the new releases.
     """
     if is_collecting(survey_round, now) and not current_app.config["RELEASE_WHILE_OPEN"]:
         return []
@@ -113,34 +115,54 @@ def refresh(
     for team_id, state in team_states(survey_round, team_ids).items():
         if not release_due(state, threshold=threshold, step=step):
             continue
+        members = _members(survey_round, team_id)
+        history = [
+            r.member_ids
+            for r in db.session.scalars(
+                select(TeamRelease).where(
+                    TeamRelease.round_id == survey_round.id,
+                    TeamRelease.team_id == team_id,
+                    TeamRelease.n >= threshold,
+                )
+            )
+        ]
+        if len(members) >= threshold and newly_isolated(history, [members]):
+            continue  # due, but it would single someone out: wait for more changes
         removed = 0 if state.released_n is None else state.released_n - state.present
         release = TeamRelease(
             round_id=survey_round.id,
             team_id=team_id,
-            n=state.present + state.pending,
+            n=len(members),
             added=state.pending,
             removed=removed,
             reason="first" if state.released_n is None else "step",
             created_at=now,
+            members=",".join(map(str, sorted(members))),
         )
         db.session.add(release)
         db.session.flush()
-        marked = db.session.execute(
+        db.session.execute(
             update(Response)
-            .where(
-                Response.round_id == survey_round.id,
-                Response.team_id == team_id,
-                Response.status == "submitted",
-                Response.release_id.is_(None),
-            )
+            .where(Response.id.in_(sorted(members)), Response.release_id.is_(None))
             .values(release_id=release.id)
             .execution_options(synchronize_session=False)
         )
-        release.added = int(marked.rowcount)
-        release.n = state.present + release.added
         published.append(release)
     db.session.flush()
     return published
+
+
+def _members(survey_round: SurveyRound, team_id: int) -> frozenset[int]:
+    """Ids of the team's submitted responses in the round (released or pending)."""
+    return frozenset(
+        db.session.scalars(
+            select(Response.id).where(
+                Response.round_id == survey_round.id,
+                Response.team_id == team_id,
+                Response.status == "submitted",
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,52 @@ def test_db_upgrade_command_on_an_empty_sqlite_file(tmp_path: Path, monkeypatch)
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert "responses" in sa.inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_existing_answers_become_one_release_per_team(database_url: str):
+    """Upgrading a database with answers keeps every team's results as they were shown."""
+    from datetime import timedelta
+
+    from analytics.instrument_parser import load_default_instrument
+    from survey.dbtypes import utcnow
+    from survey.models import Response, TeamRelease
+    from survey.services import organizations, rounds
+    from survey.services.instruments import store_instrument
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()
+        downgrade(revision="0005")
+        instrument_row, _ = store_instrument(load_default_instrument())
+        org, _ = organizations.get_or_create_organization("Old")
+        team = organizations.create_team(org, "Legacy")
+        survey_round = rounds.create_round(
+            org, "Before", instrument_row, [team], status="closed", closes_at=utcnow()
+        )
+        db.session.commit()
+        round_id, team_id, instrument_id = survey_round.id, team.id, instrument_row.id
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for index in range(6):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO responses (round_id, team_id, instrument_id, status,"
+                        " current_page, created_at, updated_at, submitted_at)"
+                        " VALUES (:r, :t, :i, 'submitted', 0, :now, :now, :now)"
+                    ),
+                    {"r": round_id, "t": team_id, "i": instrument_id,
+                     "now": (utcnow() - timedelta(days=index)).replace(tzinfo=None)},
+                )  # fmt: skip
+        upgrade()
+        db.session.remove()
+        [release] = db.session.scalars(sa.select(TeamRelease)).all()
+        assert (release.round_id, release.team_id, release.n, release.reason) == (
+            round_id,
+            team_id,
+            6,
+            "migration",
+        )
+        released = db.session.scalars(sa.select(Response.release_id)).all()
+        assert released == [release.id] * 6 and len(release.member_ids) == 6
+        db.session.remove()
+        db.engine.dispose()
