@@ -46,6 +46,37 @@ k-anonymity (:func:`k_anonymize`)
     ``(g - 1) / (c - 1)`` for a cell shown as a merged group of ``g`` of the
     question's ``c`` categories and 1 for a blanked cell.
 
+l-diversity of item answers (``answers=``, :func:`k_anonymize` step 6)
+    k-anonymity alone does not stop an attacker who knows someone's team,
+    context answers and week: if the five rows of that class all gave the same
+    answer to an item, the answer is revealed without finding the row. So,
+    when item answers are given, every class of rows sharing the team and
+    every generalized quasi-identifier must show at least ``diversity``
+    (default 2) distinct answered values on every item it answers at all
+    (*distinct l-diversity*; blanks do not count as a value). The rules, on
+    the classes left by steps 1-5:
+
+    6a. *Whole teams.* An item that a published team's rows answered with
+        fewer than ``diversity`` distinct values (the whole team gave the same
+        answer) is blanked for the whole team: no generalization could help,
+        and trying would cost every quasi-identifier of the team.
+    6b. *Further generalization.* A class failing on some other item is
+        merged with another class of its team: the cells in which their
+        quasi-identifiers differ are blanked in both, for all their rows (or,
+        merging with the team-level tuple, every cell of the class is
+        blanked). The partner is the one (among the team's
+        :data:`MAX_PARTNERS` largest classes) that leaves the fewest failing
+        items, then blanks the fewest cells, then is the largest. Whole
+        classes move, so every class still has ``k`` rows or more:
+        k-anonymity holds. Joining only adds values, so a merged class fails
+        on no more items than its parts; this is repeated until no failing
+        class has a cell left to blank.
+    6c. *Blanking answers.* A class still failing with every quasi-identifier
+        blank (the team-level class) has that item's answered cells blanked.
+
+    The caller should also withhold whatever would reveal a blanked answer,
+    such as a score computed from it (the export blanks the dimension score).
+
 l-diversity of the profile
     Where a profile is exported, no group of rows sharing every
     quasi-identifier may show one single profile (an attacker who can place
@@ -76,7 +107,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -320,6 +351,16 @@ class AnonymityReport:
         merging and blanking (0 to 1, see the module docs).
     profile_withheld_rows, profile_withheld_groups : int
         Profiles blanked for l-diversity.
+    diversity : int or None
+        The ``l`` of distinct l-diversity on item answers (step 6), ``None``
+        when no answers were given.
+    diversity_classes_generalized : int
+        Classes (of steps 1-5) whose quasi-identifiers were generalized
+        further in step 6b.
+    diversity_cells_blanked : int
+        Answered item cells blanked in steps 6a and 6c.
+    diversity_items_blanked : int
+        (class, item) pairs blanked in steps 6a and 6c.
     """
 
     k: int
@@ -334,6 +375,10 @@ class AnonymityReport:
     information_loss: float
     profile_withheld_rows: int = 0
     profile_withheld_groups: int = 0
+    diversity: int | None = None
+    diversity_classes_generalized: int = 0
+    diversity_cells_blanked: int = 0
+    diversity_items_blanked: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-safe data."""
@@ -361,6 +406,10 @@ class AnonymityReport:
             "information_loss": round(self.information_loss, 6),
             "profile_withheld_rows": self.profile_withheld_rows,
             "profile_withheld_groups": self.profile_withheld_groups,
+            "diversity": self.diversity,
+            "diversity_classes_generalized": self.diversity_classes_generalized,
+            "diversity_cells_blanked": self.diversity_cells_blanked,
+            "diversity_items_blanked": self.diversity_items_blanked,
         }
 
 
@@ -380,6 +429,11 @@ class Anonymization:
     show_profile : numpy.ndarray of bool or None
         Rows whose profile may be shown (``None`` when no profiles were given).
     report : AnonymityReport
+    row_class : numpy.ndarray of int or None
+        With ``answers``: the final class of each row (-1 for rows not kept).
+    item_blanks : numpy.ndarray of bool or None
+        With ``answers``: (classes x items), the items whose answers are
+        blanked in each class (steps 6a, 6c); see :meth:`blanked_items`.
     """
 
     keep: np.ndarray
@@ -387,6 +441,17 @@ class Anonymization:
     labels: tuple[tuple[str, ...], ...]
     show_profile: np.ndarray | None
     report: AnonymityReport
+    row_class: np.ndarray | None = None
+    item_blanks: np.ndarray | None = None
+
+    def blanked_items(self, rows: np.ndarray | slice) -> np.ndarray | None:
+        """Which item cells of these (kept) rows are blanked (rows x items), if any are.
+
+        ``None`` when no answers were checked or no cell is blanked.
+        """
+        if self.row_class is None or self.item_blanks is None or not self.item_blanks.any():
+            return None
+        return self.item_blanks[self.row_class[rows]]
 
     def values(self, j: int, rows: np.ndarray | slice | None = None) -> np.ndarray:
         """Labels of quasi-identifier ``j`` per row (``None`` where blank), as objects."""
@@ -756,6 +821,9 @@ def k_anonymize(
     k: int,
     profiles: np.ndarray | None = None,
     random_state: int | None = 0,
+    answers: np.ndarray | None = None,
+    missing: int = BLANK,
+    diversity: int = 2,
 ) -> Anonymization:
     """Make rows k-anonymous over (team, quasi-identifiers); see the module docs.
 
@@ -773,6 +841,13 @@ def k_anonymize(
         Profile code per row (negative = none); enables the l-diversity step.
     random_state : int or None, default 0
         Chooses which rows of a combination are blanked in step 5.
+    answers : numpy.ndarray of int, optional
+        Item answers (rows x items; may be a memory map), ``missing`` where
+        unanswered; enables step 6, l-diversity of the answers.
+    missing : int, default -1
+        The code of an unanswered cell in ``answers``.
+    diversity : int, default 2
+        The ``l`` of distinct l-diversity (at least 1; 1 checks nothing).
 
     Returns
     -------
@@ -788,11 +863,30 @@ def k_anonymize(
     ['sales', 'sales', 'sales', 'sales', 'other', 'other', 'other', 'other']
     >>> result.report.recodings[0].groups
     (('sales',), ('engineering', 'other'))
+
+    With answers (l-diversity, step 6): an item the whole team answered alike
+    (the second) is blanked for the team; a class whose rows all gave one
+    answer to an item (the four ``other`` rows answered 3 to the first) is
+    merged with another class of the team, here by blanking the role of both:
+
+    >>> answers = np.array([[1, 5], [2, 5], [3, 5], [4, 5], [3, 5], [3, 5], [3, 5], [3, 5]])
+    >>> result = k_anonymize(teams, [codes], [role], k=4, answers=answers)
+    >>> result.values(0).tolist()
+    [None, None, None, None, None, None, None, None]
+    >>> result.blanked_items(np.arange(8)).any(axis=0).tolist()
+    [False, True]
+    >>> r = result.report
+    >>> r.diversity, r.diversity_classes_generalized, r.diversity_cells_blanked
+    (2, 2, 8)
     """
     teams = np.asarray(teams).reshape(-1)
     n = teams.size
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if diversity < 1:
+        raise ValueError(f"diversity must be at least 1, got {diversity}")
+    if answers is not None and (answers.ndim != 2 or answers.shape[0] != n):
+        raise ValueError(f"answers must be a (rows x items) array with {n} rows")
     if len(qi_codes) != len(quasi_identifiers):
         raise ValueError("give one code array per quasi-identifier")
     codes = [np.asarray(c).reshape(-1) for c in qi_codes]
@@ -821,7 +915,8 @@ def k_anonymize(
     counts = np.bincount(inverse, minlength=first.size)
     at = first if every_row else kept_rows[first]
     combos = np.column_stack([team_code[at], *(c[at] for c in codes)]).astype(np.int64)
-    del team_code
+    if answers is None:
+        del team_code
     by_team = np.argsort(combos[:, 0], kind="stable")  # each team's tuples contiguous
     combos, counts = combos[by_team], counts[by_team].astype(np.int64)
     inverse = np.argsort(by_team).astype(np.int32)[inverse]
@@ -857,6 +952,12 @@ def k_anonymize(
     _, group_index = np.unique(both, return_inverse=True)
     group_index = group_index.reshape(-1)
     group_sizes = np.bincount(group_index, weights=weights).astype(np.int64)
+
+    diverse = None
+    if answers is not None:
+        diverse = _diversify(team_code, out_codes, keep, answers, missing, diversity, keys)
+        del team_code
+        group_sizes = diverse.sizes
     present = group_sizes > 0
     k_reached = int(group_sizes[present].min()) if present.any() else None
     if k_reached is not None and k_reached < k:  # the construction guarantees this
@@ -875,12 +976,25 @@ def k_anonymize(
     all_blank = final_blank.all(axis=1) if m else np.zeros(len(combos), dtype=bool)
     fully_blanked = counts * (any_answered & all_blank) + moved_counts * (any_answered & ~all_blank)
     n_answered = int((counts * answered.sum(axis=1)).sum()) if m else 0
+    loss = result.loss
+    if diverse is not None:  # step 6b blanked more cells
+        for j, h in enumerate(hierarchies):
+            original = codes[j][kept_rows]
+            newly = diverse.newly_blank[j]
+            recodings[j] = replace(
+                recodings[j], cells_blanked=recodings[j].cells_blanked + int(newly.sum())
+            )
+            loss += float(np.sum(1.0 - h.cell_loss(result.maps[j])[original[newly]]))
+        fully_blanked = np.append(fully_blanked, diverse.newly_fully_blank)
 
     show_profile, withheld_rows, withheld_groups = None, 0, 0
     if profiles is not None:
-        row_group = group_index[: len(combos)].astype(np.int32)[inverse]
-        if moved is not None:
-            row_group[moved] = group_index[len(combos) :][inverse[moved]]
+        if diverse is not None:
+            row_group = diverse.row_class[kept_rows]
+        else:
+            row_group = group_index[: len(combos)].astype(np.int32)[inverse]
+            if moved is not None:
+                row_group[moved] = group_index[len(combos) :][inverse[moved]]
         show_profile, withheld_rows, withheld_groups = _diverse_profiles(
             np.asarray(profiles).reshape(-1)[kept_rows], row_group, group_sizes.size, keep
         )
@@ -894,11 +1008,23 @@ def k_anonymize(
         suppressed=tuple(suppressions),
         recodings=tuple(recodings),
         rows_fully_blanked=int(fully_blanked.sum()),
-        information_loss=result.loss / n_answered if n_answered else 0.0,
+        information_loss=loss / n_answered if n_answered else 0.0,
         profile_withheld_rows=withheld_rows,
         profile_withheld_groups=withheld_groups,
+        diversity=None if diverse is None else diversity,
+        diversity_classes_generalized=0 if diverse is None else diverse.classes_generalized,
+        diversity_cells_blanked=0 if diverse is None else diverse.cells_blanked,
+        diversity_items_blanked=0 if diverse is None else int(diverse.item_blanks.sum()),
     )
-    return Anonymization(keep, tuple(out_codes), tuple(labels), show_profile, report)
+    return Anonymization(
+        keep,
+        tuple(out_codes),
+        tuple(labels),
+        show_profile,
+        report,
+        row_class=None if diverse is None else diverse.row_class,
+        item_blanks=None if diverse is None else diverse.item_blanks,
+    )
 
 
 def _diverse_profiles(
@@ -918,3 +1044,238 @@ def _diverse_profiles(
     withheld = assigned & uniform[row_group]
     show[keep] = assigned & ~withheld
     return show, int(withheld.sum()), int(uniform.sum())
+
+
+# ------------------------------------------------------------------ l-diversity (step 6)
+#: Above this many (class x value) cells per item, present values are found by sorting.
+_MAX_PRESENCE_TABLE = 1 << 22
+
+
+@dataclass(frozen=True, eq=False)
+class _Diversity:
+    """The outcome of step 6 (see :func:`_diversify`)."""
+
+    row_class: np.ndarray  # final class per row, -1 for rows not kept
+    sizes: np.ndarray  # rows per final class
+    item_blanks: np.ndarray  # (classes x items) answers blanked (steps 6a, 6c)
+    newly_blank: list[np.ndarray]  # per quasi-identifier, kept rows blanked by step 6b
+    newly_fully_blank: int  # kept rows whose last shown cell step 6b blanked
+    classes_generalized: int
+    cells_blanked: int
+
+
+def _presence(
+    column: np.ndarray, cls: np.ndarray, n_classes: int, missing: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bit sets of the values answered in each class (classes x bytes, ``numpy.packbits``).
+
+    Also returns how many answered cells each class has. Values of one- or
+    two-byte integers are coded through a lookup table (no sorting).
+    """
+    if column.dtype.kind in "iu" and column.dtype.itemsize <= 2:
+        unsigned = column.view(np.uint8 if column.dtype.itemsize == 1 else np.uint16)
+        occurs = np.bincount(unsigned, minlength=1 << (8 * column.dtype.itemsize)) > 0
+        blank = int(np.array(missing).astype(column.dtype).view(unsigned.dtype))
+        occurs[blank] = False
+        width = int(occurs.sum())
+        lookup = np.where(occurs, np.cumsum(occurs) - 1, width).astype(np.int64)
+        lookup[blank] = width  # the last code: unanswered
+        pairs = cls * (width + 1)
+        pairs += lookup[unsigned]
+    else:
+        answered = column != missing
+        _, code = np.unique(column[answered], return_inverse=True)
+        width = int(code.max()) + 1 if code.size else 0
+        value_code = np.full(column.shape, width, dtype=np.int64)
+        value_code[answered] = code.reshape(-1)
+        pairs = cls * (width + 1) + value_code
+    size = n_classes * (width + 1)
+    if size <= _MAX_PRESENCE_TABLE:
+        table = np.bincount(pairs, minlength=size).reshape(n_classes, width + 1)
+        present = table[:, :width] > 0
+        counted = table[:, :width].sum(axis=1)
+    else:  # wide scales and many classes: only the pairs that occur
+        found, counts = np.unique(pairs, return_counts=True)
+        present = np.zeros(size, dtype=bool)
+        present[found] = True
+        present = present.reshape(n_classes, width + 1)[:, :width]
+        answered_pairs = found % (width + 1) < width
+        counted = np.bincount(
+            found[answered_pairs] // (width + 1),
+            weights=counts[answered_pairs],
+            minlength=n_classes,
+        )
+    if width == 0:
+        return np.zeros((n_classes, 1), dtype=np.uint8), counted.astype(np.int64)
+    return np.packbits(present, axis=1), counted.astype(np.int64)
+
+
+def _distinct(presence: list[np.ndarray]) -> np.ndarray:
+    """Distinct answered values per class and item (classes x items)."""
+    return np.column_stack([np.bitwise_count(p).sum(axis=1, dtype=np.int64) for p in presence])
+
+
+#: Step 6b tries, for a failing class, the largest classes of its team as partners.
+MAX_PARTNERS = 32
+
+
+def _partners(
+    tuples: np.ndarray, sizes: np.ndarray, movable: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate merges of step 6b: (failing class, partner class) pairs.
+
+    The partners of a class are the :data:`MAX_PARTNERS` largest other classes
+    of its team and ``-1``, the team-level tuple (every cell blank).
+    """
+    teams = tuples[:, 0]
+    by_size = np.lexsort((np.arange(teams.size), -sizes, teams))
+    team_start = np.searchsorted(teams[by_size], teams[by_size], side="left")
+    rank = np.arange(teams.size) - team_start
+    candidates = by_size[rank < MAX_PARTNERS]  # sorted by team
+    candidate_teams = teams[candidates]
+    lo = np.searchsorted(candidate_teams, teams[movable], side="left")
+    hi = np.searchsorted(candidate_teams, teams[movable], side="right")
+    counts = hi - lo
+    first = np.repeat(movable, counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    partner = candidates[np.repeat(lo, counts) + offsets]
+    keep = partner != first
+    first = np.concatenate([first[keep], movable])
+    partner = np.concatenate([partner[keep], np.full(movable.size, -1, dtype=partner.dtype)])
+    return first, partner
+
+
+def _diversify(
+    team_code: np.ndarray,
+    codes: list[np.ndarray],
+    keep: np.ndarray,
+    answers: np.ndarray,
+    missing: int,
+    diversity: int,
+    keys: _Keys,
+) -> _Diversity:
+    """Step 6: distinct l-diversity of the answers in every class; updates ``codes``.
+
+    Works on the table of classes: the values present in each (class, item)
+    are bit sets, which merge by ``or`` when classes merge, so the answers
+    are read once.
+    """
+    n, m = keep.size, len(codes)
+    kept = np.flatnonzero(keep)
+    n_items = answers.shape[1]
+    row_keys = keys.encode_columns(team_code[kept], [c[kept] for c in codes])
+    cls, _ = pd.factorize(row_keys)  # class per kept row, in order of first appearance
+    del row_keys
+    running = np.maximum.accumulate(cls) if cls.size else cls
+    first = np.flatnonzero(np.r_[cls.size > 0, running[1:] > running[:-1]])
+    del running
+    n_classes = first.size
+    at = kept[first]
+    tuples = np.column_stack([team_code[at], *(c[at] for c in codes)]).astype(np.int64)
+    sizes = np.bincount(cls, minlength=n_classes).astype(np.int64)
+    presence = []
+    answered_n = np.zeros((n_classes, n_items), dtype=np.int64)
+    for i in range(n_items):
+        bits, answered_n[:, i] = _presence(answers[:, i][kept], cls, n_classes, missing)
+        presence.append(bits)
+
+    # step 6a, whole teams: an item the whole team answered alike is blanked for the
+    # team (moving its classes could not help, and would cost every quasi-identifier)
+    n_teams = int(team_code.max()) + 1 if team_code.size else 0
+    team_answered = np.zeros((n_teams, n_items), dtype=np.int64)
+    np.add.at(team_answered, tuples[:, 0], answered_n)
+    team_presence = []
+    for p in presence:
+        merged_p = np.zeros((n_teams, p.shape[1]), dtype=np.uint8)
+        np.bitwise_or.at(merged_p, tuples[:, 0], p)
+        team_presence.append(merged_p)
+    team_blank = (
+        (team_answered > 0) & (_distinct(team_presence) < diversity)
+        if n_items
+        else np.zeros((n_teams, 0), dtype=bool)
+    )
+    del team_answered, team_presence
+
+    def failing_of(
+        presence_: list[np.ndarray], answered_: np.ndarray, teams_: np.ndarray
+    ) -> np.ndarray:
+        if n_items == 0:
+            return np.zeros((len(answered_), 0), dtype=bool)
+        return (answered_ > 0) & (_distinct(presence_) < diversity) & ~team_blank[teams_]
+
+    origin = np.arange(n_classes)  # class of step 5 -> current class
+    initial = tuples.copy()
+    failing = failing_of(presence, answered_n, tuples[:, 0])
+    while m:
+        movable = np.flatnonzero(failing.any(axis=1) & (tuples[:, 1:] >= 0).any(axis=1))
+        if movable.size == 0:
+            break
+        first_class, partner = _partners(tuples, sizes, movable)
+        real = partner >= 0
+        other = np.where(real, partner, 0)
+        team_items = team_blank[tuples[first_class, 0]]
+        fails = np.zeros(first_class.size, dtype=np.int64)
+        for i, p in enumerate(presence):  # failing items of the merged class (6a items pass)
+            merged = p[first_class] | np.where(real[:, None], p[other], 0)
+            count = answered_n[first_class, i] + np.where(real, answered_n[other, i], 0)
+            distinct = np.bitwise_count(merged).sum(axis=1)
+            fails += (count > 0) & (distinct < diversity) & ~team_items[:, i]
+        mine = tuples[first_class, 1:]
+        theirs = np.where(real[:, None], tuples[other, 1:], BLANK)
+        meet = np.where(mine == theirs, mine, BLANK)
+        lose_mine = (mine >= 0) & (meet < 0)
+        lose_theirs = (theirs >= 0) & (meet < 0)
+        cost = lose_mine.sum(axis=1) * sizes[first_class]
+        cost += lose_theirs.sum(axis=1) * np.where(real, sizes[other], 0)
+        # per failing class: fewest failing items, then fewest cells blanked, then the
+        # largest partner, then the first
+        joined = np.where(real, sizes[other], 0)
+        order = np.lexsort((np.arange(first_class.size), -joined, cost, fails, first_class))
+        chosen = order[np.r_[True, first_class[order][1:] != first_class[order][:-1]]]
+        blank = np.zeros(tuples[:, 1:].shape, dtype=bool)
+        np.logical_or.at(blank, first_class[chosen], lose_mine[chosen])
+        with_partner = chosen[real[chosen]]
+        np.logical_or.at(blank, partner[with_partner], lose_theirs[with_partner])
+        tuples[:, 1:][blank] = BLANK
+        # merge the classes that now share a tuple
+        (merged_keys,) = keys.encode(tuples)
+        _, start, regroup = np.unique(merged_keys, return_index=True, return_inverse=True)
+        regroup = regroup.reshape(-1)
+        n_new = start.size
+        tuples = tuples[start]
+        sizes = np.bincount(regroup, weights=sizes, minlength=n_new).astype(np.int64)
+        new_answered = np.zeros((n_new, n_items), dtype=np.int64)
+        np.add.at(new_answered, regroup, answered_n)
+        answered_n = new_answered
+        for i, p in enumerate(presence):
+            new_p = np.zeros((n_new, p.shape[1]), dtype=np.uint8)
+            np.bitwise_or.at(new_p, regroup, p)
+            presence[i] = new_p
+        origin = regroup[origin]
+        failing = failing_of(presence, answered_n, tuples[:, 0])
+    moved = (initial != tuples[origin]).any(axis=1)
+
+    # only classes with every quasi-identifier blank still fail
+    item_blanks = failing | team_blank[tuples[:, 0]]
+    row_class = np.full(n, -1, dtype=np.int32)
+    row_class[kept] = origin[cls]
+    newly_blank = []
+    shown_before = np.zeros(kept.size, dtype=bool)
+    shown_after = np.zeros(kept.size, dtype=bool)
+    for j in range(m):
+        before = codes[j][kept]
+        after = tuples[row_class[kept], j + 1].astype(codes[j].dtype)
+        newly_blank.append((before >= 0) & (after < 0))
+        shown_before |= before >= 0
+        shown_after |= after >= 0
+        codes[j][kept] = after
+    cells = int((answered_n * item_blanks).sum())
+    return _Diversity(
+        row_class=row_class,
+        sizes=sizes,
+        item_blanks=item_blanks,
+        newly_blank=newly_blank,
+        newly_fully_blank=int(np.count_nonzero(shown_before & ~shown_after)),
+        classes_generalized=int(moved.sum()),
+        cells_blanked=cells,
+    )

@@ -243,3 +243,149 @@ def test_many_questions_stay_quick_and_k_anonymous():
 def test_codes_outside_the_categories_are_refused():
     with pytest.raises(ValueError, match="codes must be"):
         k_anonymize(np.zeros(3, dtype=int), [np.array([0, 1, 9])], [TENURE], k=2)
+
+
+# ------------------------------------------------------------------ l-diversity of answers
+def _shown_answers(result, answers, missing=-1):  # type: ignore[no-untyped-def]
+    """The answers as exported: blanked cells become ``missing``."""
+    shown = answers.copy()
+    blanked = result.blanked_items(np.flatnonzero(result.keep))
+    kept = shown[result.keep]
+    if blanked is not None:
+        kept[blanked] = missing
+    return kept
+
+
+def _check_diverse(result, teams, qis, answers, diversity=2, missing=-1) -> None:  # type: ignore[no-untyped-def]
+    frame = _frame(result, teams, qis)
+    shown = _shown_answers(result, answers, missing)
+    for i in range(answers.shape[1]):
+        frame[f"item{i}"] = shown[:, i]
+    for _, group in frame.groupby(["team", *(q.name for q in qis)]):
+        for i in range(answers.shape[1]):
+            values = group[f"item{i}"]
+            answered = set(values[values != missing])
+            assert not answered or len(answered) >= diversity, (i, group)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 250),
+    n_teams=st.integers(1, 8),
+    k=st.integers(2, 7),
+    n_values=st.integers(1, 4),
+    n_items=st.integers(0, 4),
+    diversity=st.integers(2, 3),
+)
+def test_answers_are_l_diverse_in_every_class_and_k_anonymity_holds(
+    seed, n, n_teams, k, n_values, n_items, diversity
+):
+    teams, codes, profiles = _random_data(seed, n, n_teams)
+    rng = np.random.default_rng(seed + 1)
+    answers = rng.integers(-1, n_values, (n, n_items))  # few values: classes often fail
+    result = k_anonymize(
+        teams, codes, QIS, k=k, profiles=profiles, answers=answers, missing=-1, diversity=diversity
+    )
+    _check_k(result, teams, QIS, k)
+    _check_diverse(result, teams, QIS, answers, diversity)
+    # shown answers are the real ones; blanked cells are counted in the report
+    shown = _shown_answers(result, answers)
+    kept = answers[result.keep]
+    assert ((shown == kept) | (shown == -1)).all()
+    assert result.report.diversity_cells_blanked == int(((shown == -1) & (kept != -1)).sum())
+    # every shown label still covers the original answer, and the report counts blanks
+    for j, qi in enumerate(QIS):
+        recoding = result.report.recodings[j]
+        cover = dict(zip(recoding.labels, recoding.groups, strict=True))
+        values = result.values(j)[result.keep]
+        originals = codes[j][result.keep]
+        for value, original in zip(values, originals, strict=True):
+            if value is not None:
+                assert original != BLANK and qi.categories[original] in cover[value]
+        blanked = sum(v is None and o != BLANK for v, o in zip(values, originals, strict=True))
+        assert recoding.cells_blanked == blanked
+    # the profile rule holds on the final classes
+    frame = _frame(result, teams, QIS)
+    frame["profile"] = np.where(result.show_profile[result.keep], profiles[result.keep], -1)
+    for _, group in frame.groupby(["team", *(q.name for q in QIS)]):
+        assert len(set(group["profile"][group["profile"] >= 0])) != 1
+
+
+def test_a_class_answering_alike_joins_a_larger_class():
+    """Five people sharing team, tenure and week who all answered 2: the class is merged."""
+    teams = np.zeros(15, dtype=int)
+    tenure = np.array([0] * 5 + [1] * 5 + [2] * 5)
+    week = np.zeros(15, dtype=int)
+    answers = np.array([[2]] * 5 + [[1], [2], [3], [4], [5]] * 2)
+    plain = k_anonymize(teams, [tenure, week], [TENURE, WEEK], k=5)
+    assert plain.values(0).tolist()[:5] == ["<1"] * 5  # k-anonymous, but reveals the answer
+    result = k_anonymize(teams, [tenure, week], [TENURE, WEEK], k=5, answers=answers)
+    _check_k(result, teams, [TENURE, WEEK], 5)
+    _check_diverse(result, teams, [TENURE, WEEK], answers)
+    # merged with one neighbour (tenure blanked in both), the third class untouched
+    assert result.report.diversity_classes_generalized == 2
+    assert result.report.diversity_cells_blanked == 0  # merging was enough
+    assert result.blanked_items(np.arange(15)) is None
+    assert result.values(0).tolist() == [None] * 10 + ["3-10"] * 5
+    assert result.values(1).tolist() == ["2026-W10"] * 15
+    assert result.report.recodings[0].cells_blanked == 10
+
+
+def test_an_item_the_whole_team_answered_alike_is_blanked_for_the_team():
+    teams = np.array([0] * 10 + [1] * 10)
+    tenure = np.tile(np.repeat([0, 1], 5), 2)
+    answers = np.column_stack([np.r_[[4] * 10, np.arange(10) % 5], np.arange(20) % 3])
+    result = k_anonymize(teams, [tenure], [TENURE], k=5, answers=answers)
+    blanked = result.blanked_items(np.arange(20))
+    assert blanked[:10, 0].all() and not blanked[10:, 0].any() and not blanked[:, 1].any()
+    assert result.report.diversity_cells_blanked == 10
+    assert result.report.diversity_classes_generalized == 0  # tenure is kept
+    assert result.values(0).tolist() == ["<1"] * 5 + ["1-3"] * 5 + ["<1"] * 5 + ["1-3"] * 5
+    assert result.report.to_dict()["diversity"] == 2
+
+
+def test_unanswered_cells_are_not_values_and_single_answers_fail():
+    teams = np.zeros(10, dtype=int)
+    tenure = np.repeat([0, 1], 5)
+    answers = np.array([[-1]] * 4 + [[3]] + [[1], [2], [3], [4], [5]])
+    result = k_anonymize(teams, [tenure], [TENURE], k=5, answers=answers, missing=-1)
+    _check_diverse(result, teams, [TENURE], answers)
+    assert result.values(0).tolist() == [None] * 10  # the lone answer's class merged
+    assert result.blanked_items(np.arange(10)) is None
+
+
+def test_without_answers_nothing_about_diversity_is_reported():
+    teams, codes, _ = _random_data(3, 100, 3)
+    result = k_anonymize(teams, codes, QIS, k=4)
+    assert result.report.diversity is None and result.blanked_items(np.arange(100)) is None
+    with pytest.raises(ValueError, match="answers must be"):
+        k_anonymize(teams, codes, QIS, k=4, answers=np.zeros((3, 2), dtype=int))
+
+
+def test_diversity_with_rank_keys_matches_radix_keys(monkeypatch):
+    import analytics.anonymity as anonymity
+
+    teams, codes, profiles = _random_data(11, 300, 4)
+    answers = np.random.default_rng(2).integers(-1, 2, (300, 3))
+    expected = k_anonymize(teams, codes, QIS, k=4, profiles=profiles, answers=answers)
+    monkeypatch.setattr(anonymity, "_MAX_RADIX_PRODUCT", 2)
+    monkeypatch.setattr(anonymity, "_MAX_PRESENCE_TABLE", 0)  # the sorting path too
+    result = k_anonymize(teams, codes, QIS, k=4, profiles=profiles, answers=answers)
+    assert result.report == expected.report
+    for mine, theirs in zip(result.codes, expected.codes, strict=True):
+        assert (mine == theirs).all()
+    rows = np.flatnonzero(result.keep)
+    mine, theirs = result.blanked_items(rows), expected.blanked_items(rows)
+    assert (mine is None and theirs is None) or (mine == theirs).all()
+
+
+def test_small_integer_answers_take_the_lookup_path_with_the_same_result():
+    teams, codes, _ = _random_data(12, 400, 5)
+    answers = np.random.default_rng(4).integers(-1, 3, (400, 4))
+    expected = k_anonymize(teams, codes, QIS, k=4, answers=answers, missing=-1)
+    small = np.where(answers < 0, -128, answers * 40 - 7).astype(np.int8)  # same partition
+    result = k_anonymize(teams, codes, QIS, k=4, answers=small, missing=-128)
+    assert result.report == expected.report
+    wide = np.where(answers < 0, -1, answers * 10_000_000).astype(np.int64)  # sorting path
+    assert k_anonymize(teams, codes, QIS, k=4, answers=wide, missing=-1).report == expected.report
