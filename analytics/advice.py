@@ -25,10 +25,21 @@ from typing import Any
 
 import yaml
 
+from analytics.coarsen import count_phrase, shows_exact_count
+
 DEFAULT_ADVICE_PATH = Path(__file__).parent / "data" / "framework.yaml"
 
-#: Placeholders a sentence template may use.
-PLACEHOLDERS = frozenset({"name", "behaviour", "prevalent", "n"})
+#: Placeholders a sentence template may use. ``{members}`` is the count of members
+#: at or above the threshold as :func:`analytics.coarsen.count_phrase` words it
+#: ("a few members", "7 of 12 members"); there is no placeholder for the exact count.
+PLACEHOLDERS = frozenset({"name", "behaviour", "members", "n"})
+
+#: Placeholders of earlier versions, with what to use instead.
+RETIRED_PLACEHOLDERS = {
+    "prevalent": "{prevalent} was an exact count, which can point at one member; "
+    'write "{members}" (e.g. "a few members", "7 of 12 members") instead of '
+    '"{prevalent} of {n} members"',
+}
 
 
 class AdviceError(ValueError):
@@ -76,15 +87,20 @@ class BlockerAdvice:
     def summary_sentence(self, prevalent: int, n: int) -> str:
         """The summary sentence for a team where this is the strongest blocker.
 
+        ``prevalent`` of the ``n`` scored members are at or above the threshold;
+        the sentence words the count with :func:`analytics.coarsen.count_phrase`.
+
         Examples
         --------
         >>> load_advice().blocker("time_pressure").summary_sentence(7, 12)
         "Deadline pressure is your team's strongest blocker: 7 of 12 members concede more than planned when a deadline nears."
+        >>> load_advice().blocker("trust").summary_sentence(1, 6)
+        "Guarded information is your team's strongest blocker: a few members hold back their real needs and priorities from the other side."
         """  # noqa: E501
         return _fill(self.summary, self, prevalent, n)
 
     def strength_sentence(self, prevalent: int, n: int) -> str:
-        """The sentence for a team that is low on this blocker."""
+        """The sentence for a team that is low on this blocker (count worded as above)."""
         return _fill(self.strength, self, prevalent, n)
 
 
@@ -385,6 +401,9 @@ class _Reader:
             fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
         except ValueError as exc:
             raise self.error(_join(where, key), f"bad template ({exc})") from exc
+        retired = sorted(fields & RETIRED_PLACEHOLDERS.keys())
+        if retired:
+            raise self.error(_join(where, key), RETIRED_PLACEHOLDERS[retired[0]])
         unknown = sorted(fields - PLACEHOLDERS)
         if unknown:
             allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
@@ -427,8 +446,11 @@ def _join(where: str, key: str) -> str:
 
 
 def _fill(template: str, advice: BlockerAdvice, prevalent: int, n: int) -> str:
-    behaviour = verb_agreeing(advice.behaviour, prevalent)
-    return template.format(name=advice.name, behaviour=behaviour, prevalent=prevalent, n=n)
+    """Fill a sentence template; the count is worded, and the verb agrees with the words."""
+    exact = prevalent if shows_exact_count(prevalent, n) else None
+    behaviour = verb_agreeing(advice.behaviour, exact)
+    members = count_phrase(prevalent, n)
+    return template.format(name=advice.name, behaviour=behaviour, members=members, n=n)
 
 
 _SINGULAR = {
@@ -467,7 +489,8 @@ def verb_agreeing(phrase: str, count: int | None) -> str:
 
     Behaviour phrases are written for several members ("7 of 12 members hold
     back ..."); one member takes the third person singular ("1 of 12 members
-    holds back ..."). Leading frequency adverbs are kept as they are.
+    holds back ..."). ``None`` stands for a count in words ("a few members"),
+    which takes the plural. Leading frequency adverbs are kept as they are.
 
     Examples
     --------
