@@ -10,6 +10,13 @@ never imported, so nothing touches global figure state. Missing values
 kept as ``<text>`` elements, and :func:`render_chart_svg` does both steps for
 the web dashboard.
 
+The frames built from a report context (:func:`chart_data`) hold the figures
+as the report prints them - rounded by :func:`analytics.coarsen.display_round`
+to one decimal, percentiles to whole numbers - so every chart, in the PDF and
+on the dashboard, is drawn at the rounded value and agrees with the text. The
+charts show team aggregates and organization quantiles only; no chart has a
+whisker or marker at an individual's score (a team's minimum or maximum).
+
 Examples
 --------
 >>> data = pd.DataFrame(
@@ -39,6 +46,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from analytics.coarsen import DISPLAY_DIGITS, display_round
 from reports.context import TeamReportContext
 from reports.style import (
     ACCENT,
@@ -55,7 +63,7 @@ from reports.style import (
     TINT,
     rc_context,
 )
-from reports.text import escape_mathtext, ordinal
+from reports.text import escape_mathtext, ordinal, whole
 
 __all__ = [
     "CHART_KINDS",
@@ -217,7 +225,7 @@ def blocker_profile_chart(
                 )
                 ax.plot(row["mean"], yi, color=HIGHLIGHT, zorder=5, **_TEAM_MARKER)
                 if _finite(row.get("percentile")):
-                    _right_note(ax, yi, f"{ordinal(round(row['percentile']))} percentile")
+                    _right_note(ax, yi, f"{ordinal(whole(row['percentile']))} percentile")
             else:
                 ax.text(
                     (scale[0] + scale[1]) / 2,
@@ -441,7 +449,7 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                     linewidth=0.5,
                     zorder=2,
                 )
-                label = f"{ordinal(round(value))} percentile"
+                label = f"{ordinal(whole(value))} percentile"
                 _right_note(
                     ax, yi, label + (f" \u00b7 {level}" if level else ""), fontweight="bold"
                 )
@@ -775,7 +783,9 @@ def _frame(
     frame.index = pd.Index(names, dtype=object)
     for column in frame.columns:
         if column not in ("top", "disagreeing", "recommended", "level", "kind"):
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+            values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+            digits = 0 if column == "percentile" else DISPLAY_DIGITS
+            frame[column] = values.map(lambda v, d=digits: display_round(v, d)).astype("float64")
     if "disagreeing" in frame.columns:
         frame["disagreeing"] = frame["disagreeing"].astype(object)
     return frame
@@ -802,6 +812,8 @@ def chart_data(kind: str, context: TeamReportContext) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by display name; see the chart functions for the columns.
+        Figures are rounded as the report prints them (one decimal;
+        percentiles whole), so the chart is drawn at the printed values.
     """
     if kind not in _DATA:
         raise ValueError(f"unknown chart kind {kind!r}; use one of {', '.join(CHART_KINDS)}")

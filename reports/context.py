@@ -47,6 +47,7 @@ import pandas as pd
 
 from analytics.advice import Advice, load_advice
 from analytics.change import dimension_change
+from analytics.coarsen import format_percent, format_score, scale_label
 from analytics.diagnosis import MIN_TEAMS_FOR_SPREAD, TeamDiagnosis
 from analytics.instrument import Instrument
 
@@ -145,6 +146,32 @@ class DimensionInfo:
     scale_max: int
     scale_labels: tuple[str, ...]
     behaviour: str | None = None
+
+    def usage(self, mean: float | None) -> str:
+        """A team mean on this scale in words and as its rounded number.
+
+        The label is that of the scale point the *printed* number reads as
+        (:func:`analytics.coarsen.scale_label`), so the two always agree.
+
+        Examples
+        --------
+        >>> meso = DimensionInfo("meso", "MESOs", "MESOs", "", "practice", 1, 5,
+        ...                      ("Never", "Rarely", "Sometimes", "Often", "Always"))
+        >>> meso.usage(2.45)
+        'sometimes on average (2.5 on a 1\u20135 scale from Never to Always)'
+        >>> meso.usage(None)
+        'not known (too few answers)'
+        """
+        if mean is None or not math.isfinite(mean):
+            return "not known (too few answers)"
+        shown = format_score(mean)
+        if not self.scale_labels:
+            return f"{shown} on average"
+        label = scale_label(mean, self.scale_labels, self.scale_min).lower()
+        return (
+            f"{label} on average ({shown} on a {self.scale_min}\u2013{self.scale_max} scale "
+            f"from {self.scale_labels[0]} to {self.scale_labels[-1]})"
+        )
 
 
 @dataclass(frozen=True)
@@ -261,6 +288,26 @@ class TeamReportContext:
             if dim.id == dimension_id:
                 return dim
         raise KeyError(dimension_id)
+
+    def usage(self, dimension_id: str, mean: float | None) -> str:
+        """How often the team uses a play, as the report and the dashboard word it.
+
+        See :meth:`DimensionInfo.usage`; a dimension the context does not know
+        gets the rounded number only.
+        """
+        try:
+            return self.dimension(dimension_id).usage(mean)
+        except KeyError:
+            if mean is None or not math.isfinite(mean):
+                return "not known (too few answers)"
+            return f"{format_score(mean)} on average"
+
+    @property
+    def response_rate_text(self) -> str | None:
+        """The response rate as a whole percentage ("88%"), ``None`` when unknown."""
+        if self.response_rate is None or not self.invited:
+            return None
+        return format_percent(self.response_rate)
 
     def name_of(self, dimension_id: str) -> str:
         """Plain-language name of a dimension (the id when unknown)."""

@@ -13,7 +13,9 @@ the last round (only with an earlier round); method and privacy.
 
 The report shows aggregates only (team means, intervals, counts of members at
 or above a level, organization quantiles): never a person's answer, nor the
-team's minimum or maximum.
+team's minimum or maximum. Every figure about the team is rounded and every
+count of members worded by :mod:`analytics.coarsen` (through
+:mod:`reports.text`), and the charts are drawn at the rounded values.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from analytics.advice import verb_agreeing
+from analytics.coarsen import COARSENING_NOTE, SMALL_GROUP, count_word, shows_exact_count
 from analytics.diagnosis import OTHER_PROFILES, DimensionFinding, RecommendedPlay
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
@@ -46,6 +49,7 @@ from reports.text import (
     percent,
     percentile_phrase,
     text_width,
+    whole,
 )
 
 __all__ = ["SECTION_TITLES", "build_pages", "render_team_report"]
@@ -267,19 +271,8 @@ def _finding(context: TeamReportContext, dim_id: str) -> DimensionFinding | None
 
 
 def _usage(mean: float | None, context: TeamReportContext, play_id: str) -> str:
-    """ "rarely (2.1 on a 1-5 scale from Never to Always)"."""
-    if mean is None or not math.isfinite(mean):
-        return "not known (too few answers)"
-    try:
-        dim = context.dimension(play_id)
-    except KeyError:
-        return f"{mean:.1f} on average"
-    index = min(max(round(mean) - dim.scale_min, 0), len(dim.scale_labels) - 1)
-    label = dim.scale_labels[index].lower() if dim.scale_labels else ""
-    return (
-        f"{label} on average ({mean:.1f} on a {dim.scale_min}\u2013{dim.scale_max} scale "
-        f"from {dim.scale_labels[0]} to {dim.scale_labels[-1]})"
-    )
+    """ "rarely on average (2.1 on a 1-5 scale from Never to Always)", as on the dashboard."""
+    return context.usage(play_id, mean)
 
 
 def _blocker_sentence(context: TeamReportContext, dim_id: str) -> str:
@@ -287,8 +280,12 @@ def _blocker_sentence(context: TeamReportContext, dim_id: str) -> str:
     if finding is None:
         return "Withheld: too few members answered these questions."
     behaviour = context.dimension(dim_id).behaviour or "score at the agreement end of it"
-    who = members(finding.n_prevalent, finding.n_scored)
-    return f"{who} {verb_agreeing(behaviour, finding.n_prevalent)}."
+    k, n = finding.n_prevalent, finding.n_scored
+    if k is None or n is None:
+        return f"Members who {behaviour}: {MISSING}."
+    exact = k if shows_exact_count(k, n) else None
+    who = members(k, n)
+    return f"{who[:1].upper()}{who[1:]} {verb_agreeing(behaviour, exact)}."
 
 
 def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
@@ -308,7 +305,7 @@ def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
             finding = _finding(context, dim_id)
             lead = context.name_of(dim_id)
             if finding is not None and finding.percentile is not None:
-                lead += f"  \u00b7  {ordinal(round(finding.percentile))} percentile"
+                lead += f"  \u00b7  {ordinal(whole(finding.percentile))} percentile"
             flow.bullet(_blocker_sentence(context, dim_id), lead=lead)
     else:
         flow.paragraph("None of the five blockers is high for your team.")
@@ -419,10 +416,10 @@ def _spread(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     if flagged:
         for dim, finding in flagged:
             ref = context.spread_references.get(dim.id)
-            typical = f" against a typical {number(ref.q50, 2)}" if ref and ref.q50 else ""
+            typical = f" against a typical {number(ref.q50)}" if ref and ref.q50 else ""
             flow.bullet(
                 "Your members differ more on this than the members of three in four teams do "
-                f"(standard deviation {number(finding.sd, 2)}{typical}). Talk it through "
+                f"(standard deviation {number(finding.sd)}{typical}). Talk it through "
                 "before your next negotiation: until the team aligns on it, it cannot offer "
                 "clean trades.",
                 lead=dim.name,
@@ -441,8 +438,8 @@ def _spread(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         )
     flow.paragraph(
         "Spread is measured by the standard deviation of members' scores (in points on the "
-        "1\u20135 scale). A team is flagged when its spread is in the top quarter of the teams "
-        "in your organization.",
+        "1\u20135 scale, to one decimal). A team is flagged when its spread is in the top "
+        "quarter of the teams in your organization.",
         size=SIZES["small"],
         colour=MUTED,
     )
@@ -472,9 +469,9 @@ def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         flow.callout(f"Your team's profile mix is not shown: {mix.reason or 'too few members'}.")
     else:
         flow.callout(
-            f"Profiles could be estimated for {mix.n_assigned} of your {context.n} members. "
-            "Counts are expected numbers of members, summed over how likely each person is to "
-            "belong to each profile, so they are rounded."
+            f"Profiles could be estimated for {members(mix.n_assigned, context.n)} of your "
+            "team. Counts are expected numbers of members, summed over how likely each person "
+            "is to belong to each profile, so they are rounded."
         )
 
     counts = dict(mix.counts) if mix is not None and mix.shown else {}
@@ -482,7 +479,7 @@ def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     rows = []
     for profile in info.profiles:
         if profile.name in counts:
-            team = f"about {round(counts[profile.name])}"
+            team = _about(counts[profile.name], context.n)
         elif profile.name in merged:
             team = "in \u201cOther profiles\u201d"
         else:
@@ -494,7 +491,7 @@ def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
                 OTHER_PROFILES,
                 "The smaller profiles combined, so that no group in your team is smaller than "
                 f"{context.threshold} members.",
-                f"about {round(counts[OTHER_PROFILES])}",
+                _about(counts[OTHER_PROFILES], context.n),
             ]
         )
     flow.heading("What each profile means", keep_with=60)
@@ -506,6 +503,14 @@ def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         size=SIZES["small"],
         colour=MUTED,
     )
+
+
+def _about(expected: float, n: int) -> str:
+    """An expected number of members: "about 8", or words in a team under 10."""
+    count = min(max(whole(expected), 0), n)
+    if n < SMALL_GROUP:
+        return count_word(count, n)
+    return f"about {count}"
 
 
 def _plays(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
@@ -609,16 +614,12 @@ def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         if row.withheld:
             table.append([context.name_of(row.dimension), "withheld", "", "", ""])
             continue
-        ci = (
-            f" ({number(row.ci_low, 2)} to {number(row.ci_high, 2)})"
-            if row.ci_low is not None
-            else ""
-        )
+        ci = f" ({_signed(row.ci_low)} to {_signed(row.ci_high)})" if row.ci_low is not None else ""
         table.append(
             [
                 context.name_of(row.dimension),
-                number(row.mean_before, 2),
-                number(row.mean_after, 2),
+                number(row.mean_before),
+                number(row.mean_after),
                 f"{_signed(row.change)}{ci}",
                 f"{row.n_before} \u2192 {row.n_after}",
             ]
@@ -651,9 +652,13 @@ def _known(context: TeamReportContext, dim_id: str) -> bool:
 
 
 def _signed(value: float | None) -> str:
+    """A change to one decimal with its sign ("+0.3", "\u22120.2", "0.0")."""
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"{value:+.2f}".replace("-", "\u2212")
+    text = number(value)
+    if text.startswith("-"):
+        return "\u2212" + text[1:]
+    return text if text.strip("0.") == "" else "+" + text
 
 
 _METHODS = {
@@ -686,6 +691,9 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         "above \u201cAgree\u201d (4 of 5). A main blocker combines both: how the team compares "
         "with the organization and how many members agree."
     )
+
+    flow.heading("How figures are rounded", keep_with=40)
+    flow.paragraph(COARSENING_NOTE)
 
     flow.heading("How reliable the scales are", keep_with=60)
     flow.paragraph(

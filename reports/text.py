@@ -1,5 +1,10 @@
 """Text helpers: measuring and wrapping text, and plain-language phrasing.
 
+Numbers and counts about a team are rounded and worded by :mod:`analytics.coarsen`
+(one decimal, halves away from zero; counts of members in words where an exact
+count could point at someone), the same rules the dashboard and the published
+JSON follow.
+
 Wrapping measures words with the same font metrics matplotlib uses to draw
 them (:class:`matplotlib.textpath.TextToPath`), so a line wrapped to a width in
 points fits that width on the page. Formatting helpers never return ``"nan"``
@@ -22,6 +27,7 @@ from functools import lru_cache
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
+from analytics.coarsen import count_phrase, display_round, format_percent, format_score
 from reports.style import FONT_FAMILY
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "percent",
     "percentile_phrase",
     "text_width",
+    "whole",
     "wrap",
 ]
 
@@ -148,29 +155,40 @@ def _finite(value: float | None) -> bool:
 
 
 def number(value: float | None, digits: int = 1) -> str:
-    """A number with fixed decimals, or :data:`MISSING`.
+    """A number with fixed decimals (:func:`analytics.coarsen.format_score`), or :data:`MISSING`.
 
     Examples
     --------
-    >>> number(3.456), number(None), number(float("nan"))
-    ('3.5', 'not available', 'not available')
+    >>> number(3.456), number(2.45), number(0.705, 2), number(None), number(float("nan"))
+    ('3.5', '2.5', '0.71', 'not available', 'not available')
     """
     if not _finite(value):
         return MISSING
-    return f"{value:.{digits}f}"
+    return format_score(value, digits)
 
 
-def percent(share: float | None) -> str:
-    """A share (0-1) as a whole percentage, or :data:`MISSING`.
+def whole(value: float) -> int:
+    """A figure rounded to a whole number, halves away from zero (for percentiles).
 
     Examples
     --------
-    >>> percent(0.5), percent(None)
-    ('50%', 'not available')
+    >>> whole(72.5), whole(72.49)
+    (73, 72)
+    """
+    return int(display_round(value, 0))
+
+
+def percent(share: float | None) -> str:
+    """A share (0-1) as a whole percentage, halves up, or :data:`MISSING`.
+
+    Examples
+    --------
+    >>> percent(0.5), percent(0.875), percent(None)
+    ('50%', '88%', 'not available')
     """
     if not _finite(share):
         return MISSING
-    return f"{round(100 * share):d}%"
+    return format_percent(share)
 
 
 def ordinal(value: int) -> str:
@@ -187,16 +205,16 @@ def ordinal(value: int) -> str:
 
 
 def members(count: int | None, total: int | None) -> str:
-    """ "7 of 9 members", or :data:`MISSING`.
+    """Members counted, worded by :func:`analytics.coarsen.count_phrase`, or :data:`MISSING`.
 
     Examples
     --------
-    >>> members(7, 9)
-    '7 of 9 members'
+    >>> members(7, 12), members(7, 9), members(1, 12)
+    ('7 of 12 members', 'most members', 'a few members')
     """
     if count is None or total is None:
         return MISSING
-    return f"{count} of {total} member" + ("" if total == 1 else "s")
+    return count_phrase(count, total)
 
 
 def percentile_phrase(percentile: float | None) -> str:
@@ -211,7 +229,7 @@ def percentile_phrase(percentile: float | None) -> str:
     """
     if not _finite(percentile):
         return MISSING
-    return f"higher than about {round(percentile):d}% of the scores in your organization"
+    return f"higher than about {whole(percentile):d}% of the scores in your organization"
 
 
 def level_phrase(level: str | None) -> str:
