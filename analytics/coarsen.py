@@ -398,7 +398,9 @@ def published_json(d: Mapping[str, Any]) -> dict[str, Any]:
       ``"assigned"``), and its expected counts are rounded to whole members,
       or given in words in a team under :data:`SMALL_GROUP`;
     * any ``min``/``max`` (an individual's score) of the organization, a team
-      or a team's dimension is removed.
+      or a team's dimension is removed;
+    * a profile with fewer members than the anonymity threshold keeps no
+      centroid, and its size reads "fewer than 5".
 
     Team sizes (``n``, ``invited``) and the scored members of a dimension stay
     as they are: they are completion counts. Sentences (``summary``,
@@ -434,6 +436,7 @@ def published_json(d: Mapping[str, Any]) -> dict[str, Any]:
     profiles = out.get("profiles")
     if isinstance(profiles, dict):
         _round_profiles(profiles)
+        _withhold_small_profiles(profiles, out.get("anonymity_threshold"))
     org = out.get("org")
     if isinstance(org, dict):
         for entry in org.values():
@@ -481,6 +484,25 @@ def _round_profiles(profiles: dict[str, Any]) -> None:
     jaccard = profiles.get("stability_jaccard")
     if isinstance(jaccard, dict):
         _round_keys(jaccard, list(jaccard), 2)
+
+
+def _withhold_small_profiles(profiles: dict[str, Any], threshold: object) -> None:
+    """A profile of fewer than ``threshold`` people: no centroid, its size in words.
+
+    A centroid is the mean of the profile's members: over one or two people it
+    is their scores.
+    """
+    if not isinstance(threshold, int):
+        return
+    sizes = profiles.get("sizes")
+    centroids = profiles.get("centroids")
+    if not isinstance(sizes, dict):
+        return
+    for name, size in list(sizes.items()):
+        if isinstance(size, int) and size < threshold:
+            sizes[name] = f"fewer than {threshold}"
+            if isinstance(centroids, dict) and name in centroids:
+                centroids[name] = None
 
 
 def _coarsen_team(team: dict[str, Any]) -> None:

@@ -349,3 +349,19 @@ def test_published_json_removes_extremes_and_words_profile_counts() -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(coarsen, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 10 and result.failed == 0
+
+
+def test_published_json_withholds_the_centroid_of_a_profile_smaller_than_the_threshold():
+    from analytics.coarsen import published_json
+
+    payload = {
+        "anonymity_threshold": 5,
+        "profiles": {
+            "sizes": {"A": 40, "B": 2},
+            "centroids": {"A": {"trust": 3.14159}, "B": {"trust": 4.66666}},
+        },
+    }
+    out = published_json(payload)
+    assert out["profiles"]["sizes"] == {"A": 40, "B": "fewer than 5"}
+    assert out["profiles"]["centroids"] == {"A": {"trust": 3.1}, "B": None}
+    assert payload["profiles"]["sizes"]["B"] == 2  # the argument is not changed
