@@ -122,19 +122,22 @@ def test_analyze_an_imported_round_writes_json_and_assignments(app, runner, tmp_
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
-    assert payload["round"] == "Q1" and payload["n_respondents"] == 60
+    # Only released teams are analysed: Tiny (3 members) is never released, so its
+    # answers move no one else's figures either.
+    assert payload["round"] == "Q1" and payload["n_respondents"] == 57
     assert payload["instrument"]["id"] == "negotiation-blockers"
     assert payload["instrument"]["version"] == 1
     assert payload["anonymity_threshold"] == 5
     assert set(payload["reliability"]) == {d.id for d in INSTRUMENT.dimensions}
-    assert payload["teams"]["Tiny"] == {"n": 3, "suppressed": True}
+    assert "Tiny" not in payload["teams"]
     north = payload["teams"]["North"]
     assert north["n"] == 25 and not north["suppressed"]
     assert set(north["dimensions"]) >= {"trust", "time_pressure"}
     table = pd.read_csv(assignments, dtype=str, keep_default_na=False)
-    assert list(table.columns) == ["respondent", "team", "profile"] and len(table) == 60
+    assert list(table.columns) == ["respondent", "team", "profile"] and len(table) == 57
     original = pd.read_csv(path, dtype=str)
-    assert set(table["respondent"]) == set(original["respondent"])
+    released = original.loc[original["team"] != "Tiny", "respondent"]
+    assert set(table["respondent"]) == set(released)
 
 
 def test_analyze_the_demo_round(runner, tmp_path):
@@ -145,6 +148,7 @@ def test_analyze_the_demo_round(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
-    assert payload["teams"]["Strategy Office"] == {"n": 2, "suppressed": True}
+    # 2 answered, none released (under the threshold): nothing of theirs is analysed.
+    assert payload["teams"]["Strategy Office"] == {"n": 0, "suppressed": True}
     assert payload["teams"]["Key Accounts"]["top_blockers"][0] == "time_pressure"
     assert runner.invoke(args=["analyze", "--round", "Nope", "--json", str(out)]).exit_code != 0
