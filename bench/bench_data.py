@@ -222,7 +222,7 @@ def _forget_analyses(db_path: Path) -> None:
 
 
 def _analysis_stored(data: DataSet) -> bool:
-    """Whether ``round_analyses`` holds the 100k round's analysis for its current responses."""
+    """Whether ``round_analyses`` holds the 100k round's analysis for its current release."""
     import sqlite3
 
     if not data.db_100k.exists():
@@ -230,13 +230,13 @@ def _analysis_stored(data: DataSet) -> bool:
     with sqlite3.connect(data.db_100k) as conn:
         try:
             row = conn.execute(
-                "SELECT a.fingerprint, (SELECT count(*) || ':' || coalesce(max(r.id), 0)"
-                " FROM responses r WHERE r.round_id = s.id AND r.status = 'submitted')"
+                "SELECT a.fingerprint, (SELECT 'snapshot:' || coalesce(max(t.id), 0)"
+                " FROM team_releases t WHERE t.round_id = s.id)"
                 " FROM survey_rounds s JOIN round_analyses a ON a.round_id = s.id"
                 " WHERE s.name = ?",
                 (data.round_100k,),
             ).fetchone()
-        except sqlite3.OperationalError:  # no round_analyses table (older schema)
+        except sqlite3.OperationalError:  # no round_analyses or team_releases (older schema)
             return False
     from analytics.code_version import code_version
 
