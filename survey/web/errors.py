@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -60,7 +61,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyError)
     def _database(error: SQLAlchemyError):  # type: ignore[no-untyped-def]
-        db.session.rollback()
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        _as_visitor()
         if is_unavailable(error):
             log.warning("database unavailable: %s", type(error).__name__)
             if request.method == "POST" and (request.endpoint or "").startswith("respond."):
@@ -75,6 +78,17 @@ def register(app: Flask) -> None:
             return _http(error)
         log.exception("unhandled error")
         return render_error(500)
+
+
+def _as_visitor() -> None:
+    """Render the rest of this request for an anonymous visitor.
+
+    The page's navigation would otherwise read the account (and its
+    organizations) from the database that just failed, and the handler would
+    fail in turn. Flask-Login keeps the request's user in ``g._login_user``;
+    setting it means the user loader is not called.
+    """
+    g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
 
 
 def _retry_page():  # type: ignore[no-untyped-def]
