@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from survey.extensions import db
 from survey.models import AuthSession, CoachAssignment, Membership, Organization, Team, User
@@ -151,27 +151,65 @@ def start_session(user: User, now: datetime) -> str:
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """How long a login lasts: idle and absolute limits."""
+    """How long a login lasts: idle and absolute limits, and how often the idle timer is saved."""
 
     idle: timedelta
     absolute: timedelta
     touch_every: timedelta = timedelta(minutes=1)
 
 
-def resume_session(session_id: str | None, policy: SessionPolicy, now: datetime) -> User | None:
-    """The user of a live session, refreshing its idle timer; None when it ended."""
-    if not session_id:
-        return None
-    row = db.session.get(AuthSession, hash_token(session_id))
+class SessionState(enum.Enum):
+    """What a request's login session needs (see :func:`session_state`)."""
+
+    MISSING = "missing"  # no such session: logged out or never logged in
+    ENDED = "ended"  # past the idle or absolute limit: delete it
+    DUE = "due"  # live, and its idle timer is due to be saved
+    LIVE = "live"  # live, saved recently: nothing to write
+
+
+def _session_row(session_id: str | None) -> AuthSession | None:
+    return db.session.get(AuthSession, hash_token(session_id)) if session_id else None
+
+
+def _ended(row: AuthSession, policy: SessionPolicy, now: datetime) -> bool:
+    return now - row.created_at > policy.absolute or now - row.last_seen_at > policy.idle
+
+
+def session_state(session_id: str | None, policy: SessionPolicy, now: datetime) -> SessionState:
+    """Whether the session is live and whether its idle timer is due; reads only."""
+    row = _session_row(session_id)
     if row is None:
+        return SessionState.MISSING
+    if _ended(row, policy, now):
+        return SessionState.ENDED
+    return SessionState.DUE if now - row.last_seen_at > policy.touch_every else SessionState.LIVE
+
+
+def resume_session(session_id: str | None, policy: SessionPolicy, now: datetime) -> User | None:
+    """The user of a live session; None when it ended. Reads only: see :func:`touch_session`."""
+    row = _session_row(session_id)
+    if row is None or _ended(row, policy, now):
         return None
-    if now - row.created_at > policy.absolute or now - row.last_seen_at > policy.idle:
-        db.session.delete(row)
-        return None
-    if now - row.last_seen_at > policy.touch_every:
-        row.last_seen_at = now
     user = row.user
     return user if user.active else None
+
+
+def touch_session(session_id: str, policy: SessionPolicy, now: datetime) -> bool:
+    """Save ``now`` as the session's last activity when ``touch_every`` has passed.
+
+    One conditional ``UPDATE``, so workers racing on one session write it once.
+    The caller holds a write transaction (:func:`survey.database.begin_write`)
+    and commits at once: the refresh must not stay pending while a page renders.
+    """
+    result = db.session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.id_hash == hash_token(session_id),
+            AuthSession.last_seen_at < now - policy.touch_every,
+        )
+        .values(last_seen_at=now)
+    )
+    return bool(result.rowcount)
 
 
 def end_session(session_id: str | None) -> None:

@@ -1,20 +1,28 @@
-"""Login sessions live on the server: the cookie carries a random id, logout deletes it."""
+"""Login sessions live on the server: the cookie carries a random id, logout deletes it.
+
+A session's idle timer is saved by :func:`_refresh_login` before the view runs,
+in a short write transaction of its own; loading the user only reads. The
+``AUTH_CLOCK`` setting (a callable returning an aware UTC datetime, default
+:func:`~survey.dbtypes.utcnow`) lets tests move time.
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import SQLAlchemyError
 
-from survey.database import begin_write
+from survey.database import begin_write, is_unavailable
 from survey.dbtypes import utcnow
 from survey.extensions import db, login_manager
 from survey.models import User
 from survey.services import accounts, audit
-from survey.services.accounts import LoginOutcome, SessionPolicy
+from survey.services.accounts import LoginOutcome, SessionPolicy, SessionState
 from survey.services.passwords import password_problem
 from survey.web.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
 
@@ -26,16 +34,52 @@ login_manager.login_message = "Please log in to see this page."
 login_manager.login_message_category = "info"
 
 
-@login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    policy = SessionPolicy(
+def _now() -> datetime:
+    clock = current_app.config.get("AUTH_CLOCK")
+    return clock() if clock is not None else utcnow()
+
+
+def _policy() -> SessionPolicy:
+    return SessionPolicy(
         idle=current_app.config["AUTH_IDLE_TIMEOUT"],
         absolute=current_app.config["AUTH_ABSOLUTE_TIMEOUT"],
     )
-    user = accounts.resume_session(session.get(SESSION_KEY), policy, utcnow())
-    dirty = db.session.dirty or db.session.deleted
-    if dirty:
+
+
+@bp.before_app_request
+def _refresh_login() -> None:
+    """Save the session's idle timer, or delete an ended session, before the view runs.
+
+    Only when the touch interval has passed, and as a write transaction of its
+    own committed at once, so no page renders while holding the write lock. A
+    database too busy to take the write is logged and skipped: the page is
+    still served and the next request tries again.
+    """
+    session_id = session.get(SESSION_KEY)
+    if not session_id or request.endpoint == "static":
+        return
+    now, policy = _now(), _policy()
+    state = accounts.session_state(session_id, policy, now)
+    if state not in (SessionState.DUE, SessionState.ENDED):
+        return
+    try:
+        begin_write()
+        if state is SessionState.DUE:
+            accounts.touch_session(session_id, policy, now)
+        else:
+            accounts.end_session(session_id)
         db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        if not is_unavailable(error):
+            raise
+        current_app.logger.warning("login session not refreshed: %s", type(error).__name__)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    """The user of the live login session; reads only (see :func:`_refresh_login`)."""
+    user = accounts.resume_session(session.get(SESSION_KEY), _policy(), _now())
     if user is None or str(user.id) != user_id:
         session.pop(SESSION_KEY, None)
         return None
@@ -51,7 +95,7 @@ def login() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
     begin_write()
-    now = utcnow()
+    now = _now()
     result = accounts.authenticate(form.email.data, form.password.data, request.remote_addr, now)
     if result.outcome is LoginOutcome.THROTTLED:
         db.session.commit()
@@ -118,7 +162,7 @@ def change_password() -> ResponseReturnValue:
         db.session.rollback()
         form.current.errors = ["That is not your current password."]
         return render_template("auth/password.html", form=form), 400
-    session[SESSION_KEY] = accounts.start_session(user, utcnow())
+    session[SESSION_KEY] = accounts.start_session(user, _now())
     for membership in user.memberships:
         audit.record("password_changed", actor=user, organization_id=membership.organization_id)
     db.session.commit()
