@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from survey.extensions import db
 from survey.models import AuthSession, CoachAssignment, Membership, Organization, Team, User
@@ -17,6 +17,8 @@ from survey.services.tokens import hash_token
 
 LOGIN_LIMIT_PER_ACCOUNT = throttle.Limit(attempts=5, window=timedelta(minutes=15))
 LOGIN_LIMIT_PER_ADDRESS = throttle.Limit(attempts=20, window=timedelta(minutes=15))
+# Throttle events older than this are dropped at login: well past every limit's window.
+THROTTLE_KEEP = timedelta(days=1)
 
 
 def normalize_email(email: str) -> str:
@@ -210,6 +212,23 @@ def touch_session(session_id: str, policy: SessionPolicy, now: datetime) -> bool
         .values(last_seen_at=now)
     )
     return bool(result.rowcount)
+
+
+def prune_expired(policy: SessionPolicy, now: datetime) -> None:
+    """Delete sessions past either limit and throttle events older than :data:`THROTTLE_KEEP`.
+
+    Cheap enough to run at each login (both tables hold little once pruned);
+    the caller holds a write transaction and commits.
+    """
+    db.session.execute(
+        delete(AuthSession).where(
+            or_(
+                AuthSession.last_seen_at < now - policy.idle,
+                AuthSession.created_at < now - policy.absolute,
+            )
+        )
+    )
+    throttle.prune(now - THROTTLE_KEEP)
 
 
 def end_session(session_id: str | None) -> None:

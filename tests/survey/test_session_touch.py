@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from survey import create_app
 from survey.dbtypes import utcnow
 from survey.extensions import db
-from survey.models import AuthSession
+from survey.models import AuthSession, ThrottleEvent
 from survey.services import accounts, team_reports
 from tests.conftest import backends, fresh_postgres_database, require_postgres
 from tests.survey.accounts_helpers import PASSWORD, AccessWorld, build_access_world, log_in
@@ -199,6 +199,34 @@ def test_the_503_page_renders_without_the_database_when_it_is_locked(
     assert world.emails["coach_team"] not in html  # the account was not read for the page
     # Once failed, the handler sent nothing more to the database.
     assert after_failure == (1 if where == "request start" else 0)
+
+
+def test_login_prunes_ended_sessions_and_old_throttle_events(app: Flask) -> None:
+    world = build_access_world(app)
+    now = utcnow()
+    idle, absolute = app.config["AUTH_IDLE_TIMEOUT"], app.config["AUTH_ABSOLUTE_TIMEOUT"]
+    rows = {
+        "idle": (now - timedelta(hours=1), now - idle - timedelta(seconds=5)),
+        "absolute": (now - absolute - timedelta(seconds=5), now),
+        "live": (now - timedelta(hours=1), now - timedelta(minutes=1)),
+    }
+    with app.app_context():
+        for name, (created, seen) in rows.items():
+            db.session.add(
+                AuthSession(
+                    id_hash=f"{name:0>64}", user_id=world.coach_id, created_at=created,
+                    last_seen_at=seen,
+                )
+            )  # fmt: skip
+        db.session.add(ThrottleEvent(key="login:addr:198.51.100.7", at=now - timedelta(days=2)))
+        db.session.add(ThrottleEvent(key="login:addr:198.51.100.8", at=now - timedelta(hours=1)))
+        db.session.commit()
+    log_in(app.test_client(), world.emails["admin"])
+    with app.app_context():
+        kept = set(db.session.scalars(select(AuthSession.id_hash)))
+        keys = set(db.session.scalars(select(ThrottleEvent.key)))
+    assert f"{'live':0>64}" in kept and len(kept) == 2  # the live one and the new login
+    assert keys == {"login:addr:198.51.100.8"}
 
 
 # --------------------------------------------------------------------------- several workers

@@ -117,6 +117,7 @@ def login() -> ResponseReturnValue:
     session[SESSION_KEY] = accounts.start_session(user, now)
     session.permanent = True
     login_user(user)
+    accounts.prune_expired(_policy(), now)
     for membership in user.memberships:
         audit.record(
             "login",
