@@ -1,9 +1,13 @@
 """Bulk reads of a round's rows for the export (:mod:`survey.services.export`).
 
-Two passes, both run by the export inside one transaction:
+Two passes, both run by the export inside one transaction, over the responses
+selected by ``where`` (SQL conditions on :class:`~survey.models.Response`: the
+export passes those of the round's release snapshot,
+:func:`survey.services.releases.snapshot_conditions`):
 
-1. :func:`read_round_rows` - the quasi-identifiers of every submitted response
-   (team, submission week, context answers), as numpy arrays in id order;
+1. :func:`read_round_rows` - the quasi-identifiers of every selected response
+   (team, submission week, context answers) and the release that published
+   it, as numpy arrays in id order;
 2. :func:`read_answers` - the item answers, a chunk of responses by id at a
    time, into an :class:`AnswerMatrix` (``int8`` per answer, ``MISSING`` when
    unanswered; memory-mapped on disk beyond ``IN_MEMORY_BYTES``).
@@ -16,9 +20,9 @@ the SQL); elsewhere, or with ``PACKED_READS`` off, answers are read one row
 per answer, joined with the responses. A packed response whose item list is
 irregular is unpacked item by item, and one whose values cannot be decoded is
 read again row by row (``MALFORMED_BATCH`` responses per query). When an id
-range is dense - at most ``DENSE_SPAN`` ids per submitted response of the
-round - the join on the responses is skipped and the rows of other responses
-(drafts, other rounds) are dropped in numpy instead.
+range is dense - at most ``DENSE_SPAN`` ids per selected response - the join
+on the responses is skipped and the rows of other responses (drafts,
+unreleased ones, other rounds) are dropped in numpy instead.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, Select, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Integer, Select, cast, func, literal_column, select
 
 from analytics.instrument import Instrument
 from survey.extensions import db
@@ -48,9 +52,11 @@ __all__ = [
     "MISSING",
     "PACKED_READS",
     "AnswerMatrix",
+    "Conditions",
     "RoundRows",
     "read_answers",
     "read_round_rows",
+    "submitted",
 ]
 
 FETCH_ROWS = 50_000
@@ -92,13 +98,22 @@ def _columns(rows: Sequence[Sequence[Any]], count: int) -> list[list[Any]]:
     return [list(map(itemgetter(i), rows)) for i in range(count)]
 
 
-def _submitted(survey_round: SurveyRound) -> tuple[Any, ...]:
+#: SQL conditions on :class:`Response` selecting the responses to read.
+Conditions = tuple[ColumnElement[bool], ...]
+
+
+def submitted(survey_round: SurveyRound) -> Conditions:
+    """Every submitted response of the round (the default selection)."""
     return (Response.round_id == survey_round.id, Response.status == "submitted")
 
 
 @dataclass(frozen=True, eq=False)
 class RoundRows:
-    """Pass 1: the quasi-identifiers of every submitted response, by response id."""
+    """Pass 1: the quasi-identifiers of every selected response, by response id.
+
+    ``releases`` is the id of the team release that published each response
+    (0 when none has).
+    """
 
     ids: np.ndarray
     teams: np.ndarray
@@ -106,29 +121,37 @@ class RoundRows:
     week_labels: tuple[str, ...]
     context: list[np.ndarray]
     unknown_context: int
+    releases: np.ndarray
 
     @property
     def n(self) -> int:
         return int(self.ids.size)
 
 
-def read_round_rows(survey_round: SurveyRound, instrument: Instrument) -> RoundRows:
-    """Pass 1: team, submission week and context answers of the round's submitted responses.
+def read_round_rows(
+    survey_round: SurveyRound, instrument: Instrument, where: Conditions | None = None
+) -> RoundRows:
+    """Pass 1: team, submission week, release and context answers of the selected responses.
 
-    Responses are in id order; a context value that is not one of the question's
-    options is left unanswered and counted in ``unknown_context``.
+    ``where`` selects the responses (default: every submitted response of the
+    round). Responses are in id order; a context value that is not one of the
+    question's options is left unanswered and counted in ``unknown_context``.
     """
-    ids_parts, team_parts, day_parts = [], [], []
+    where = submitted(survey_round) if where is None else where
+    ids_parts, team_parts, day_parts, release_parts = [], [], [], []
     day_index: dict[Any, int] = {}  # submission day (text or date) -> index
     statement = (
-        select(Response.id, Response.team_id, Response.submitted_at)
-        .where(*_submitted(survey_round))
+        select(Response.id, Response.team_id, Response.submitted_at, Response.release_id)
+        .where(*where)
         .order_by(Response.id)
     )
     for rows in _stream(statement):
-        id_column, team_column, time_column = _columns(rows, 3)
+        id_column, team_column, time_column, release_column = _columns(rows, 4)
         ids_parts.append(np.array(id_column, dtype=np.int64))
         team_parts.append(np.array(team_column, dtype=np.int64))
+        release_parts.append(
+            np.array([0 if r is None else r for r in release_column], dtype=np.int64)
+        )
         days = np.array(
             [value[:10] if isinstance(value, str) else value.date() for value in time_column],
             dtype=object,
@@ -138,6 +161,7 @@ def read_round_rows(survey_round: SurveyRound, instrument: Instrument) -> RoundR
         day_parts.append(np.array(index, dtype=np.int32)[codes])
     ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
     teams = np.concatenate(team_parts) if team_parts else np.zeros(0, np.int64)
+    released = np.concatenate(release_parts) if release_parts else np.zeros(0, np.int64)
     day_labels = [_iso_week(day) for day in day_index]
     labels = sorted(set(day_labels))  # ISO weeks sort as text
     rank = {label: i for i, label in enumerate(labels)}
@@ -159,7 +183,7 @@ def read_round_rows(survey_round: SurveyRound, instrument: Instrument) -> RoundR
         ).where(ContextAnswer.response_id >= first, ContextAnswer.response_id <= last)
         if last - first + 1 > ids.size * DENSE_SPAN:  # else other responses are dropped below
             statement = statement.join(Response, Response.id == ContextAnswer.response_id).where(
-                *_submitted(survey_round)
+                *where
             )
         for rows in _stream(statement):
             id_column, question_column, value_column = _columns(rows, 3)
@@ -184,7 +208,7 @@ def read_round_rows(survey_round: SurveyRound, instrument: Instrument) -> RoundR
             for j in range(len(context)):
                 mine = ok & (found[:, 0] == j)
                 context[j][at[mine]] = found[mine, 1]
-    return RoundRows(ids, teams, weeks, tuple(labels), context, unknown)
+    return RoundRows(ids, teams, weeks, tuple(labels), context, unknown, released)
 
 
 def _iso_week(day: Any) -> str:
@@ -216,13 +240,16 @@ def read_answers(
     matrix: AnswerMatrix,
     chunk: int,
     progress: Callable[[str], None],
+    where: Conditions | None = None,
 ) -> None:
     """Pass 2: fill ``matrix`` with the item answers of the responses ``ids`` (sorted).
 
+    ``ids`` are those :func:`read_round_rows` read with the same ``where``.
     Reads ``chunk`` responses at a time by id range: packed on SQLite (see
     :func:`_read_packed`), one row per answer elsewhere or when
     ``PACKED_READS`` is off. Answers of other responses and items are ignored.
     """
+    where = submitted(survey_round) if where is None else where
     packed = PACKED_READS and db.session.connection().dialect.name == "sqlite"
     for start in range(0, ids.size, chunk):
         stop = min(start + chunk, ids.size)
@@ -230,14 +257,10 @@ def read_answers(
         first, last = int(ids[start]), int(ids[stop - 1])
         if packed:
             dense = last - first + 1 <= (stop - start) * DENSE_SPAN
-            _read_packed(survey_round, instrument, ids, matrix, first, last, dense=dense)
+            _read_packed(instrument, ids, matrix, first, last, dense=dense, where=where)
         else:
-            where = (
-                *_submitted(survey_round),
-                Answer.response_id >= first,
-                Answer.response_id <= last,
-            )
-            _read_rows(instrument, ids, matrix, where)
+            chunk_where = (*where, Answer.response_id >= first, Answer.response_id <= last)
+            _read_rows(instrument, ids, matrix, chunk_where)
 
 
 def _read_rows(
@@ -314,7 +337,6 @@ class _Packing:
 
 
 def _read_packed(
-    survey_round: SurveyRound,
     instrument: Instrument,
     ids: np.ndarray,
     matrix: AnswerMatrix,
@@ -322,6 +344,7 @@ def _read_packed(
     last: int,
     *,
     dense: bool,
+    where: Conditions,
 ) -> None:
     """SQLite: one row per response, its item ids and its values packed in two strings.
 
@@ -331,9 +354,9 @@ def _read_packed(
     item list differs (an answer row missing or unknown, another order) is
     unpacked item by item, and one holding a value that is not written in
     ``width`` digits (outside the scales, not an integer) is read again row by
-    row. Without ``dense``, a join keeps the rows of this round's submitted
-    responses; with it, the answers of every response in the id range are read
-    and those of others (drafts, other rounds) dropped here.
+    row. Without ``dense``, a join keeps the rows of the responses ``where``
+    selects; with it, the answers of every response in the id range are read
+    and those of others (drafts, unreleased, other rounds) dropped here.
     """
     items = list(instrument.item_ids)
     position = {item: i for i, item in enumerate(items)}
@@ -354,9 +377,7 @@ def _read_packed(
         ),
     )
     if not dense:
-        statement = statement.join(Response, Response.id == Answer.response_id).where(
-            *_submitted(survey_round)
-        )
+        statement = statement.join(Response, Response.id == Answer.response_id).where(*where)
     statement = statement.where(Answer.response_id >= first, Answer.response_id <= last).group_by(
         Answer.response_id
     )

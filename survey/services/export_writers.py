@@ -14,6 +14,10 @@ and puts the codebook and the manifest beside them:
   with ``bundle=True`` (a web download must be one file) a zip holding
   ``data.parquet``, ``codebook.json`` and ``manifest.json`` instead.
 
+The data written depends on the batches alone: the manifest keys named
+``volatile`` (a creation time, say) are left out of the copy embedded in a
+Parquet file, so that exporting the same rows twice gives identical data files.
+
 Text cells of CSV and XLSX files (data and codebook) are expected to be
 neutralized by the caller (:func:`analytics.anonymity.neutralize`); numbers are
 written as numbers, and the XLSX writer never turns a string into a formula,
@@ -74,14 +78,17 @@ def open_writer(
     manifest: Mapping[str, Any],
     *,
     bundle: bool = False,
+    volatile: Sequence[str] = (),
 ) -> ExportWriter:
-    """The writer of one format (``bundle`` only matters for parquet)."""
+    """The writer of one format (``bundle`` and ``volatile`` only matter for parquet)."""
     if fmt == "csv":
         return CsvZipWriter(out, schema, codebook, manifest)
     if fmt == "xlsx":
         return XlsxExportWriter(out, schema, codebook, manifest)
     if fmt == "parquet":
-        return ParquetExportWriter(out, schema, codebook, manifest, bundle=bundle)
+        return ParquetExportWriter(
+            out, schema, codebook, manifest, bundle=bundle, volatile=volatile
+        )
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -274,7 +281,11 @@ class XlsxExportWriter:
 
 
 class ParquetExportWriter:
-    """Row groups of one parquet file, codebook and manifest as metadata and beside it."""
+    """Row groups of one parquet file, codebook and manifest as metadata and beside it.
+
+    The manifest embedded in the file leaves out the ``volatile`` keys; the
+    sidecar (or bundled) ``manifest.json`` holds them all.
+    """
 
     def __init__(
         self,
@@ -284,14 +295,16 @@ class ParquetExportWriter:
         manifest: Mapping[str, Any],
         *,
         bundle: bool,
+        volatile: Sequence[str] = (),
     ) -> None:
         self.out = out
         self.bundle = bundle
         self.codebook_text = codebook_json(codebook)
         self.manifest_text = manifest_json(manifest)
+        embedded = {key: value for key, value in manifest.items() if key not in volatile}
         metadata = {
             b"negoscope.codebook": self.codebook_text.encode("utf-8"),
-            b"negoscope.manifest": self.manifest_text.encode("utf-8"),
+            b"negoscope.manifest": manifest_json(embedded).encode("utf-8"),
         }
         self.tmpdir = tempfile.TemporaryDirectory(prefix="negoscope-parquet-")
         self.data_path = Path(self.tmpdir.name) / "data.parquet" if bundle else out
