@@ -29,23 +29,35 @@ from survey.services.export_writers import FORMATS
     help="Smallest group of identical team/context/week values (default and minimum: the"
     " anonymity threshold, 5).",
 )
-@click.option(
-    "--stable-ids",
-    is_flag=True,
-    help="Pseudonyms from the organization's persistent key: the same in every export.",
-)
+@click.option("--stable-ids", is_flag=True, hidden=True)
 @with_appcontext
 def export_command(
     round_name: str, org_name: str | None, fmt: str, out: Path, k: int | None, stable_ids: bool
 ) -> None:
-    """Export a round's answers, anonymized, with a codebook and a manifest.
+    """Export a round's released answers, anonymized, with a codebook and a manifest.
 
-    CSV comes as a zip (data, codebook, manifest); XLSX as one workbook; Parquet
-    as the file plus OUT-stem.codebook.json and OUT-stem.manifest.json.
+    Only responses behind published team results are exported. Exporting the
+    same release snapshot again gives the same data; an export that would
+    differ from an earlier one by fewer responses than the anonymity
+    threshold is refused. CSV comes as a zip (data, codebook, manifest); XLSX
+    as one workbook; Parquet as the file plus OUT-stem.codebook.json and
+    OUT-stem.manifest.json.
     """
     from survey.database import begin_write
-    from survey.services.export import ExportError, export_round, record_export, stable_export_key
+    from survey.services.export import (
+        ExportError,
+        ExportRefused,
+        export_round,
+        record_export,
+        stable_export_key,
+    )
 
+    if stable_ids:
+        raise click.UsageError(
+            "--stable-ids is no longer available: response pseudonyms that stay the same"
+            " across exports let rows of two exports be joined. Team pseudonyms are always"
+            " stable; exporting the same release snapshot again gives the same pseudonyms."
+        )
     threshold = int(current_app.config["ANONYMITY_THRESHOLD"])
     k = threshold if k is None else k
     if k < threshold:
@@ -54,8 +66,8 @@ def export_command(
         )
     survey_round = resolve_round_or_exit(round_name, org_name)
     round_id = survey_round.id
-    if stable_ids:
-        begin_write()
+    if survey_round.organization.export_key is None:
+        begin_write()  # the export key, once per organization, in a short write transaction
         survey_round = _reload(round_id)
         try:
             stable_export_key(survey_round.organization)
@@ -68,24 +80,26 @@ def export_command(
     click.echo(f"Exporting {survey_round.organization.name} / {survey_round.name} ...")
     try:
         result = export_round(
-            survey_round,
-            out,
-            fmt=fmt,
-            k=k,
-            stable_ids=stable_ids,
-            progress=lambda message: click.echo(f"  {message} ..."),
+            survey_round, out, fmt=fmt, k=k, progress=lambda message: click.echo(f"  {message} ...")
         )
     except ExportError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
     db.session.rollback()
     begin_write()
-    record_export(_reload(round_id), result, actor_label="cli")
+    try:
+        record_export(_reload(round_id), result, actor_label="cli")
+    except ExportRefused as error:  # another export was recorded meanwhile
+        db.session.rollback()
+        for path in result.files:
+            path.unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from error
     db.session.commit()
     report = result.report
     click.echo(
-        f"Exported {result.rows} of {report.rows_in} responses ({report.teams_out} of"
-        f" {report.teams_in} teams), k={k}, smallest group {report.k_reached}."
+        f"Exported {result.rows} of {report.rows_in} released responses ({report.teams_out} of"
+        f" {report.teams_in} teams) of snapshot {result.snapshot_id}, k={k}, smallest group"
+        f" {report.k_reached}."
     )
     for suppression in report.suppressed:
         click.echo(
@@ -99,6 +113,11 @@ def export_command(
                 f"  {recoding.name}: merged {'; '.join(merged) or 'nothing'},"
                 f" {recoding.cells_blanked} cells blanked."
             )
+    if report.diversity_classes_generalized or report.diversity_cells_blanked:
+        click.echo(
+            f"  l-diversity (l={report.diversity}): {report.diversity_classes_generalized}"
+            f" groups generalized further, {report.diversity_cells_blanked} answers withheld."
+        )
     if report.profile_withheld_rows:
         click.echo(
             f"  Profile withheld for {report.profile_withheld_rows} rows"

@@ -1,54 +1,83 @@
-"""Anonymized export of a round's answers: one row per submitted response.
+"""Anonymized export of a round's published answers: one row per released response.
 
-The export never holds the whole round in memory. It reads the database in
-two passes, inside one transaction so that both see the same responses:
+What an export holds
+    Only the round's current *release snapshot*
+    (:mod:`survey.services.releases`): the responses behind the team results
+    that dashboards and reports show, never live or pending ones. A round with
+    nothing released cannot be exported (:class:`ExportRefused`).
 
-1. the quasi-identifiers of every response - team, context answers and the
-   submission week - a few bytes per response;
-2. the item answers, in chunks of responses by id (``CHUNK_ROWS``), pivoted
-   into a compact matrix (``int8`` per answer; memory-mapped on disk beyond
-   64 MB).
+One export per snapshot
+    Response pseudonyms are keyed by the snapshot: the key is an HMAC of the
+    organization's stored export key (:func:`stable_export_key`) with
+    ``round:<round id>:snapshot:<snapshot id>`` (:func:`snapshot_key`), and rows
+    are written in the order of their pseudonyms, a keyed shuffle. Exporting
+    the same snapshot again therefore gives byte-identical data, while a later
+    snapshot gives every response a new pseudonym and a new place: rows of two
+    exports cannot be joined by id or position. Team pseudonyms come from the
+    organization's key itself and stay the same in every export, so teams can
+    be followed across rounds.
 
-Profiles are fitted (:class:`analytics.profiles.ProfileModel`, the same model
-and seed as the round analysis) on the blocker scores of all responses, or of
-a random sample of ``PROFILE_FIT_ROWS`` when there are more, and predicted
-chunk by chunk. :func:`analytics.anonymity.k_anonymize` then decides which
-rows are kept and how the quasi-identifiers are generalized, and the rows are
-written chunk by chunk by :mod:`survey.services.export_writers`.
+Differencing
+    Rows can still be matched by content, so an export may not differ from an
+    earlier one of the round by a handful of responses: the one new row would
+    be the one new person. Before writing, the export is compared with every
+    earlier export recorded in the anonymity ledger
+    (:mod:`survey.services.ledger`); when it would differ from one by 1 to
+    ``ANONYMITY_THRESHOLD - 1`` responses it is refused (:func:`differences`).
+    :func:`record_export` checks again in the write transaction that records
+    it, so two concurrent exports cannot both slip through.
+
+Anonymization
+    :func:`analytics.anonymity.k_anonymize` leaves out small teams, generalizes
+    the quasi-identifiers (team, context answers, submission week) to
+    k-anonymity, makes the item answers distinct 2-diverse in every class
+    (blanking an item where even the whole team answered it alike; the
+    dimension score of a blanked answer is blanked too, or it would give the
+    answer back) and withholds profiles shown alike by a whole class.
+
+Scores and profiles
+    Scores are :func:`analytics.scoring.score_dimensions`, computed chunk by
+    chunk from the exported answers, as the round analysis computes them.
+    Profiles are the round analysis's own assignments for this snapshot
+    (:func:`survey.services.team_reports.round_analysis`, the dashboard's):
+    the export fits no model of its own. Should the stored analysis not match
+    the rows read (a team withheld since it was computed), its fitted model
+    assigns the rows instead.
+
+Reading
+    The database is read in two passes inside one transaction, so that both
+    see the same responses (:mod:`survey.services.export_reads`): the
+    quasi-identifiers of every response, then the item answers in chunks of
+    ``CHUNK_ROWS`` responses into an ``int8`` matrix (memory-mapped on disk
+    beyond 64 MB). Rows are written chunk by chunk
+    (:mod:`survey.services.export_writers`).
 
 Columns, in order: ``respondent_id``, ``team_id`` (keyed-hash pseudonyms),
 ``round``, ``instrument_id``, ``instrument_version``, one column per item (as
-answered, blank when skipped), ``<dimension>_score`` per dimension,
+answered, blank when skipped or withheld), ``<dimension>_score`` per dimension,
 ``profile``, one column per context question (generalized) and
 ``submission_week`` (ISO week, UTC). Nothing else: no names, emails, tokens,
 database ids, addresses, user agents or free text.
-
-Both passes are read by :mod:`survey.services.export_reads`, straight through
-the database driver (plain tuples; on PostgreSQL a server-side cursor), which
-halves the time of the answer pass compared with SQLAlchemy result rows; on
-SQLite each response's answers arrive packed in one row (``group_concat`` of
-the values as digits, constants inlined in the SQL), which leaves SQLite's own
-scan of the answers as most of the time. Python does no work per answer: rows
-become numpy arrays column by column, scores are computed on the int8 matrix,
-and record batches are built from numpy arrays and arrow ``take`` of label
-arrays.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import hashlib
+import hmac
 import secrets
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sqlalchemy import func, select
 
 from analytics.anonymity import (
     AnonymityReport,
@@ -57,16 +86,15 @@ from analytics.anonymity import (
     context_quasi_identifiers,
     k_anonymize,
     neutralize,
-    new_pseudonym_key,
     pseudonymize,
 )
 from analytics.instrument import Instrument
-from analytics.pipeline import MIN_PROFILE_RESPONDENTS
+from analytics.pipeline import MIN_PROFILE_RESPONDENTS, RoundAnalysis
 from analytics.profiles import ProfileModel
-from analytics.scoring import DEFAULT_MIN_FRACTION, min_answered, select_dimensions
+from analytics.scoring import DEFAULT_MIN_FRACTION, min_answered, score_dimensions
 from survey.extensions import db
-from survey.models import Organization, SurveyRound, User
-from survey.services import audit
+from survey.models import Disclosure, Organization, SurveyRound, Team, User
+from survey.services import audit, ledger, releases, team_reports
 from survey.services.export_reads import (
     MISSING,
     AnswerMatrix,
@@ -79,44 +107,90 @@ from survey.services.instruments import instrument_of
 
 __all__ = [
     "CHUNK_ROWS",
+    "DIVERSITY",
     "FORMATS",
-    "PROFILE_FIT_ROWS",
+    "Difference",
     "ExportError",
+    "ExportRefused",
     "ExportResult",
+    "ReleasedRows",
+    "differences",
     "export_round",
     "record_export",
+    "snapshot_key",
     "stable_export_key",
 ]
 
 CHUNK_ROWS = 25_000
-PROFILE_FIT_ROWS = 20_000
 PSEUDONYM_LENGTH = 16
+#: Distinct answered values every class must show on every item (l of l-diversity).
+DIVERSITY = 2
 SEED = 0
 LEADING_COLUMNS = ("respondent_id", "team_id", "round", "instrument_id", "instrument_version")
 WEEK = "submission_week"
+#: Manifest keys that change between two exports of the same snapshot: left out of
+#: the copy embedded in a data file (Parquet metadata), so the data file stays identical.
+VOLATILE_MANIFEST_KEYS = ("created", "earlier_exports")
 
 
 class ExportError(ValueError):
     """The round cannot be exported as asked."""
 
 
+class ExportRefused(ExportError):
+    """Exporting now could reveal someone: nothing released, or too close to an earlier export."""
+
+
+@dataclass(frozen=True)
+class ReleasedRows:
+    """How many exported rows each team release published (for the differencing check)."""
+
+    release_ids: tuple[int, ...]
+    counts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, release_ids: np.ndarray) -> ReleasedRows:
+        """Count the release id of each exported row."""
+        ids, counts = np.unique(release_ids, return_counts=True)
+        return cls(tuple(int(i) for i in ids), tuple(int(c) for c in counts))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+    def up_to(self, snapshot_id: int) -> int:
+        """Rows published by releases up to ``snapshot_id`` (in that snapshot, if still there)."""
+        return sum(
+            c for r, c in zip(self.release_ids, self.counts, strict=True) if r <= snapshot_id
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ExportResult:
-    """What an export wrote."""
+    """What an export wrote.
+
+    ``figures`` is the SHA-256 of the exported pseudonyms in row order, recorded
+    in the ledger; ``released`` counts the rows per team release.
+    """
 
     files: tuple[Path, ...]
     format: str
     rows: int
     k: int
     k_reached: int | None
-    stable_ids: bool
     report: AnonymityReport
     manifest: dict[str, Any]
+    snapshot_id: int
+    figures: str
+    released: ReleasedRows
 
 
 # ---------------------------------------------------------------- keys
 def stable_export_key(org: Organization, *, create: bool = True) -> bytes:
-    """The organization's persistent pseudonym key (created on first use; caller commits).
+    """The organization's persistent export key (created on first use; caller commits).
+
+    Every export key derives from it (:func:`snapshot_key`); team pseudonyms
+    use it directly.
 
     Raises
     ------
@@ -128,7 +202,7 @@ def stable_export_key(org: Organization, *, create: bool = True) -> bytes:
     """
     if not hasattr(type(org), "export_key"):
         raise NotImplementedError(
-            "--stable-ids needs the column organizations.export_key (String(64), nullable)"
+            "exports need the column organizations.export_key (String(64), nullable)"
             " and its Alembic migration"
         )
     key = getattr(org, "export_key", None)
@@ -141,48 +215,119 @@ def stable_export_key(org: Organization, *, create: bool = True) -> bytes:
     return bytes.fromhex(key)
 
 
-# ---------------------------------------------------------------- scores, profiles
-class _Scorer:
-    """:func:`analytics.scoring.score_dimensions` on rows of the int8 answer matrix.
+def snapshot_key(org_key: bytes, round_id: int, snapshot: releases.Snapshot) -> bytes:
+    """The response pseudonym key of one round snapshot: HMAC-SHA256 of the organization's key.
 
-    The same rule and the same numbers: a score is the sum of the answered,
-    reverse-keyed items divided by their count (both exact integers, so the
-    float division gives exactly the value ``score_dimensions`` computes from
-    a float frame), ``NaN`` when fewer than ``min_answered`` items were
-    answered. Works on the int8 block directly, without building frames.
+    The message is ``round:<round id>:snapshot:<snapshot id>``, followed by
+    ``:withheld:<team ids>`` when teams are withheld from the snapshot (their
+    rows leave the export, so it is another set of rows, with other pseudonyms).
+
+    Examples
+    --------
+    >>> snapshot = releases.Snapshot(7, frozenset())
+    >>> key = bytes(32)
+    >>> snapshot_key(key, 3, snapshot) == hmac.digest(key, b"round:3:snapshot:7", "sha256")
+    True
+    >>> snapshot_key(bytes(32), 3, releases.Snapshot(8, frozenset())) != snapshot_key(
+    ...     bytes(32), 3, snapshot
+    ... )
+    True
+    """
+    message = f"round:{round_id}:snapshot:{snapshot.id}"
+    if snapshot.withheld_team_ids:
+        message += ":withheld:" + ",".join(str(t) for t in sorted(snapshot.withheld_team_ids))
+    return hmac.digest(org_key, message.encode("ascii"), "sha256")
+
+
+def _keyed_order(ids: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Pseudonyms of ``ids`` and the order that sorts them (a keyed shuffle).
+
+    Returns the order (indices into ``ids``) and the pseudonyms in that order
+    (``S16`` bytes). A pseudonym is 16 hex digits, so its order is that of the
+    64-bit number it writes.
+    """
+    pseudonyms = pseudonymize(ids.tolist(), key, namespace="response", length=PSEUDONYM_LENGTH)
+    text = "".join(pseudonyms)
+    del pseudonyms
+    numbers = np.frombuffer(bytes.fromhex(text), dtype=">u8")
+    order = np.argsort(numbers, kind="stable")
+    as_bytes = np.frombuffer(text.encode("ascii"), dtype=f"S{PSEUDONYM_LENGTH}")
+    return order, as_bytes[order]
+
+
+# ---------------------------------------------------------------- differencing
+@dataclass(frozen=True)
+class Difference:
+    """How an export differs from one earlier export of the round.
+
+    ``added`` rows were not yet released then; ``removed`` rows were exported
+    then and are gone (erased, withheld or suppressed) now.
     """
 
-    def __init__(self, instrument: Instrument, dimensions: Sequence[str] | None = None) -> None:
-        position = {item: i for i, item in enumerate(instrument.item_ids)}
-        self.ids: list[str] = []
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
-        for dim in select_dimensions(instrument, dimensions):
-            columns = np.array([position[item.id] for item in dim.items], dtype=np.int64)
-            reverse = np.array([item.reverse for item in dim.items], dtype=bool)
-            scales = [instrument.scale_for(item.id) for item in dim.items]
-            pivot = np.array([s.min + s.max for s in scales], dtype=np.int32)
-            needed = min_answered(len(dim.items), DEFAULT_MIN_FRACTION)
-            self.ids.append(dim.id)
-            self.parts.append((columns, reverse, pivot, needed))
+    created_at: datetime
+    snapshot_id: int
+    rows: int
+    added: int
+    removed: int
 
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        """Scores (rows x dimensions, float64) of a block of answer rows."""
-        out = np.empty((values.shape[0], len(self.parts)), dtype=np.float64)
-        for d, (columns, reverse, pivot, needed) in enumerate(self.parts):
-            answers = values[:, columns].astype(np.int32)
-            answered = answers != MISSING
-            keyed = np.where(reverse, pivot - answers, answers)
-            total = np.where(answered, keyed, 0).sum(axis=1)
-            count = answered.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = total / count
-            mean[count < needed] = np.nan
-            out[:, d] = mean
-        return out
+    @property
+    def total(self) -> int:
+        return self.added + self.removed
 
-    def frame(self, values: np.ndarray) -> pd.DataFrame:
-        """Scores as :func:`score_dimensions` returns them (a frame with a range index)."""
-        return pd.DataFrame(self(values), columns=self.ids)
+
+def differences(survey_round: SurveyRound, released: ReleasedRows) -> list[Difference]:
+    """How an export of ``released`` rows differs from each earlier export of the round.
+
+    For an earlier export of snapshot ``S`` with ``n`` rows: rows now exported
+    whose release is later than ``S`` are added; ``n`` minus the rows now
+    exported that were released by ``S`` were removed. Rows of a team
+    exported now but left out then count as present in both, so the total is
+    never larger than the true difference: a refusal errs on the safe side.
+    Newest first.
+    """
+    earlier = db.session.execute(
+        select(Disclosure.snapshot_id, Disclosure.n, func.max(Disclosure.created_at))
+        .where(Disclosure.round_id == survey_round.id, Disclosure.kind == "export")
+        .group_by(Disclosure.snapshot_id, Disclosure.n)
+    ).all()
+    out = []
+    for snapshot_id, n, created_at in earlier:
+        carried = released.up_to(int(snapshot_id))
+        out.append(
+            Difference(
+                created_at=created_at,
+                snapshot_id=int(snapshot_id),
+                rows=int(n),
+                added=released.total - carried,
+                removed=max(int(n) - carried, 0),
+            )
+        )
+    return sorted(out, key=lambda d: (d.created_at, d.snapshot_id), reverse=True)
+
+
+def _refuse_close(found: Sequence[Difference], threshold: int) -> None:
+    """Raise :class:`ExportRefused` when an earlier export is 1 to threshold - 1 rows away."""
+    close = [d for d in found if 0 < d.total < threshold]
+    if not close:
+        return
+    d = close[0]
+    responses = "response" if d.total == 1 else "responses"
+    raise ExportRefused(
+        f"This export would differ from the export of {d.created_at:%Y-%m-%d %H:%M} UTC by"
+        f" {d.total} {responses}; exports must differ by at least {threshold} so that no one"
+        " can be found by comparing them. Export again when more responses have been released."
+    )
+
+
+# ---------------------------------------------------------------- scores, profiles
+def _scores(instrument: Instrument, values: np.ndarray) -> np.ndarray:
+    """:func:`analytics.scoring.score_dimensions` of a block of int8 answer rows (dims x rows)."""
+    frame = pd.DataFrame(
+        np.where(values == MISSING, np.nan, values.astype(np.float64)),
+        columns=list(instrument.item_ids),
+    )
+    scores = score_dimensions(frame, instrument, min_fraction=DEFAULT_MIN_FRACTION)
+    return np.array(scores.to_numpy(dtype=np.float64).T, order="C")  # a writable copy
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,39 +335,63 @@ class _Profiles:
     codes: np.ndarray  # profile index per response, -1 when unassigned
     names: tuple[str, ...]
     model: ProfileModel | None
-    fitted_rows: int
+    source: str  # "assignments", "model" or "none"
+    reason: str = ""  # why there are none
 
 
 def _profiles(
+    survey_round: SurveyRound,
     instrument: Instrument,
+    rows: RoundRows,
     matrix: AnswerMatrix,
-    n: int,
+    snapshot_id: int,
+    threshold: int,
     chunk: int,
-    model: ProfileModel | None,
     progress: Callable[[str], None],
 ) -> _Profiles:
-    blocker_ids = [dim.id for dim in instrument.blocker_dimensions]
-    blocker_scores = _Scorer(instrument, blocker_ids)
-    codes = np.full(n, -1, dtype=np.int16)
-    fitted_rows = 0
-    if model is None or not hasattr(model, "names_"):
-        rows = np.arange(n)
-        if n > PROFILE_FIT_ROWS:
-            rng = np.random.default_rng(SEED)
-            rows = np.sort(rng.choice(n, PROFILE_FIT_ROWS, replace=False))
-        blockers = blocker_scores.frame(matrix.values[rows])
-        if int(blockers.notna().all(axis=1).sum()) < MIN_PROFILE_RESPONDENTS:
-            return _Profiles(codes, (), None, 0)
-        progress(f"Fitting profiles on {len(rows):,} responses")
-        names = {dim.id: dim.name for dim in instrument.blocker_dimensions}
-        model = ProfileModel(random_state=SEED, dimension_names=names).fit(blockers)
-        fitted_rows = len(rows)
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        scores = blocker_scores.frame(matrix.values[start:stop])
+    """The round analysis's profiles of these rows (see the module docs)."""
+    progress("Loading the round analysis of this snapshot")
+    analysis = team_reports.round_analysis(survey_round, threshold, snapshot_id)
+    model = analysis.profile_model
+    codes = np.full(rows.n, -1, dtype=np.int16)
+    if model is None:
+        reason = getattr(analysis, "profile_reason", "") or (
+            f"fewer than {MIN_PROFILE_RESPONDENTS} responses have every blocker score"
+        )
+        return _Profiles(codes, (), None, "none", reason)
+    names = list(model.names_)
+    if _aligned(analysis, rows):
+        assigned = analysis.assignments.to_numpy(dtype=object)
+        codes[:] = pd.Categorical(assigned, categories=names).codes
+        return _Profiles(codes, tuple(str(n) for n in names), model, "assignments")
+    progress("Assigning profiles with the round analysis's model")
+    blockers = [dim.id for dim in instrument.blocker_dimensions]
+    for start in range(0, rows.n, chunk):
+        stop = min(start + chunk, rows.n)
+        values = matrix.values[start:stop]
+        frame = pd.DataFrame(
+            np.where(values == MISSING, np.nan, values.astype(np.float64)),
+            columns=list(instrument.item_ids),
+        )
+        scores = score_dimensions(frame, instrument, dimensions=blockers)
         predicted = model.predict(scores)
-        codes[start:stop] = predicted.cat.codes.to_numpy()
-    return _Profiles(codes, tuple(str(name) for name in model.names_), model, fitted_rows)
+        codes[start:stop] = pd.Categorical(predicted, categories=names).codes
+    return _Profiles(codes, tuple(str(n) for n in names), model, "model")
+
+
+def _aligned(analysis: RoundAnalysis, rows: RoundRows) -> bool:
+    """Whether the analysis's rows are these rows (same count, same team in id order)."""
+    if len(analysis.teams) != rows.n:
+        return False
+    if rows.n == 0:
+        return True
+    team_ids = np.unique(rows.teams)
+    names = dict(
+        db.session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids.tolist()))).all()
+    )
+    table = np.array([names.get(int(t)) for t in team_ids], dtype=object)
+    expected = table[np.searchsorted(team_ids, rows.teams)]
+    return bool(np.array_equal(analysis.teams.to_numpy(dtype=object), expected))
 
 
 # ---------------------------------------------------------------- columns, codebook
@@ -299,12 +468,15 @@ def _codebook(
         entry(
             "respondent_id",
             "Pseudonym of the response: a keyed hash (see the manifest). It identifies a"
-            " response, not a person: the same person in another round gets an unrelated id.",
+            " response within this round snapshot only: an export of a later snapshot gives"
+            " every response a new one, and the same person in another round gets an"
+            " unrelated id. Rows are sorted by it.",
             "text",
         ),
         entry(
             "team_id",
-            "Pseudonym of the team (keyed hash); team names are never exported.",
+            "Pseudonym of the team (keyed hash), the same in every export of the"
+            " organization; team names are never exported.",
             "text",
         ),
         entry("round", "Name of the survey round.", "text"),
@@ -317,7 +489,8 @@ def _codebook(
         out.append(
             entry(
                 item.id,
-                f"Answer to item {item.id} as given (not reverse-keyed); blank = unanswered.",
+                f"Answer to item {item.id} as given (not reverse-keyed); blank = unanswered,"
+                " or withheld where a group's answers would all be the same (l-diversity).",
                 "integer",
                 item_text=item.text,
                 dimension=dim.id,
@@ -335,7 +508,8 @@ def _codebook(
                 _score_column(dim.id),
                 f"Score on {dim.name}: mean of the answered items {', '.join(dim.item_ids)}"
                 + (f" after reverse keying {', '.join(reversed_items)}" if reversed_items else "")
-                + f"; blank when fewer than {needed} of {len(dim.items)} items were answered."
+                + f"; blank when fewer than {needed} of {len(dim.items)} items were answered,"
+                " or when one of its answers is withheld (it would give the answer back)."
                 f" {dim.description}".rstrip(),
                 "number",
                 dimension=dim.id,
@@ -346,10 +520,10 @@ def _codebook(
     out.append(
         entry(
             "profile",
-            "Negotiation profile: the most likely latent profile (Gaussian mixture on the"
-            " blocker scores, as in the round analysis). Blank when a blocker score is missing,"
-            " or withheld where all rows sharing the team and context values would show the"
-            " same profile.",
+            "Negotiation profile: the most likely latent profile assigned by the round"
+            " analysis (Gaussian mixture on the blocker scores), as the dashboards show it."
+            " Blank when a blocker score is missing, or withheld where all rows sharing the"
+            " team and context values would show the same profile.",
             "text",
             values=list(profiles.names),
         )
@@ -380,7 +554,7 @@ def _codebook(
 
 # ---------------------------------------------------------------- writing
 class _Batches:
-    """Builds the record batch of one chunk of rows (arrow arrays straight from numpy)."""
+    """Builds the record batch of a set of rows (arrow arrays straight from numpy)."""
 
     def __init__(
         self,
@@ -391,7 +565,7 @@ class _Batches:
         profiles: _Profiles,
         anonymization: Anonymization,
         qis: Sequence[QuasiIdentifier],
-        key: bytes,
+        team_key: bytes,
         schema: pa.Schema,
         inert: bool,
     ) -> None:
@@ -401,14 +575,14 @@ class _Batches:
         self.profiles = profiles
         self.anonymization = anonymization
         self.schema = schema
-        self.scores = _Scorer(instrument)
         clean = neutralize if inert else (lambda text: text)
         self.team_ids = np.unique(rows.teams)
         self.team_pseudonyms = pa.array(
-            pseudonymize(self.team_ids.tolist(), key, namespace="team", length=PSEUDONYM_LENGTH),
+            pseudonymize(
+                self.team_ids.tolist(), team_key, namespace="team", length=PSEUDONYM_LENGTH
+            ),
             pa.string(),
         )
-        self.key = key
         self.round_name = pa.scalar(clean(survey_round.name), pa.string())
         self.instrument_id = pa.scalar(clean(instrument.id), pa.string())
         self.version = pa.scalar(instrument.version, pa.int32())
@@ -419,26 +593,27 @@ class _Batches:
             for labels in anonymization.labels
         ]
         self.qi_index = {qi.name: j for j, qi in enumerate(qis)}
+        position = {item: i for i, item in enumerate(instrument.item_ids)}
+        # item x dimension: a withheld answer withholds its dimension's score
+        self.item_dimension = np.zeros((len(position), len(instrument.dimensions)), dtype=bool)
+        for d, dim in enumerate(instrument.dimensions):
+            for item in dim.items:
+                self.item_dimension[position[item.id], d] = True
 
-    def batch(self, start: int, stop: int) -> pa.RecordBatch | None:
-        keep = np.flatnonzero(self.anonymization.keep[start:stop]) + start
-        if keep.size == 0:
-            return None
-        m = keep.size
-        items = self.matrix.values[keep]
-        scores = np.ascontiguousarray(self.scores(items).T)
+    def batch(self, at: np.ndarray, pseudonyms: np.ndarray) -> pa.RecordBatch:
+        """The rows ``at`` (indices into the round's rows), whose pseudonyms are given."""
+        m = at.size
+        items = self.matrix.values[at]
+        scores = _scores(self.instrument, items)  # from every answer given, as the analysis
+        blanked = self.anonymization.blanked_items(at)
+        if blanked is not None:
+            items = np.where(blanked, MISSING, items)
+            withheld = (blanked.astype(np.uint8) @ self.item_dimension.astype(np.uint8)) > 0
+            scores[withheld.T] = np.nan
         cells = np.ascontiguousarray(items.T)
         columns: list[pa.Array] = [
-            pa.array(
-                pseudonymize(
-                    self.rows.ids[keep].tolist(),
-                    self.key,
-                    namespace="response",
-                    length=PSEUDONYM_LENGTH,
-                ),
-                pa.string(),
-            ),
-            self.team_pseudonyms.take(np.searchsorted(self.team_ids, self.rows.teams[keep])),
+            pa.array(pseudonyms).cast(pa.string()),
+            self.team_pseudonyms.take(np.searchsorted(self.team_ids, self.rows.teams[at])),
             pa.repeat(self.round_name, m),
             pa.repeat(self.instrument_id, m),
             pa.repeat(self.version, m),
@@ -447,18 +622,31 @@ class _Batches:
             columns.append(pa.array(column, pa.int8(), mask=column == MISSING))
         for values in scores:
             columns.append(pa.array(values, pa.float64(), mask=np.isnan(values)))
-        codes = self.profiles.codes[keep].astype(np.int64)
+        codes = self.profiles.codes[at].astype(np.int64)
         show = self.anonymization.show_profile
         if show is not None:
-            codes = np.where(show[keep], codes, -1)
+            codes = np.where(show[at], codes, -1)
         none = len(self.profile_names) - 1
         columns.append(self.profile_names.take(np.where(codes >= 0, codes, none)))
         for name in [*self.instrument.context_ids, WEEK]:
             j = self.qi_index[name]
             labels = self.qi_labels[j]
-            qi_codes = self.anonymization.codes[j][keep].astype(np.int64)
+            qi_codes = self.anonymization.codes[j][at].astype(np.int64)
             columns.append(labels.take(np.where(qi_codes >= 0, qi_codes, len(labels) - 1)))
         return pa.RecordBatch.from_arrays(columns, schema=self.schema)
+
+
+def _scores_withheld(anonymization: Anonymization, instrument: Instrument) -> int:
+    """(row, dimension) score cells withheld because one of their answers is blanked."""
+    if anonymization.item_blanks is None or anonymization.row_class is None:
+        return 0
+    position = {item: i for i, item in enumerate(instrument.item_ids)}
+    per_class = np.zeros(len(anonymization.item_blanks), dtype=np.int64)
+    for dim in instrument.dimensions:
+        columns = [position[item.id] for item in dim.items]
+        per_class += anonymization.item_blanks[:, columns].any(axis=1)
+    kept = anonymization.row_class[anonymization.keep]
+    return int(per_class[kept].sum())
 
 
 def export_round(
@@ -467,14 +655,17 @@ def export_round(
     *,
     fmt: str,
     k: int,
-    stable_ids: bool = False,
     bundle: bool = False,
-    profile_model: ProfileModel | None = None,
     chunk_rows: int = CHUNK_ROWS,
-    today: date | None = None,
+    now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Write the anonymized answers of a round, with codebook and manifest.
+    """Write the anonymized answers of the round's release snapshot, with codebook and manifest.
+
+    The organization's export key must exist (:func:`stable_export_key` and a
+    commit, in a short write transaction: made here, it would hold a write
+    lock for the whole export). Nothing is recorded: the caller records the
+    export (:func:`record_export`) and commits.
 
     Parameters
     ----------
@@ -485,50 +676,64 @@ def export_round(
     k : int
         Every combination of team and generalized context values and week
         occurs at least ``k`` times among the exported rows.
-    stable_ids : bool, default False
-        Pseudonyms from the organization's persistent key, so that they repeat
-        across exports; by default a fresh random key, so that two exports
-        cannot be joined. Create the key first (:func:`stable_export_key` and a
-        commit, in a short write transaction): made here, it would hold a
-        write lock for the whole export.
     bundle : bool, default False
         Parquet only: one zip with the data, codebook and manifest.
-    profile_model : ProfileModel, optional
-        A fitted model to use instead of fitting one.
     chunk_rows : int
         Responses per chunk (memory is proportional to it).
-    today : date, optional
-        The date written in the manifest.
+    now : datetime, optional
+        The creation time written in the manifest (default: now, UTC).
     progress : callable, optional
         Called with a short message before each step.
 
     Returns
     -------
     ExportResult
+
+    Raises
+    ------
+    ExportRefused
+        Nothing of the round is released, or the export would differ from an
+        earlier one by fewer than the anonymity threshold (nothing is written).
+    ExportError
+        Bad arguments, or no export key yet.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if k < 2:
         raise ExportError(f"k must be at least 2, got {k}")
     report = progress or (lambda message: None)
+    threshold, _ = releases.release_settings()
     instrument = instrument_of(survey_round.instrument)
     scales = [instrument.scale_for(item) for item in instrument.item_ids]
     if any(s.min < -127 or s.max > 127 for s in scales):
         raise ExportError("item scales beyond -127..127 cannot be exported")
     schema = _schema(instrument)
     _column_names(instrument)  # refuses clashing ids before any work
-    key = stable_export_key(survey_round.organization) if stable_ids else new_pseudonym_key()
+    try:
+        org_key = stable_export_key(survey_round.organization, create=False)
+    except LookupError as error:
+        raise ExportError(
+            "the organization has no export key yet: create it first (stable_export_key)"
+        ) from error
     _begin_snapshot()
-    report("Reading responses and context answers")
-    rows = read_round_rows(survey_round, instrument)
+    snapshot = releases.current_snapshot(survey_round)
+    if snapshot.id == 0:
+        raise ExportRefused(_NOTHING_RELEASED.format(name=survey_round.name))
+    where = releases.snapshot_conditions(survey_round, snapshot)
+    report("Reading released responses and context answers")
+    rows = read_round_rows(survey_round, instrument, where)
+    if rows.n == 0:
+        raise ExportRefused(_NOTHING_RELEASED.format(name=survey_round.name))
     _release_memory()
     with tempfile.TemporaryDirectory(prefix="negoscope-export-") as folder:
         matrix = AnswerMatrix(rows.n, instrument.item_ids, Path(folder))
-        read_answers(survey_round, instrument, rows.ids, matrix, chunk_rows, report)
+        read_answers(survey_round, instrument, rows.ids, matrix, chunk_rows, report, where)
         _release_memory()
-        profiles = _profiles(instrument, matrix, rows.n, chunk_rows, profile_model, report)
+        profiles = _profiles(
+            survey_round, instrument, rows, matrix, snapshot.id, threshold, chunk_rows, report
+        )
         _release_memory()
-        report("Applying k-anonymity")
+        report("Applying k-anonymity and l-diversity")
         qis = [
             *context_quasi_identifiers(instrument.context),
             QuasiIdentifier(WEEK, rows.week_labels, ordered=True),
@@ -540,11 +745,35 @@ def export_round(
             k=k,
             profiles=profiles.codes if profiles.model is not None else None,
             random_state=SEED,
+            answers=matrix.values,
+            missing=MISSING,
+            diversity=DIVERSITY,
         )
+        kept = np.flatnonzero(anonymization.keep)
+        released = ReleasedRows.of(rows.releases[kept])
+        found = differences(survey_round, released)
+        _refuse_close(found, threshold)
         _release_memory()
+        report("Making pseudonyms")
+        order, pseudonyms = _keyed_order(
+            rows.ids[kept], snapshot_key(org_key, survey_round.id, snapshot)
+        )
+        kept = kept[order]
+        figures = hashlib.sha256(b"\n".join(pseudonyms.tolist())).hexdigest()
         codebook = _codebook(instrument, anonymization, qis, profiles, DEFAULT_MIN_FRACTION)
         manifest = _manifest(
-            survey_round, instrument, fmt, anonymization, qis, profiles, rows, stable_ids, today
+            survey_round,
+            instrument,
+            fmt,
+            anonymization,
+            qis,
+            profiles,
+            rows,
+            snapshot,
+            found,
+            threshold,
+            _scores_withheld(anonymization, instrument),
+            now,
         )
         batches = _Batches(
             survey_round,
@@ -554,19 +783,18 @@ def export_round(
             profiles,
             anonymization,
             qis,
-            key,
+            org_key,
             schema,
             inert=fmt in ("csv", "xlsx"),
         )
-        writer = open_writer(fmt, out, schema, codebook, manifest, bundle=bundle)
+        writer = open_writer(
+            fmt, out, schema, codebook, manifest, bundle=bundle, volatile=VOLATILE_MANIFEST_KEYS
+        )
         try:
-            for start in range(0, rows.n, chunk_rows):
-                stop = min(start + chunk_rows, rows.n)
-                report(f"Writing rows {start + 1:,}-{stop:,} of {rows.n:,}")
-                batch = batches.batch(start, stop)
-                if batch is not None:
-                    writer.write(batch)
-                del batch
+            for start in range(0, kept.size, chunk_rows):
+                stop = min(start + chunk_rows, kept.size)
+                report(f"Writing rows {start + 1:,}-{stop:,} of {kept.size:,}")
+                writer.write(batches.batch(kept[start:stop], pseudonyms[start:stop]))
                 _release_memory()
             files = writer.close()
         except BaseException:
@@ -579,10 +807,19 @@ def export_round(
         rows=result.rows_out,
         k=k,
         k_reached=result.k_reached,
-        stable_ids=stable_ids,
         report=result,
         manifest=manifest,
+        snapshot_id=snapshot.id,
+        figures=figures,
+        released=released,
     )
+
+
+_NOTHING_RELEASED = (
+    "Nothing of round {name!r} has been released yet: an export holds only the responses"
+    " behind published team results, and a team's results are published once enough of its"
+    " members have answered. Export again when results have been released."
+)
 
 
 def _release_memory() -> None:
@@ -623,40 +860,29 @@ def _manifest(
     qis: Sequence[QuasiIdentifier],
     profiles: _Profiles,
     rows: RoundRows,
-    stable_ids: bool,
-    today: date | None,
+    snapshot: releases.Snapshot,
+    found: Sequence[Difference],
+    threshold: int,
+    scores_withheld: int,
+    now: datetime | None,
 ) -> dict[str, Any]:
     report = anonymization.report
-    if stable_ids:
-        key_text = (
-            "the organization's persistent export key (--stable-ids): every export of this"
-            " organization made with it shows the same pseudonyms"
-        )
-    else:
-        key_text = (
-            "a fresh random 256-bit key made for this export and then discarded: no other"
-            " export shares its pseudonyms"
-        )
     model = profiles.model
     profile_info: dict[str, Any]
     if model is None:
         profile_info = {
             "available": False,
-            "reason": f"fewer than {MIN_PROFILE_RESPONDENTS} responses have every blocker score",
+            "reason": f"the round analysis of this snapshot reports none: {profiles.reason}",
         }
     else:
         profile_info = {
             "available": True,
             "method": "Gaussian mixture latent profile analysis of the blocker scores"
             " (analytics.profiles.ProfileModel, chosen by BIC, seed 0)",
-            "fitted_on_responses": profiles.fitted_rows or None,
-            "sample": "all responses"
-            if profiles.fitted_rows == rows.n
-            else (
-                f"a random sample of {profiles.fitted_rows:,} responses"
-                if profiles.fitted_rows
-                else "a model fitted beforehand"
-            ),
+            "source": "the round analysis of this snapshot: the profiles its dashboards show"
+            if profiles.source == "assignments"
+            else "the round analysis's fitted model, applied to these rows (the stored"
+            " analysis was computed before a team was withheld)",
             "k": int(model.k_),
             "names": list(profiles.names),
             "withheld_rows": report.profile_withheld_rows,
@@ -664,10 +890,11 @@ def _manifest(
             "l_diversity": "no group of rows sharing every quasi-identifier shows a single"
             " profile: such groups have their profile withheld (blank)",
         }
+    created = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     return {
         "export": "negoscope anonymized answers",
-        "version": 1,
-        "date": (today or datetime.now(UTC).date()).isoformat(),
+        "version": 2,
+        "created": created.isoformat(),
         "format": fmt,
         "round": survey_round.name,
         "instrument": {
@@ -675,6 +902,14 @@ def _manifest(
             "version": instrument.version,
             "title": instrument.title,
             "content_hash": instrument.content_hash,
+        },
+        "snapshot": {
+            "id": snapshot.id,
+            "responses": rows.n,
+            "teams_withheld": len(snapshot.withheld_team_ids),
+            "meaning": "only responses behind published team results (the round's release"
+            " snapshot) are exported; exporting the same snapshot again gives the same rows,"
+            " pseudonyms and order",
         },
         "rows_in_round": rows.n,
         "rows_exported": report.rows_out,
@@ -684,7 +919,7 @@ def _manifest(
             {"reason": s.reason, "teams": s.teams, "rows": s.rows} for s in report.suppressed
         ],
         "suppression_rules": {
-            "team under k": "teams with fewer than k submitted responses are left out",
+            "team under k": "teams with fewer than k released responses are left out",
             "complementary": "left-out rows must come from at least two teams and number at"
             " least k, so that subtracting the published teams from an organization total"
             " reveals nothing about one small team; the smallest published teams are left out"
@@ -696,24 +931,58 @@ def _manifest(
         "generalization": report.to_dict()["recodings"],
         "rows_fully_blanked": report.rows_fully_blanked,
         "information_loss": round(report.information_loss, 6),
+        "l_diversity": {
+            "l": report.diversity,
+            "rule": f"within every group of rows sharing team_id and every quasi-identifier,"
+            f" each item's answers take at least {report.diversity} distinct values (or are all"
+            " blank): a failing group is merged with another of its team by blanking the"
+            " quasi-identifiers in which they differ; an item a whole team (or its last group)"
+            " answered alike is blanked there, and so is the score of its dimension",
+            "groups_generalized": report.diversity_classes_generalized,
+            "item_groups_blanked": report.diversity_items_blanked,
+            "item_cells_blanked": report.diversity_cells_blanked,
+            "score_cells_blanked": scores_withheld,
+        },
         "context_values_not_among_options_left_blank": rows.unknown_context,
         "pseudonyms": {
             "method": "HMAC-SHA256 of the internal id prefixed with 'response:' or 'team:',"
             f" first {PSEUDONYM_LENGTH} hex digits",
-            "key": key_text,
-            "stable": stable_ids,
+            "respondent_id": "keyed by this round snapshot (an HMAC of the organization's"
+            " export key with the round and snapshot ids): the same in every export of this"
+            " snapshot, new for every response in an export of a later snapshot, so rows of"
+            " two exports cannot be joined by id",
+            "team_id": "keyed by the organization's export key: the same in every export of"
+            " the organization",
+            "row_order": "rows are sorted by respondent_id, a keyed shuffle that changes with"
+            " the snapshot",
         },
+        "differencing": {
+            "rule": f"an export that would differ from an earlier export of the round by 1 to"
+            f" {threshold - 1} responses is refused: comparing the two would single people out",
+            "minimum_difference": threshold,
+        },
+        "earlier_exports": [
+            {
+                "created": d.created_at.replace(microsecond=0).isoformat(),
+                "snapshot": d.snapshot_id,
+                "rows": d.rows,
+                "added_since": d.added,
+                "removed_since": d.removed,
+            }
+            for d in found
+        ],
+        "scores": "analytics.scoring.score_dimensions, as in the round analysis",
         "profiles": profile_info,
         "submission_week": "ISO 8601 week of the submission time in UTC; no exact times",
         "blank_cells": "unanswered, not computable, or withheld for anonymity",
         "never_exported": "names, emails, invitation tokens or their hashes, database ids,"
         " IP addresses, user agents, free text",
-        "erasure": "people erased after this date are still in this file; delete and"
-        " re-export to honour an erasure",
+        "erasure": "people erased after this export are still in this file; delete it and"
+        " export again (a later snapshot) to honour an erasure",
     }
 
 
-# ---------------------------------------------------------------- audit
+# ---------------------------------------------------------------- audit, ledger
 def record_export(
     survey_round: SurveyRound,
     result: ExportResult,
@@ -722,7 +991,14 @@ def record_export(
     actor_label: str | None = None,
     remote_addr: str | None = None,
 ) -> None:
-    """Write the export to the audit log (who, round, format, rows, k); caller commits."""
+    """Record the export in the audit log and the anonymity ledger; caller commits.
+
+    Checks again, in the caller's write transaction, that no export recorded
+    since :func:`export_round` read the ledger makes this one too close
+    (:class:`ExportRefused`: the caller rolls back and deletes the files).
+    """
+    threshold, _ = releases.release_settings()
+    _refuse_close(differences(survey_round, result.released), threshold)
     audit.record(
         "export_downloaded",
         actor=actor,
@@ -731,7 +1007,14 @@ def record_export(
         target=survey_round.name,
         detail=(
             f"format={result.format}, rows={result.rows}, k={result.k},"
-            f" k_reached={result.k_reached}, stable_ids={'yes' if result.stable_ids else 'no'}"
+            f" k_reached={result.k_reached}, snapshot={result.snapshot_id}"
         ),
         remote_addr=remote_addr,
+    )
+    ledger.record(
+        ledger.Shown(
+            "export", survey_round, result.snapshot_id, "round", result.rows, result.figures
+        ),
+        user=actor,
+        actor=actor_label,
     )

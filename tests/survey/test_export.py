@@ -1,7 +1,8 @@
 """`negoscope export` and the admin download: anonymity, pseudonyms, codebook, escaping.
 
 k-anonymity and l-diversity are checked on the exported files with a plain
-pandas group-by, written apart from the export code.
+pandas group-by, written apart from the export code. The differencing attacks
+of issue #13 on exports are replayed in tests/survey/test_export_differencing.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +32,9 @@ from analytics.instrument_parser import load_default_instrument, parse_instrumen
 from analytics.synthetic import simulate_responses
 from survey.cli_export import erase_participant_command, export_command
 from survey.extensions import db
-from survey.models import AuditEvent, Invitation, Organization, Response
-from survey.services import accounts, organizations, rounds
+from survey.models import AuditEvent, Disclosure, Invitation, Organization, Response, SurveyRound
+from survey.services import accounts, organizations, releases, rounds
+from survey.services.export import VOLATILE_MANIFEST_KEYS, snapshot_key, stable_export_key
 from survey.services.export_writers import XlsxExportWriter, codebook_rows, manifest_rows
 from survey.services.ingest import SubmittedRow, store_submitted
 from survey.services.instruments import store_instrument
@@ -62,6 +64,7 @@ class ExportWorld:
     response_ids: list[int] = field(default_factory=list)
     admin_email: str = "admin@export.example"
     coach_email: str = "coach@export.example"
+    pending_tokens: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def forbidden(self) -> list[str]:
@@ -86,17 +89,27 @@ def build_export_world(
     weeks: int = 2,
     org_name: str = "Export Org",
     seed: int = 0,
+    status: str = "closed",
+    pending: dict[str, int] | None = None,
+    tweak: Callable[[pd.DataFrame], None] | None = None,
 ) -> ExportWorld:
-    """A closed round whose responses are linked to invitations of named members."""
+    """A round whose responses are linked to invitations of named members, then released.
+
+    ``status="open"`` keeps the round collecting; ``pending`` invites that many
+    more members of a team who have not answered (``world.pending_tokens``);
+    ``tweak`` may change the simulated answers (a frame: items, context) first.
+    """
     teams = teams or TEAMS
     instrument = instrument or DEFAULT
     with app.app_context():
         row, _ = store_instrument(instrument)
         org, _ = organizations.get_or_create_organization(org_name)
         team_rows = [organizations.create_team(org, name) for name in teams]
+        closes_at = _now() if status == "closed" else _now() + timedelta(days=20)
         survey_round = rounds.create_round(
-            org, round_name, row, team_rows, mode=mode, status="closed", closes_at=_now()
-        )
+            org, round_name, row, team_rows, mode=mode, status=status,
+            opens_at=_now() - timedelta(days=30), closes_at=closes_at,
+        )  # fmt: skip
         admin = accounts.create_user(f"admin@{org_name.split()[0].lower()}.example", PASSWORD)
         accounts.set_role(admin, org, "admin")
         coach = accounts.create_user(f"coach@{org_name.split()[0].lower()}.example", PASSWORD)
@@ -116,6 +129,8 @@ def build_export_world(
             random_state=seed,
             missing_rate=0.03,
         )
+        if tweak is not None:
+            tweak(sim.data)
         start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
         stored = []
         for index, (team, (_, answers)) in enumerate(
@@ -146,6 +161,17 @@ def build_export_world(
                 )
             )
         store_submitted(survey_round, stored)
+        releases.refresh(survey_round, _now())  # as an import does: teams of 5 or more
+        for name, count in (pending or {}).items():
+            team = team_rows[list(teams).index(name)]
+            for index in range(count):
+                person = organizations.add_participant(
+                    team,
+                    name=f"Pending {index}",
+                    email=f"pending{list(teams).index(name)}-{index}@people.example",
+                )
+                _, token = rounds.issue_invitation(survey_round, person, _now(), timedelta(30))
+                world.pending_tokens.setdefault(name, []).append(token)
         world.response_ids = list(
             db.session.scalars(
                 select(Response.id)
@@ -159,6 +185,33 @@ def build_export_world(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def export_key(app: Flask, org_id: int) -> bytes:
+    """The organization's export key (made now if it has none; the CLI and web do the same)."""
+    with app.app_context():
+        key = stable_export_key(db.session.get(Organization, org_id))
+        db.session.commit()
+    return key
+
+
+def pseudonyms(app: Flask, world: ExportWorld) -> dict[str, int]:
+    """Response pseudonym -> response id, for the round's current snapshot."""
+    key = export_key(app, world.org_id)
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, world.round_id)
+        snapshot = releases.current_snapshot(survey_round)
+        ids = list(
+            db.session.scalars(select(Response.id).where(Response.round_id == world.round_id))
+        )
+        key = snapshot_key(key, world.round_id, snapshot)
+    return dict(zip(pseudonymize(ids, key, namespace="response"), ids, strict=True))
+
+
+def by_response(frame: pd.DataFrame, mapping: dict[str, int]) -> pd.DataFrame:
+    """The exported rows with their response id (``response``), in response id order."""
+    out = frame.assign(response=[mapping[p] for p in frame["respondent_id"]])
+    return out.sort_values("response", kind="stable").reset_index(drop=True)
 
 
 def cli(app: Flask):  # type: ignore[no-untyped-def]
@@ -249,19 +302,24 @@ def test_csv_export_is_k_anonymous_by_a_plain_group_by(app, tmp_path):
     assert "smallest group" in output
 
 
-def test_team_under_k_and_its_complement_are_absent(app, tmp_path):
+def test_unreleased_teams_are_absent_and_teams_under_k_with_their_complement(app, tmp_path):
     world = build_export_world(app)
     out = tmp_path / "export.zip"
     run_export(app, world, out, "csv")
     data, _, manifest = read_csv_zip(out)
-    assert data["team_id"].nunique() == 2 and len(data) == 14 + 9
-    assert manifest["rows_in_round"] == 33 and manifest["rows_exported"] == 23
+    # Delta (3 members) has no released results: its responses are not in the snapshot
+    assert manifest["rows_in_round"] == manifest["snapshot"]["responses"] == 30
+    assert sorted(data["team_id"].value_counts().tolist()) == [7, 9, 14]
+    assert manifest["suppressed"] == []
+    out = tmp_path / "k8.zip"
+    run_export(app, world, out, "csv", "--k", "8")
+    data, _, manifest = read_csv_zip(out)
+    assert data["team_id"].nunique() == 1 and len(data) == 14
+    assert manifest["rows_in_round"] == 30 and manifest["rows_exported"] == 14
     assert manifest["suppressed"] == [
-        {"reason": "team under k", "teams": 1, "rows": 3},
-        {"reason": "complementary", "teams": 1, "rows": 7},
+        {"reason": "team under k", "teams": 1, "rows": 7},
+        {"reason": "complementary", "teams": 1, "rows": 9},
     ]
-    sizes = sorted(data["team_id"].value_counts().tolist())
-    assert sizes == [9, 14]
 
 
 def test_profiles_are_never_the_same_for_a_whole_group(lite, tmp_path):
@@ -276,26 +334,30 @@ def test_profiles_are_never_the_same_for_a_whole_group(lite, tmp_path):
         assert len(shown) != 1, group
 
 
-def test_exported_profiles_are_those_of_the_round_analysis(app, tmp_path):
-    from analytics.pipeline import analyze_round
-    from survey.models import SurveyRound
-    from survey.services.datasets import round_frame
+def test_exported_profiles_and_scores_are_those_of_the_round_analysis(app, tmp_path):
+    """One scoring rule, one profile model: the dashboard's (issue #14)."""
+    from survey.services import team_reports
 
     world = build_export_world(app, teams={"Alpha": 30, "Beta": 25}, weeks=1)
-    out = tmp_path / "export.zip"
-    run_export(app, world, out, "csv", "--stable-ids")
-    data, _, _ = read_csv_zip(out)
+    out = tmp_path / "export.parquet"
+    run_export(app, world, out, "parquet")
+    data = by_response(pq.read_table(out).to_pandas(), pseudonyms(app, world))
+    manifest = json.loads((tmp_path / "export.manifest.json").read_text())
     with app.app_context():
         survey_round = db.session.get(SurveyRound, world.round_id)
-        frame = round_frame(survey_round, DEFAULT)
-        analysis = analyze_round(frame, DEFAULT, round_name="x", random_state=0, stability_boot=0)
-        key = bytes.fromhex(db.session.get(Organization, world.org_id).export_key)
-    pseudonyms = pseudonymize(world.response_ids, key, namespace="response")
-    expected = dict(zip(pseudonyms, analysis.assignments.astype(object), strict=True))
-    shown = data[data["profile"] != ""]
-    assert len(shown) > 0
-    for respondent, profile in zip(shown["respondent_id"], shown["profile"], strict=True):
-        assert expected[respondent] == profile
+        analysis = team_reports.round_analysis(survey_round, 5)
+    assert "round analysis of this snapshot" in manifest["profiles"]["source"]
+    assert list(data["response"]) == world.response_ids  # the snapshot: every response
+    assignments = analysis.assignments.astype(object).to_numpy()
+    shown = data["profile"].notna().to_numpy()
+    assert shown.sum() > 0
+    assert (data["profile"].to_numpy()[shown] == assignments[shown]).all()
+    for dim in DEFAULT.dimensions:
+        exported = data[f"{dim.id}_score"].to_numpy(dtype=float)
+        expected = analysis.scores[dim.id].to_numpy(dtype=float)
+        present = ~np.isnan(exported)  # blank only where withheld for l-diversity
+        assert np.array_equal(exported[present], expected[present])
+        assert (np.isnan(exported) >= np.isnan(expected)).all()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
@@ -323,25 +385,35 @@ def test_no_internal_ids_in_the_id_columns(lite, tmp_path):
     assert data["team_id"].str.fullmatch(r"[0-9a-f]{16}").all()
 
 
-def test_two_exports_share_no_pseudonym_and_stable_ones_share_all(app, tmp_path):
+def test_two_exports_of_one_snapshot_are_identical_and_stable_ids_are_gone(app, tmp_path):
     world = build_export_world(app)
-    frames = []
-    for name, extra in [("a", ()), ("b", ()), ("c", ("--stable-ids",)), ("d", ("--stable-ids",))]:
+    blobs, manifests = [], []
+    for name in ("a", "b"):
         out = tmp_path / f"{name}.zip"
-        run_export(app, world, out, "csv", *extra)
-        frames.append(read_csv_zip(out))
-    (a, _, ma), (b, _, _), (c, _, mc), (d, _, _) = frames
-    assert not set(a["respondent_id"]) & set(b["respondent_id"])
-    assert not set(a["team_id"]) & set(b["team_id"])
-    assert list(c["respondent_id"]) == list(d["respondent_id"])
-    assert list(c["team_id"]) == list(d["team_id"])
-    assert not ma["pseudonyms"]["stable"] and mc["pseudonyms"]["stable"]
-    assert "persistent" in mc["pseudonyms"]["key"] and "fresh random" in ma["pseudonyms"]["key"]
+        run_export(app, world, out, "csv")
+        with zipfile.ZipFile(out) as bundle:
+            blobs.append((bundle.read("data.csv"), bundle.read("codebook.csv")))
+            manifests.append(json.loads(bundle.read("manifest.json")))
+    assert blobs[0] == blobs[1]
+    data = pd.read_csv(io.BytesIO(blobs[0][0]), dtype=str, keep_default_na=False)
+    assert list(data["respondent_id"]) == sorted(data["respondent_id"])  # a keyed shuffle
+    mapping = pseudonyms(app, world)
+    assert set(data["respondent_id"]) <= set(mapping)
+    order = [mapping[p] for p in data["respondent_id"]]
+    assert order != sorted(order)
+    first, second = manifests
+    assert first["snapshot"] == second["snapshot"] and first["earlier_exports"] == []
+    assert second["earlier_exports"][0]["added_since"] == 0
+    assert "snapshot" in first["pseudonyms"]["respondent_id"]
     with app.app_context():
         key = db.session.get(Organization, world.org_id).export_key
-    assert key and len(key) == 64
-    for frame in (c, d):
-        assert key not in frame.to_csv()
+    assert key and len(key) == 64 and key not in data.to_csv()
+    refused = cli(app).invoke(
+        args=["export", "--round", world.round_name, "--format", "csv", "--out",
+              str(tmp_path / "c.zip"), "--stable-ids"]
+    )  # fmt: skip
+    assert refused.exit_code != 0 and "no longer available" in refused.output
+    assert not (tmp_path / "c.zip").exists()
 
 
 def test_codebook_lists_exactly_the_exported_columns(lite, tmp_path):
@@ -397,17 +469,26 @@ def test_answers_scores_and_weeks_are_exported_as_stored(app, tmp_path):
         ).all()
     stored = pd.DataFrame(key_rows, columns=["response", "item", "value"])
     wide = stored.pivot(index="response", columns="item", values="value")[list(DEFAULT.item_ids)]
-    exported = frame[list(DEFAULT.item_ids)].astype("float64")
-    # rows come in response-id order; every response of both teams is exported
-    assert len(exported) == len(wide)
-    assert np.array_equal(exported.to_numpy(), wide.to_numpy(dtype="float64"), equal_nan=True)
+    frame = by_response(frame, pseudonyms(app, world))
+    manifest = json.loads((tmp_path / "export.manifest.json").read_text())
+    exported = frame[list(DEFAULT.item_ids)].astype("float64").to_numpy()
+    expected = wide.to_numpy(dtype="float64")
+    # every response of both teams is exported; an answer is as stored, or withheld
+    assert list(frame["response"]) == list(wide.index)
+    shown = ~np.isnan(exported)
+    assert np.array_equal(exported[shown], expected[shown])
+    withheld = ~shown & ~np.isnan(expected)
+    assert withheld.sum() == manifest["l_diversity"]["item_cells_blanked"]
     trust = frame["trust_score"].to_numpy()
     keyed = wide[list(DEFAULT.dimension("trust").item_ids)].astype(float).copy()
     for item in DEFAULT.dimension("trust").items:
         if item.reverse:
             keyed[item.id] = 6 - keyed[item.id]
-    expected = keyed.mean(axis=1).where(keyed.notna().sum(axis=1) >= 4)
-    assert np.allclose(trust, expected.to_numpy(), equal_nan=True)
+    expected_trust = keyed.mean(axis=1).where(keyed.notna().sum(axis=1) >= 4).to_numpy()
+    present = ~np.isnan(trust)
+    assert np.allclose(trust[present], expected_trust[present])
+    trust_items = [DEFAULT.item_ids.index(i) for i in DEFAULT.dimension("trust").item_ids]
+    assert (~present == (np.isnan(expected_trust) | withheld[:, trust_items].any(axis=1))).all()
     assert set(frame["submission_week"]) <= {"2026-W10", None}
 
 
@@ -487,8 +568,10 @@ def test_parquet_has_metadata_and_sidecars_and_the_web_gets_one_zip(lite, tmp_pa
     out = run_to(lite, world, tmp_path, "parquet")
     table = pq.read_table(out)
     manifest = json.loads(table.schema.metadata[b"negoscope.manifest"])
-    assert manifest == json.loads((tmp_path / "export.manifest.json").read_text())
-    assert manifest["rows_exported"] == table.num_rows == 23
+    sidecar = json.loads((tmp_path / "export.manifest.json").read_text())
+    assert "created" in sidecar and not set(VOLATILE_MANIFEST_KEYS) & set(manifest)
+    assert manifest == {k: v for k, v in sidecar.items() if k not in VOLATILE_MANIFEST_KEYS}
+    assert manifest["rows_exported"] == table.num_rows == 30
     log_in(client, world.admin_email)
     url = f"/admin/{world.org_id}/rounds/{world.round_id}/export"
     page = client.get(url)
@@ -497,23 +580,22 @@ def test_parquet_has_metadata_and_sidecars_and_the_web_gets_one_zip(lite, tmp_pa
     assert response.headers["Content-Type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.get_data())) as bundle:
         assert sorted(bundle.namelist()) == ["codebook.json", "data.parquet", "manifest.json"]
-        assert pq.read_table(io.BytesIO(bundle.read("data.parquet"))).num_rows == 23
+        web = bundle.read("data.parquet")
+    assert pq.read_table(io.BytesIO(web)).num_rows == 30
+    assert web == out.read_bytes()  # the same snapshot: the same data file, byte for byte
 
 
 def test_small_chunks_give_the_same_rows(app, tmp_path):
-    from survey.models import SurveyRound
     from survey.services.export import export_round
 
     world = build_export_world(app)
+    export_key(app, world.org_id)
     with app.app_context():
         survey_round = db.session.get(SurveyRound, world.round_id)
-        export_round(survey_round, tmp_path / "one.parquet", fmt="parquet", k=5, stable_ids=True)
+        export_round(survey_round, tmp_path / "one.parquet", fmt="parquet", k=5)
         db.session.commit()
         survey_round = db.session.get(SurveyRound, world.round_id)
-        export_round(
-            survey_round, tmp_path / "many.parquet", fmt="parquet", k=5, stable_ids=True,
-            chunk_rows=4,
-        )  # fmt: skip
+        export_round(survey_round, tmp_path / "many.parquet", fmt="parquet", k=5, chunk_rows=4)
     one = pq.read_table(tmp_path / "one.parquet")
     many = pq.read_table(tmp_path / "many.parquet")
     assert one.equals(many)
@@ -528,8 +610,10 @@ def test_exports_are_audited_with_format_rows_and_k(lite, tmp_path):
             select(AuditEvent).where(AuditEvent.action == "export_downloaded")
         ).one()
         assert event.actor == "cli" and event.target == world.round_name
-        assert "format=xlsx" in event.detail and "rows=23" in event.detail
-        assert "k=6" in event.detail
+        assert "format=xlsx" in event.detail and "rows=30" in event.detail
+        assert "k=6" in event.detail and "snapshot=" in event.detail
+        entry = db.session.scalars(select(Disclosure).where(Disclosure.kind == "export")).one()
+        assert (entry.actor, entry.group_name, entry.n) == ("cli", "round", 30)
 
 
 def test_k_below_the_threshold_and_unknown_rounds_are_refused(lite, tmp_path):
@@ -569,7 +653,7 @@ def test_web_export_is_admin_only_and_audited(app, client, tmp_path):
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     data, _, manifest = read_csv_zip_bytes(response.get_data())
-    assert len(data) == 23 and manifest["format"] == "csv"
+    assert len(data) == 30 and manifest["format"] == "csv"
     xlsx = client.post(url, data={"csrf_token": token, "format": "xlsx", "k": "5"})
     assert xlsx.status_code == 200 and xlsx.get_data()[:2] == b"PK"
     with app.app_context():
@@ -577,6 +661,8 @@ def test_web_export_is_admin_only_and_audited(app, client, tmp_path):
             select(AuditEvent).where(AuditEvent.action == "export_downloaded")
         ).all()
         assert [e.actor for e in events] == [world.admin_email] * 2
+        ledger = db.session.scalars(select(Disclosure).where(Disclosure.kind == "export")).all()
+        assert {(e.actor, e.n) for e in ledger} == {(world.admin_email, 30)}
 
 
 def read_csv_zip_bytes(blob: bytes) -> tuple[pd.DataFrame, list[dict], dict]:
@@ -587,13 +673,34 @@ def read_csv_zip_bytes(blob: bytes) -> tuple[pd.DataFrame, list[dict], dict]:
 
 
 def test_an_empty_export_still_has_codebook_and_manifest(lite, tmp_path):
-    world = build_export_world(lite, teams={"Only": 3, "Other": 2})
+    world = build_export_world(lite, teams={"Only": 5, "Other": 6})
     out = tmp_path / "export.zip"
-    output = run_export(lite, world, out, "csv")
+    output = run_export(lite, world, out, "csv", "--k", "7")
     data, codebook, manifest = read_csv_zip(out)
     assert len(data) == 0 and len(codebook) == len(data.columns)
     assert manifest["rows_exported"] == 0 and manifest["k_reached"] is None
-    assert "Exported 0 of 5 responses" in output
+    assert "Exported 0 of 11 released responses" in output
+
+
+def test_a_round_with_nothing_released_is_refused(app, tmp_path):
+    world = build_export_world(app, teams={"Only": 3, "Other": 2})
+    out = tmp_path / "export.zip"
+    result = cli(app).invoke(
+        args=["export", "--round", world.round_name, "--format", "csv", "--out", str(out)]
+    )
+    assert result.exit_code != 0 and "has been released yet" in result.output
+    assert not out.exists()
+    client = app.test_client()
+    log_in(client, world.admin_email)
+    url = f"/admin/{world.org_id}/rounds/{world.round_id}/export"
+    page = client.get(url)
+    response = client.post(url, data={"csrf_token": csrf_from(page), "format": "csv", "k": "5"})
+    assert response.status_code == 409
+    assert "has been released yet" in response.get_data(as_text=True)
+    with app.app_context():
+        exports = select(AuditEvent.id).where(AuditEvent.action == "export_downloaded")
+        assert not db.session.scalars(exports).all()
+        assert not db.session.scalars(select(Disclosure.id)).all()
 
 
 def test_invitations_and_links_are_untouched_by_an_export(lite, tmp_path):
@@ -606,7 +713,7 @@ def test_invitations_and_links_are_untouched_by_an_export(lite, tmp_path):
 
 
 def test_packed_and_row_by_row_reads_give_the_same_export(lite, tmp_path, monkeypatch):
-    from survey.models import Answer, SurveyRound
+    from survey.models import Answer
     from survey.services import export as export_service
     from survey.services import export_reads
 
@@ -615,12 +722,12 @@ def test_packed_and_row_by_row_reads_give_the_same_export(lite, tmp_path, monkey
         db.session.delete(db.session.get(Answer, (world.response_ids[0], "TP3")))
         db.session.commit()
 
+    export_key(lite, world.org_id)
+
     def export(name: str) -> pa.Table:
         with lite.app_context():
             survey_round = db.session.get(SurveyRound, world.round_id)
-            export_service.export_round(
-                survey_round, tmp_path / name, fmt="parquet", k=5, stable_ids=True
-            )
+            export_service.export_round(survey_round, tmp_path / name, fmt="parquet", k=5)
             db.session.commit()
         return pq.read_table(tmp_path / name)
 
@@ -635,5 +742,6 @@ def test_packed_and_row_by_row_reads_give_the_same_export(lite, tmp_path, monkey
     rows = export("rows.parquet")
     assert calls
     assert packed.equals(rows)
-    assert packed.column("TP3")[0].as_py() is None
-    assert packed.num_rows == 23
+    frame = by_response(packed.to_pandas(), pseudonyms(lite, world))
+    assert frame["response"][0] == world.response_ids[0] and pd.isna(frame["TP3"][0])
+    assert packed.num_rows == 30

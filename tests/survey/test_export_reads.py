@@ -4,7 +4,8 @@ The fast paths of :mod:`survey.services.export_reads` and
 :mod:`survey.services.export` must give exactly what the plain ones give:
 packed answers (odd values included) what one row per answer gives, scores
 from the int8 answer matrix what :func:`analytics.scoring.score_dimensions`
-gives, pseudonyms what :func:`hmac.digest` gives.
+gives on the float answers, pseudonyms what :func:`hmac.digest` gives, and the
+keyed row order that of the pseudonyms.
 """
 
 from __future__ import annotations
@@ -27,18 +28,27 @@ from analytics.scoring import score_dimensions
 from survey.extensions import db
 from survey.models import SurveyRound
 from survey.services import export as export_service
-from survey.services import export_reads
-from tests.survey.test_export import DEFAULT, build_export_world, lite  # noqa: F401
+from survey.services import export_reads, releases
+from survey.services.instruments import instrument_of
+from tests.survey.test_export import (  # noqa: F401
+    DEFAULT,
+    build_export_world,
+    by_response,
+    export_key,
+    lite,
+    pseudonyms,
+)
 
 MISSING = export_reads.MISSING
 
 
 def _export(app: Flask, round_id: int, out: Path) -> tuple[pa.Table, dict]:
     with app.app_context():
+        org_id = db.session.get(SurveyRound, round_id).organization_id
+    export_key(app, org_id)
+    with app.app_context():
         survey_round = db.session.get(SurveyRound, round_id)
-        result = export_service.export_round(
-            survey_round, out, fmt="parquet", k=5, stable_ids=True, chunk_rows=7
-        )
+        result = export_service.export_round(survey_round, out, fmt="parquet", k=5, chunk_rows=7)
         db.session.commit()
     return pq.read_table(out), result.manifest
 
@@ -50,15 +60,34 @@ def _sql(app: Flask, *statements: tuple[str, dict]) -> None:
         db.session.commit()
 
 
-def _every_read(app: Flask, round_id: int, tmp_path: Path, monkeypatch) -> pa.Table:  # type: ignore[no-untyped-def]
-    """Export packed (without and with the join on responses) and row by row; all equal."""
-    packed, _ = _export(app, round_id, tmp_path / "packed.parquet")
+def _read(app: Flask, round_id: int, folder: Path) -> pd.DataFrame:
+    """The snapshot's answers as the export reads them: response id x item, None if blank."""
+    with app.app_context():
+        survey_round = db.session.get(SurveyRound, round_id)
+        instrument = instrument_of(survey_round.instrument)
+        snapshot = releases.current_snapshot(survey_round)
+        where = releases.snapshot_conditions(survey_round, snapshot)
+        rows = export_reads.read_round_rows(survey_round, instrument, where)
+        matrix = export_reads.AnswerMatrix(rows.n, instrument.item_ids, folder)
+        export_reads.read_answers(
+            survey_round, instrument, rows.ids, matrix, 7, lambda message: None, where
+        )
+        db.session.rollback()
+    values = matrix.values.astype(object)
+    values[matrix.values == MISSING] = None
+    return pd.DataFrame(values, index=rows.ids, columns=list(instrument.item_ids))
+
+
+def _every_read(app: Flask, round_id: int, tmp_path: Path, monkeypatch) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Read packed (without and with the join on responses) and row by row; all equal."""
+    packed = _read(app, round_id, tmp_path)
     monkeypatch.setattr(export_reads, "DENSE_SPAN", 0.0)  # always join the responses
-    joined, _ = _export(app, round_id, tmp_path / "joined.parquet")
+    joined = _read(app, round_id, tmp_path)
     monkeypatch.setattr(export_reads, "PACKED_READS", False)
-    rows, _ = _export(app, round_id, tmp_path / "rows.parquet")
+    rows = _read(app, round_id, tmp_path)
     assert packed.equals(joined)
     assert packed.equals(rows)
+    monkeypatch.undo()
     return packed
 
 
@@ -88,13 +117,13 @@ def test_packed_reads_decode_odd_values_like_row_reads(lite, tmp_path, monkeypat
         ),
         ("DELETE FROM answers WHERE response_id = :r", {"r": world.response_ids[5]}),
     )
-    table = _every_read(lite, world.round_id, tmp_path, monkeypatch)
-    column = {name: table.column(name).to_pylist() for name in ("TR1", "TR2", "TR3", "TP3")}
+    frame = _every_read(lite, world.round_id, tmp_path, monkeypatch)
+    column = {name: frame[name].tolist() for name in ("TR1", "TR2", "TR3", "TP3")}
     assert [column[i][0] for i in ("TR1", "TR2", "TR3")] == [127, -127, 12]  # clipped to int8
     assert [column[i][1] for i in ("TR1", "TR2", "TR3", "TP3")] == [-3, 0, 9, None]
     assert [column[i][2] for i in ("TR1", "TR2", "TR3")] == [3, 0, None]  # as SQLite casts
-    assert all(table.column(item)[5].as_py() is None for item in DEFAULT.item_ids)
-    assert table.num_rows == 23
+    assert all(frame[item].iloc[5] is None for item in DEFAULT.item_ids)
+    assert list(frame.index) == world.response_ids[:30]  # Delta's 3 are not released
 
 
 def test_wide_and_negative_scales_are_packed_in_more_digits(lite, tmp_path, monkeypatch):  # noqa: F811
@@ -117,9 +146,12 @@ def test_wide_and_negative_scales_are_packed_in_more_digits(lite, tmp_path, monk
             {"r": world.response_ids[0], "i": instrument.item_ids[0], "v": 95},  # 3 digits
         ),
     )
-    table = _every_read(lite, world.round_id, tmp_path, monkeypatch)
-    assert table.column(instrument.item_ids[0])[0].as_py() == 95
-    values = table.select(list(instrument.item_ids)).to_pandas().to_numpy(dtype=float)
+    frame = _every_read(lite, world.round_id, tmp_path, monkeypatch)
+    assert frame[instrument.item_ids[0]].iloc[0] == 95
+    table, _ = _export(lite, world.round_id, tmp_path / "x.parquet")
+    exported = by_response(table.to_pandas(), pseudonyms(lite, world))
+    assert exported[instrument.item_ids[0]][0] == 95
+    values = exported[list(instrument.item_ids)].to_numpy(dtype=float)
     assert np.nanmin(values) < 0 and np.nanmax(values) >= 10
 
 
@@ -138,21 +170,26 @@ def test_packing_gives_every_scale_point_the_same_width(low, high, packing):
     assert widths == {found.width}
 
 
-def test_context_of_other_responses_in_the_id_range_is_ignored(lite, tmp_path):  # noqa: F811
-    world = build_export_world(lite)
-    draft = world.response_ids[1]
+def test_responses_of_other_teams_in_the_id_range_are_ignored(lite, tmp_path, monkeypatch):  # noqa: F811
+    """Small's three responses lie between Alpha's and Beta's but are not released."""
+    world = build_export_world(lite, teams={"Alpha": 14, "Small": 3, "Beta": 9})
+    small = world.response_ids[14:17]
+    first = world.response_ids[0]
     _sql(
         lite,
-        (
-            "UPDATE responses SET status = 'draft', submitted_at = NULL WHERE id = :r",
-            {"r": draft},
+        *(
+            ("UPDATE context_answers SET value = 'free text' WHERE response_id = :r", {"r": r})
+            for r in small
         ),
-        ("UPDATE context_answers SET value = 'free text' WHERE response_id = :r", {"r": draft}),
+        ("UPDATE answers SET value = 1 WHERE response_id = :r", {"r": small[0]}),
     )
+    read = _every_read(lite, world.round_id, tmp_path, monkeypatch)
+    assert not set(read.index) & set(small) and len(read) == 23
     table, manifest = _export(lite, world.round_id, tmp_path / "x.parquet")
-    assert manifest["rows_in_round"] == 32
+    assert manifest["rows_in_round"] == 23 and table.num_rows == 23
     assert manifest["context_values_not_among_options_left_blank"] == 0
-    assert table.num_rows == 22
+    frame = by_response(table.to_pandas(), pseudonyms(lite, world))
+    assert not set(frame["response"]) & set(small) and first in set(frame["response"])
 
 
 def test_scores_from_the_answer_matrix_are_those_of_score_dimensions():
@@ -167,12 +204,18 @@ def test_scores_from_the_answer_matrix_are_those_of_score_dimensions():
             np.where(values == MISSING, np.nan, values.astype(float)), columns=instrument.item_ids
         )
         expected = score_dimensions(frame, instrument)
-        got = export_service._Scorer(instrument).frame(values)
-        assert list(got.columns) == list(expected.columns)
-        assert np.array_equal(got.to_numpy(), expected.to_numpy(), equal_nan=True)
-        blockers = [d.id for d in instrument.blocker_dimensions]
-        expected_blockers = score_dimensions(frame, instrument, dimensions=blockers)
-        assert export_service._Scorer(instrument, blockers).frame(values).equals(expected_blockers)
+        got = export_service._scores(instrument, values)
+        assert got.shape == (len(instrument.dimensions), 500)
+        assert np.array_equal(got.T, expected.to_numpy(), equal_nan=True)
+
+
+def test_rows_are_ordered_by_their_keyed_pseudonym():
+    ids = np.arange(1, 5001, dtype=np.int64) * 7
+    key = bytes(range(32))
+    order, ordered = export_service._keyed_order(ids, key)
+    expected = pseudonymize(ids.tolist(), key, namespace="response")
+    assert [p.decode() for p in ordered.tolist()] == sorted(expected)
+    assert [expected[i] for i in order] == sorted(expected)
 
 
 def _wide_instrument():  # type: ignore[no-untyped-def]

@@ -19,7 +19,13 @@ from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import Organization, SurveyRound
 from survey.services import erasure
-from survey.services.export import ExportError, export_round, record_export, stable_export_key
+from survey.services.export import (
+    ExportError,
+    ExportRefused,
+    export_round,
+    record_export,
+    stable_export_key,
+)
 from survey.web.admin import bp
 from survey.web.authz import admin_org, admin_round
 
@@ -31,7 +37,7 @@ MIMETYPES = {
 
 
 class ExportForm(FlaskForm):
-    """Format, k and pseudonym stability of an export."""
+    """Format and k of an export."""
 
     format = RadioField(
         "Format",
@@ -47,10 +53,6 @@ class ExportForm(FlaskForm):
     )
     k = IntegerField(
         "Smallest group size (k)", validators=[InputRequired(), NumberRange(min=2, max=1000)]
-    )
-    stable_ids = BooleanField(
-        "Stable pseudonyms: the same in every export of this organization (exports can then"
-        " be joined)"
     )
 
 
@@ -79,8 +81,8 @@ def export(org_id: int, round_id: int) -> ResponseReturnValue:
         valid = False
     if not valid:
         return _render_export(org, survey_round, form, threshold, 400)
-    fmt, k, stable_ids = form.format.data, int(form.k.data), bool(form.stable_ids.data)
-    if stable_ids:
+    fmt, k = form.format.data, int(form.k.data)
+    if org.export_key is None:
         begin_write()
         stable_export_key(admin_org(org_id))  # created once, in a short write transaction
     db.session.commit()  # the export reads in a transaction (one snapshot) of its own
@@ -90,21 +92,22 @@ def export(org_id: int, round_id: int) -> ResponseReturnValue:
     out = folder / f"export.{suffix}"
     try:
         try:
-            result = export_round(
-                survey_round, out, fmt=fmt, k=k, stable_ids=stable_ids, bundle=True
+            result = export_round(survey_round, out, fmt=fmt, k=k, bundle=True)
+            db.session.rollback()
+            begin_write()
+            record_export(
+                admin_round(admin_org(org_id), round_id),
+                result,
+                actor=current_user,
+                remote_addr=request.remote_addr,
             )
         except ExportError as error:
             db.session.rollback()
-            form.format.errors = [str(error)]
-            return _render_export(org, admin_round(org, round_id), form, threshold, 400)
-        db.session.rollback()
-        begin_write()
-        record_export(
-            admin_round(admin_org(org_id), round_id),
-            result,
-            actor=current_user,
-            remote_addr=request.remote_addr,
-        )
+            status = 409 if isinstance(error, ExportRefused) else 400
+            org = admin_org(org_id)
+            return _render_export(
+                org, admin_round(org, round_id), form, threshold, status, refusal=str(error)
+            )
         db.session.commit()
         handle = out.open("rb")  # stays readable after the folder is removed
     finally:
@@ -119,14 +122,20 @@ def export(org_id: int, round_id: int) -> ResponseReturnValue:
 
 
 def _render_export(
-    org: Organization, survey_round: SurveyRound, form: ExportForm, threshold: int, status=200
-) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    org: Organization,
+    survey_round: SurveyRound,
+    form: ExportForm,
+    threshold: int,
+    status: int = 200,
+    refusal: str | None = None,
+) -> ResponseReturnValue:
     return render_template(
         "admin/export.html",
         org=org,
         survey_round=survey_round,
         form=form,
         threshold=threshold,
+        refusal=refusal,
     ), status
 
 
