@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from analytics.coarsen import count_phrase, shows_exact_count
+from analytics.coarsen import count_phrase, format_score, shows_exact_count
 
 DEFAULT_ADVICE_PATH = Path(__file__).parent / "data" / "framework.yaml"
 
@@ -114,6 +114,89 @@ class Pillar:
     blockers: tuple[str, ...]
 
 
+#: The pillar levels, lowest risk first; :data:`Wording.pillar_levels` words each.
+PILLAR_LEVELS = ("strong", "mixed", "at risk")
+
+#: The modes a survey round can have; ``unknown`` words a round whose mode is not known.
+ROUND_MODES = ("confidential", "anonymous", "unknown")
+
+#: Placeholders each ``wording`` sentence may use.
+WORDING_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    "tentative_summary": PLACEHOLDERS,
+    "tentative_small": frozenset({"n"}),
+    "tentative_fragile": frozenset(),
+    "no_blocker": frozenset(),
+    "leading": frozenset({"name"}),
+    "main_blocker": frozenset({"name"}),
+    "tentative_blocker": frozenset({"name"}),
+    "tentative_label": frozenset(),
+    "reliability_caveat": frozenset({"name", "alpha"}),
+}
+
+
+@dataclass(frozen=True)
+class Wording:
+    """Sentences every page words the same way (the ``wording`` section of the file).
+
+    The PDF report, the dashboard and the charts read them from here, so a
+    value is never worded in two ways.
+    """
+
+    tentative_summary: str
+    tentative_small: str
+    tentative_fragile: str
+    no_blocker: str
+    leading: str
+    main_blocker: str
+    tentative_blocker: str
+    tentative_label: str
+    pillar_levels: tuple[tuple[str, str], ...]
+    reliability_caveat: str
+    round_modes: tuple[tuple[str, str], ...]
+
+    def pillar_phrase(self, level: str | None, tentative: bool = False) -> str:
+        """A pillar level with what it means ("at risk: one of its blockers ...").
+
+        Examples
+        --------
+        >>> load_advice().wording.pillar_phrase("at risk", tentative=True).split(":")[0]
+        'at risk (tentative)'
+        >>> load_advice().wording.pillar_phrase(None)
+        'not rated: too few answers'
+        """
+        phrases = dict(self.pillar_levels)
+        if level not in phrases:
+            return "not rated: too few answers"
+        label, _, meaning = phrases[level].partition(": ")
+        return f"{self.level_label(level, tentative)}: {meaning}" if meaning else label
+
+    def level_label(self, level: str | None, tentative: bool = False) -> str:
+        """The short label of a pillar level ("at risk", "at risk (tentative)")."""
+        if level is None:
+            return "not rated"
+        return f"{level} ({self.tentative_label})" if tentative else level
+
+    def round_mode(self, mode: str | None) -> str:
+        """How the round's answers are kept, for the change section.
+
+        Examples
+        --------
+        >>> load_advice().wording.round_mode("anonymous").split(":")[0]
+        'Answers in this round are anonymous'
+        """
+        modes = dict(self.round_modes)
+        return modes.get(mode or "unknown", modes["unknown"])
+
+    def caveat(self, name: str, alpha: float | None) -> str:
+        """The reliability caveat of a scale, alpha to two decimals ("0.69")."""
+        shown = "not estimated" if alpha is None else format_score(alpha, 2)
+        return self.reliability_caveat.format(name=name, alpha=shown)
+
+    def tentative_note(self, n: int, fragile: bool) -> str:
+        """Why a flag is tentative: a team under 10, or one member's answers make it."""
+        return self.tentative_fragile if fragile else self.tentative_small.format(n=n)
+
+
 @dataclass(frozen=True)
 class Advice:
     """The whole framework: plays, blocker advice, pillars and generic fallbacks.
@@ -128,6 +211,7 @@ class Advice:
     pillars: tuple[Pillar, ...]
     checklist_topics: tuple[ChecklistTopic, ...]
     default_blocker: BlockerAdvice
+    wording: Wording
     source: str = ""
 
     def play(self, play_id: str) -> Play | None:
@@ -253,8 +337,36 @@ def parse_advice(mapping: Any, source: str = "<advice>") -> Advice:
         pillars=pillars,
         checklist_topics=topics,
         default_blocker=default_blocker,
+        wording=_parse_wording(reader, doc),
         source=source,
     )
+
+
+def _parse_wording(reader: _Reader, doc: Mapping[str, Any]) -> Wording:
+    raw = reader.mapping(reader.require(doc, "wording", ""), "wording")
+    known = {*WORDING_PLACEHOLDERS, "pillar_levels", "round_modes"}
+    unknown = sorted(set(map(str, raw)) - known)
+    if unknown:
+        raise reader.error("wording", f"unknown entries {unknown}")
+    sentences = {
+        key: reader.template(raw, key, "wording", allowed=allowed)
+        for key, allowed in WORDING_PLACEHOLDERS.items()
+    }
+    return Wording(
+        **sentences,
+        pillar_levels=_keyed_sentences(reader, raw, "pillar_levels", PILLAR_LEVELS),
+        round_modes=_keyed_sentences(reader, raw, "round_modes", ROUND_MODES),
+    )
+
+
+def _keyed_sentences(
+    reader: _Reader, raw: Mapping[str, Any], key: str, keys: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    where = f"wording.{key}"
+    entries = reader.mapping(reader.require(raw, key, "wording"), where)
+    if set(map(str, entries)) != set(keys):
+        raise reader.error(where, f"needs exactly the entries {list(keys)}")
+    return tuple((k, reader.template(entries, k, where, allowed=frozenset())) for k in keys)
 
 
 def _parse_topics(reader: _Reader, doc: Mapping[str, Any]) -> tuple[ChecklistTopic, ...]:
@@ -395,7 +507,13 @@ class _Reader:
             raise self.error(_join(where, key), "must be a non-empty string")
         return " ".join(value.split())
 
-    def template(self, raw: Mapping[str, Any], key: str, where: str) -> str:
+    def template(
+        self,
+        raw: Mapping[str, Any],
+        key: str,
+        where: str,
+        allowed: frozenset[str] = PLACEHOLDERS,
+    ) -> str:
         value = self.text(raw, key, where)
         try:
             fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
@@ -404,11 +522,11 @@ class _Reader:
         retired = sorted(fields & RETIRED_PLACEHOLDERS.keys())
         if retired:
             raise self.error(_join(where, key), RETIRED_PLACEHOLDERS[retired[0]])
-        unknown = sorted(fields - PLACEHOLDERS)
+        unknown = sorted(fields - allowed)
         if unknown:
-            allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+            usable = ", ".join("{" + p + "}" for p in sorted(allowed)) or "none"
             raise self.error(
-                _join(where, key), f"unknown placeholder(s) {unknown}; use only {allowed}"
+                _join(where, key), f"unknown placeholder(s) {unknown}; use only {usable}"
             )
         return value
 
@@ -443,6 +561,21 @@ class _Reader:
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+def fill_sentence(template: str, advice: BlockerAdvice, prevalent: int, n: int) -> str:
+    """Fill a blocker sentence template (``{name}``, ``{behaviour}``, ``{members}``, ``{n}``).
+
+    The count is worded by :func:`analytics.coarsen.count_phrase` and the verb
+    agrees with it.
+
+    Examples
+    --------
+    >>> advice = load_advice()
+    >>> fill_sentence(advice.wording.tentative_summary, advice.blocker("power"), 2, 6)
+    'Power imbalance may be holding your team back: a few members feel that the other side can dictate the terms.'
+    """  # noqa: E501
+    return _fill(template, advice, prevalent, n)
 
 
 def _fill(template: str, advice: BlockerAdvice, prevalent: int, n: int) -> str:

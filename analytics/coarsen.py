@@ -105,6 +105,7 @@ __all__ = [
     "format_score",
     "published_json",
     "scale_label",
+    "scale_point",
     "shows_exact_count",
 ]
 
@@ -256,11 +257,28 @@ def scale_label(mean: float, labels: Sequence[str], scale_min: int = 1) -> str:
     >>> [scale_label(m, frequency) for m in (2.44, 2.45, 2.5, 2.55, 0.2, 9.0)]
     ['Rarely', 'Sometimes', 'Sometimes', 'Sometimes', 'Never', 'Always']
     """
-    shown = display_round_or_none(mean)
-    if shown is None or not labels:
+    if not labels:
         return ""
+    point = scale_point(mean, scale_min, scale_min + len(labels) - 1)
+    return "" if point is None else labels[point - scale_min]
+
+
+def scale_point(mean: float | None, scale_min: int, scale_max: int) -> int | None:
+    """The scale point a mean reads as: its displayed value to the nearest point, halves up.
+
+    The rule behind :func:`scale_label`, for code that compares with a point
+    rather than a label ("used often" = reads as 4 or more on 1-5).
+
+    Examples
+    --------
+    >>> [scale_point(m, 1, 5) for m in (2.44, 2.45, 3.96, 0.2, None)]
+    [2, 3, 4, 1, None]
+    """
+    shown = display_round_or_none(mean)
+    if shown is None:
+        return None
     point = int(Decimal(str(shown)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return labels[min(max(point - scale_min, 0), len(labels) - 1)]
+    return min(max(point, scale_min), scale_max)
 
 
 def _word_key(k: int, n: int) -> str | None:

@@ -34,27 +34,48 @@ Disagreeing
     percentile). ``None`` when fewer than :data:`MIN_TEAMS_FOR_SPREAD` teams
     can be compared, because with two or three teams one of them is always
     "in the top quartile".
-Severity (blockers only)
+Severity (blockers only, descriptive)
     ``(percentile / 100 + prevalence) / 2``, from 0 to 1: half relative
-    standing in the org, half absolute share of members who agree. A team
-    that is average in an org where most people agree still scores high.
+    standing in the org, half absolute share of members who agree. It no
+    longer decides anything: a team's percentile and prevalence move with one
+    member in a small team.
+Flags (blockers only)
+    :mod:`analytics.flags`: a blocker is a *main* blocker only when the team's
+    difference from the org is credible, with the false-discovery rate
+    controlled at :data:`analytics.flags.FLAG_FDR` across every team x
+    blocker of the round, and the printed 95% interval lies above the printed
+    org median; it is *tentative* in a team under
+    :data:`analytics.coarsen.SMALL_GROUP` members or when one member makes it.
+    Strengths are flagged the same way below the org. The team's blockers are
+    *ranked* flagged first, then by the evidence that they stand out beyond the
+    team's profile mix (with ``profiles``; otherwise by the plain difference).
 Top blockers
-    Blockers with severity >= :data:`SEVERITY_BAR` (0.5), highest first (ties:
-    higher prevalence, then instrument order), at most :data:`MAX_TOP_BLOCKERS`.
+    The flagged blockers (main, then tentative) in ranking order, at most
+    :data:`MAX_TOP_BLOCKERS`.
 Strengths
-    Blockers with severity < :data:`STRENGTH_BAR` (0.25), lowest first.
+    Blockers flagged as strengths, the most credible first.
+Summary
+    The first top blocker's summary sentence (a tentative one: the advice
+    file's ``wording.tentative_summary`` and why it is tentative); with no top
+    blocker, ``wording.no_blocker``, naming the blocker ranked first when it is
+    above the org mean (``wording.leading``).
 Pillars
-    Mean percentile of the pillar's blockers. Level "at risk" when one of its
-    blockers is a top blocker or the mean percentile is >= 65, "strong" when
-    it is <= 35, "mixed" otherwise.
+    Level from the same flags that name the main blockers: "at risk" when one
+    of its blockers is flagged (tentative when only tentative flags make it),
+    "strong" when every rated blocker of it is a strength, "mixed" otherwise.
+    The mean percentile of its blockers is kept as a description.
 Practice gaps
-    A top blocker and one of its countering plays whose practice dimension
-    mean is below the practice scale midpoint (3, "Sometimes", on 1-5).
+    A top blocker and one of its countering plays whose practice mean, as
+    printed (one decimal), reads as a scale point below the middle one
+    ("Rarely" or "Never" on 1-5: below 2.5), the rule
+    :func:`analytics.coarsen.scale_label` uses to word it.
 Recommended plays
     The plays countering the top blockers, deduplicated, ordered by how many
     top blockers they address, then practice gap first, then the order the
-    advice file lists them under the (highest first) blockers. The first two
-    are the plays to practise first.
+    advice file lists them under the (highest first) blockers. The plays to
+    practise first are the first two that the team does not already use
+    regularly (practice mean read as "Often" or more, three quarters up the
+    scale).
 Profile mix
     Expected members per profile (summed posterior probabilities). Shown when
     every profile has an expected count >= ``threshold`` and the members'
@@ -87,7 +108,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analytics.advice import Advice, BlockerAdvice, load_advice
+from analytics.advice import Advice, BlockerAdvice, fill_sentence, load_advice
+from analytics.coarsen import SMALL_GROUP, display_round_or_none, scale_point
+from analytics.flags import (
+    FLAG_FDR,
+    BlockerFlag,
+    BlockerReference,
+    CellStats,
+    TeamFlags,
+    flag_round,
+)
 from analytics.instrument import Dimension, Instrument, ResponseScale
 from analytics.norms import percentile_rank
 from analytics.scoring import DEFAULT_MIN_FRACTION, score_dimensions
@@ -96,8 +126,7 @@ __all__ = [
     "MAX_TOP_BLOCKERS",
     "MIN_TEAMS_FOR_SPREAD",
     "OTHER_PROFILES",
-    "SEVERITY_BAR",
-    "STRENGTH_BAR",
+    "BlockerFlag",
     "DimensionFinding",
     "OrgDimension",
     "PillarSummary",
@@ -110,12 +139,8 @@ __all__ = [
     "json_number",
 ]
 
-SEVERITY_BAR = 0.5
-STRENGTH_BAR = 0.25
 MAX_TOP_BLOCKERS = 3
 MIN_TEAMS_FOR_SPREAD = 4
-PILLAR_AT_RISK_PERCENTILE = 65.0
-PILLAR_STRONG_PERCENTILE = 35.0
 OTHER_PROFILES = "Other profiles"
 CONFIDENCE = 0.95
 
@@ -173,6 +198,8 @@ class PillarSummary:
     blockers: tuple[str, ...]
     percentile: float | None
     level: str | None
+    tentative: bool = False
+    flagged: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -182,6 +209,8 @@ class PillarSummary:
             "blockers": list(self.blockers),
             "percentile": json_number(self.percentile),
             "level": self.level,
+            "tentative": self.tentative,
+            "flagged": list(self.flagged),
         }
 
 
@@ -213,6 +242,7 @@ class RecommendedPlay:
     addresses: tuple[str, ...]
     practice_mean: float | None
     practice_gap: bool
+    in_regular_use: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -224,6 +254,7 @@ class RecommendedPlay:
             "addresses": list(self.addresses),
             "practice_mean": json_number(self.practice_mean),
             "practice_gap": self.practice_gap,
+            "in_regular_use": self.in_regular_use,
         }
 
 
@@ -275,11 +306,22 @@ class TeamDiagnosis:
     practice_gaps: tuple[PracticeGap, ...] = ()
     recommended_plays: tuple[RecommendedPlay, ...] = ()
     profile_mix: ProfileMix | None = None
+    flags: Mapping[str, BlockerFlag] = field(default_factory=_frozen)
+    ranking: tuple[str, ...] = ()
 
     @property
     def plays_to_practise_first(self) -> tuple[RecommendedPlay, ...]:
-        """The first two recommended plays."""
-        return self.recommended_plays[:2]
+        """The first two recommended plays the team does not already use regularly."""
+        return tuple(p for p in self.recommended_plays if not p.in_regular_use)[:2]
+
+    @property
+    def main_blockers(self) -> tuple[str, ...]:
+        """Top blockers flagged "main" (not tentative)."""
+        return tuple(b for b in self.top_blockers if self.flags[b].level == "main")
+
+    def flag(self, blocker: str) -> BlockerFlag | None:
+        """The flag verdict on a blocker, ``None`` when it was not rated."""
+        return self.flags.get(blocker)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict; a suppressed team gives only ``n`` and ``suppressed``."""
@@ -301,6 +343,8 @@ class TeamDiagnosis:
             "recommended_plays": [p.to_dict() for p in self.recommended_plays],
             "plays_to_practise_first": [p.id for p in self.plays_to_practise_first],
             "profile_mix": None if self.profile_mix is None else self.profile_mix.to_dict(),
+            "flags": {k: v.to_dict() for k, v in self.flags.items()},
+            "ranking": list(self.ranking),
         }
 
 
@@ -310,6 +354,8 @@ class OrgDimension:
 
     ``includes_unshown`` tells whether scores outside the shown team results
     are part of the reference (see the module notes on differencing).
+    ``median`` (the line the blocker chart draws) and ``pooled_sd`` (the pooled
+    within-team standard deviation the flags use) are not in :meth:`to_dict`.
     """
 
     id: str
@@ -322,6 +368,8 @@ class OrgDimension:
     prevalence_threshold: float
     spread_threshold: float | None
     practice_gap_threshold: float | None
+    median: float | None = None
+    pooled_sd: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
@@ -348,8 +396,8 @@ class RoundDiagnosis:
     threshold: int
     org: Mapping[str, OrgDimension]
     teams: Mapping[str, TeamDiagnosis]
-    severity_bar: float = SEVERITY_BAR
-    strength_bar: float = STRENGTH_BAR
+    flag_fdr: float = FLAG_FDR
+    tentative_below: int = SMALL_GROUP
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (no NaN; missing values are ``None``)."""
@@ -357,7 +405,7 @@ class RoundDiagnosis:
             "instrument": {"id": self.instrument_id, "version": self.instrument_version},
             "n_respondents": self.n_respondents,
             "anonymity_threshold": self.threshold,
-            "thresholds": {"severity": self.severity_bar, "strength": self.strength_bar},
+            "thresholds": {"flag_fdr": self.flag_fdr, "tentative_below": self.tentative_below},
             "org": {k: v.to_dict() for k, v in self.org.items()},
             "teams": {k: v.to_dict() for k, v in self.teams.items()},
         }
@@ -465,6 +513,7 @@ def diagnose_round(
     org = _org_dimensions(instrument, references, basics, kinds, prevalence_at, advice)
     percentiles = _percentiles(instrument, references, basics)
     mixes = _profile_mixes(profiles, data.index, codes, shown, threshold)
+    team_flags = _flags(instrument, scores, codes, shown, basics, references, org, profiles)
 
     results: dict[str, TeamDiagnosis] = {}
     for team in names:
@@ -485,6 +534,7 @@ def diagnose_round(
             org,
             advice,
             None if mixes is None else mixes[team],
+            team_flags.get(team, TeamFlags()),
         )
     return RoundDiagnosis(
         instrument_id=instrument.id,
@@ -616,10 +666,11 @@ def _references(
     codes: np.ndarray,
     basics: Mapping[str, Mapping[str, DimensionFinding]],
     threshold: int,
-) -> dict[str, tuple[np.ndarray, bool]]:
+) -> dict[str, tuple[np.ndarray, bool, np.ndarray]]:
     """Per dimension, the individual scores that make up "the org".
 
-    Returns the scores and whether scores outside shown team results are among them.
+    Returns the scores, whether scores outside shown team results are among
+    them, and which rows they are (a boolean mask over ``scores``).
     """
     references = {}
     for dim in instrument.dimensions:
@@ -629,14 +680,16 @@ def _references(
         mask = feeds[codes]
         rest = column[~mask].dropna()
         include_rest = not rest.empty and len(rest) >= threshold
-        chosen = column if include_rest else column[mask]
-        references[dim.id] = (chosen.dropna().to_numpy(dtype="float64"), include_rest)
+        rows = (
+            np.ones(len(column), dtype=bool) if include_rest else mask
+        ) & column.notna().to_numpy()
+        references[dim.id] = (column.to_numpy(dtype="float64")[rows], include_rest, rows)
     return references
 
 
 def _percentiles(
     instrument: Instrument,
-    references: Mapping[str, tuple[np.ndarray, bool]],
+    references: Mapping[str, tuple[np.ndarray, bool, np.ndarray]],
     basics: Mapping[str, Mapping[str, DimensionFinding]],
 ) -> dict[str, dict[str, float | None]]:
     """Per dimension, each shown team's mean placed in the org reference (one sort each)."""
@@ -651,7 +704,7 @@ def _percentiles(
 
 def _org_dimensions(
     instrument: Instrument,
-    references: Mapping[str, tuple[np.ndarray, bool]],
+    references: Mapping[str, tuple[np.ndarray, bool, np.ndarray]],
     basics: Mapping[str, Mapping[str, DimensionFinding]],
     kinds: Mapping[str, str | None],
     prevalence_at: Mapping[str, float],
@@ -659,12 +712,19 @@ def _org_dimensions(
 ) -> dict[str, OrgDimension]:
     org = {}
     for dim in instrument.dimensions:
-        ref, includes_unshown = references[dim.id]
+        ref, includes_unshown, _ = references[dim.id]
         team_sds = [
             f[dim.id].sd
             for f in basics.values()
             if not f[dim.id].withheld and f[dim.id].sd is not None
         ]
+        rated = [f[dim.id] for f in basics.values() if not f[dim.id].withheld]
+        df = sum(f.n_scored - 1 for f in rated if f.sd is not None)
+        pooled = (
+            math.sqrt(sum((f.n_scored - 1) * f.sd**2 for f in rated if f.sd is not None) / df)
+            if df > 0
+            else None
+        )
         spread = (
             float(np.quantile(team_sds, 0.75)) if len(team_sds) >= MIN_TEAMS_FOR_SPREAD else None
         )
@@ -680,16 +740,32 @@ def _org_dimensions(
             prevalence_threshold=prevalence_at[dim.id],
             spread_threshold=spread,
             practice_gap_threshold=(
-                (scale.min + scale.max) / 2 if kinds[dim.id] == "practice" else None
+                _middle_point(scale) - 0.5 if kinds[dim.id] == "practice" else None
             ),
+            median=float(np.median(ref)) if ref.size else None,
+            pooled_sd=pooled,
         )
     return org
 
 
+def _middle_point(scale: ResponseScale) -> int:
+    """The middle point of a scale, the upper one of two ("Sometimes", 3, on 1-5)."""
+    return math.ceil((scale.min + scale.max) / 2)
+
+
 def _display_name(dim: Dimension, kind: str | None, advice: Advice) -> str:
-    """Plain-language blocker name from the advice, else the instrument's name."""
-    found = advice.blocker(dim.id) if kind == "blocker" else None
-    return found.name if found is not None else dim.name
+    """The advice file's name of a blocker or play, else the instrument's name.
+
+    The advice file is the one source of names: the report's text, its charts
+    and the dashboard all show this one.
+    """
+    if kind == "blocker":
+        found = advice.blocker(dim.id)
+        return found.name if found is not None else dim.name
+    if kind == "practice":
+        play = advice.play(dim.id)
+        return play.name if play is not None else dim.name
+    return dim.name
 
 
 def _complete_finding(
@@ -730,21 +806,14 @@ def _team_diagnosis(
     org: Mapping[str, OrgDimension],
     advice: Advice,
     profile_mix: ProfileMix | None,
+    team_flags: TeamFlags,
 ) -> TeamDiagnosis:
-    order = {dim.id: i for i, dim in enumerate(instrument.dimensions)}
-    rated = [f for f in findings.values() if f.kind == "blocker" and f.severity is not None]
-    top = sorted(
-        (f for f in rated if f.severity >= SEVERITY_BAR),
-        key=lambda f: (-f.severity, -f.prevalence, order[f.dimension]),
-    )[:MAX_TOP_BLOCKERS]
-    low = sorted(
-        (f for f in rated if f.severity < STRENGTH_BAR),
-        key=lambda f: (f.severity, order[f.dimension]),
-    )
+    flags = team_flags.flags
+    top_ids = team_flags.above[:MAX_TOP_BLOCKERS]
+    low_ids = team_flags.strengths
     blocker_advice = {
-        f.dimension: advice.blocker_or_generic(f.dimension, org[f.dimension].name) for f in rated
+        b: advice.blocker_or_generic(b, org[b].name) for b in team_flags.ranking if b in org
     }
-    top_ids = tuple(f.dimension for f in top)
     gaps = _practice_gaps(top_ids, blocker_advice, findings, org)
     return TeamDiagnosis(
         name=team,
@@ -754,21 +823,64 @@ def _team_diagnosis(
         response_rate=n / invited if invited else None,
         dimensions=_frozen(findings),
         top_blockers=top_ids,
-        strengths=tuple(f.dimension for f in low),
-        summary=(
-            blocker_advice[top[0].dimension].summary_sentence(top[0].n_prevalent, top[0].n_scored)
-            if top
-            else None
-        ),
+        strengths=low_ids,
+        summary=_summary(team_flags, findings, blocker_advice, advice),
         strength_sentences=tuple(
-            blocker_advice[f.dimension].strength_sentence(f.n_prevalent, f.n_scored) for f in low
+            _with_note(
+                blocker_advice[b].strength_sentence(findings[b].n_prevalent, findings[b].n_scored),
+                flags[b],
+                findings[b],
+                advice,
+            )
+            for b in low_ids
         ),
-        checklist=_checklist(blocker_advice[top_ids[0]] if top else None, advice),
-        pillars=_pillars(findings, top_ids, advice),
+        checklist=_checklist(blocker_advice[top_ids[0]] if top_ids else None, advice),
+        pillars=_pillars(findings, flags, advice),
         practice_gaps=gaps,
-        recommended_plays=_recommended_plays(top_ids, blocker_advice, findings, org, advice),
+        recommended_plays=_recommended_plays(
+            top_ids, blocker_advice, findings, org, advice, instrument
+        ),
         profile_mix=profile_mix,
+        flags=flags,
+        ranking=team_flags.ranking,
     )
+
+
+def _with_note(sentence: str, flag: BlockerFlag, finding: DimensionFinding, advice: Advice) -> str:
+    """A sentence about a flagged blocker, with why it is tentative when it is."""
+    if not flag.tentative:
+        return sentence
+    return f"{sentence} {advice.wording.tentative_note(finding.n_scored, flag.fragile)}"
+
+
+def _summary(
+    team_flags: TeamFlags,
+    findings: Mapping[str, DimensionFinding],
+    blocker_advice: Mapping[str, BlockerAdvice],
+    advice: Advice,
+) -> str | None:
+    """The summary sentence: the first top blocker, or that none stands out."""
+    wording = advice.wording
+    if not team_flags.ranking:
+        return None
+    top = team_flags.above
+    if top:
+        first, finding = top[0], findings[top[0]]
+        flag = team_flags.flags[first]
+        if flag.level == "main":
+            return blocker_advice[first].summary_sentence(finding.n_prevalent, finding.n_scored)
+        sentence = fill_sentence(
+            wording.tentative_summary,
+            blocker_advice[first],
+            finding.n_prevalent or 0,
+            finding.n_scored,
+        )
+        return _with_note(sentence, flag, finding, advice)
+    leading = team_flags.flags[team_flags.ranking[0]]
+    if leading.estimate > 0:
+        name = blocker_advice[leading.dimension].name
+        return f"{wording.no_blocker} {wording.leading.format(name=name)}"
+    return wording.no_blocker
 
 
 def _checklist(top: BlockerAdvice | None, advice: Advice) -> tuple[tuple[str, str], ...]:
@@ -778,8 +890,37 @@ def _checklist(top: BlockerAdvice | None, advice: Advice) -> tuple[tuple[str, st
     return tuple((t.heading, lines[t.id]) for t in advice.checklist_topics if t.id in lines)
 
 
+def pillar_level(
+    flags: Mapping[str, BlockerFlag], blockers: tuple[str, ...]
+) -> tuple[str | None, bool, tuple[str, ...]]:
+    """A pillar's level from the flags of its blockers: the one rule behind every label.
+
+    "at risk" when one of its blockers is flagged as holding the team back
+    (tentative when only tentative flags make it), "strong" when every rated
+    blocker of it is a strength, "mixed" otherwise, ``None`` when none is rated.
+
+    Returns
+    -------
+    (str or None, bool, tuple of str)
+        The level, whether it is tentative, and the blockers that decide it.
+    """
+    rated = [flags[b] for b in blockers if b in flags]
+    if not rated:
+        return None, False, ()
+    above = [f for f in rated if f.above]
+    if above:
+        return (
+            "at risk",
+            all(f.level == "tentative" for f in above),
+            tuple(f.dimension for f in above),
+        )
+    if all(f.level == "strength" for f in rated):
+        return "strong", any(f.tentative for f in rated), tuple(f.dimension for f in rated)
+    return "mixed", False, ()
+
+
 def _pillars(
-    findings: Mapping[str, DimensionFinding], top_ids: tuple[str, ...], advice: Advice
+    findings: Mapping[str, DimensionFinding], flags: Mapping[str, BlockerFlag], advice: Advice
 ) -> tuple[PillarSummary, ...]:
     summaries = []
     for pillar in advice.pillars:
@@ -787,25 +928,17 @@ def _pillars(
         if not present:
             continue
         values = [findings[b].percentile for b in present if findings[b].percentile is not None]
-        percentile = float(np.mean(values)) if values else None
-        if any(b in top_ids for b in present) or (
-            percentile is not None and percentile >= PILLAR_AT_RISK_PERCENTILE
-        ):
-            level = "at risk"
-        elif percentile is None:
-            level = None
-        elif percentile <= PILLAR_STRONG_PERCENTILE:
-            level = "strong"
-        else:
-            level = "mixed"
+        level, tentative, flagged = pillar_level(flags, present)
         summaries.append(
             PillarSummary(
                 id=pillar.id,
                 name=pillar.name,
                 description=pillar.description,
                 blockers=present,
-                percentile=percentile,
+                percentile=float(np.mean(values)) if values else None,
                 level=level,
+                tentative=tentative,
+                flagged=flagged,
             )
         )
     return tuple(summaries)
@@ -821,9 +954,22 @@ def _practice_mean(play_id: str, findings: Mapping[str, DimensionFinding]) -> fl
 def _is_gap(
     play_id: str, findings: Mapping[str, DimensionFinding], org: Mapping[str, OrgDimension]
 ) -> bool:
-    mean = _practice_mean(play_id, findings)
+    """The practice mean, as printed, reads as a point below the scale's middle one."""
+    mean = display_round_or_none(_practice_mean(play_id, findings))
     below = org[play_id].practice_gap_threshold if play_id in org else None
     return mean is not None and below is not None and mean < below
+
+
+def _in_regular_use(
+    play_id: str, findings: Mapping[str, DimensionFinding], instrument: Instrument
+) -> bool:
+    """The practice mean reads as "Often" or more: the point three quarters up the scale."""
+    mean = _practice_mean(play_id, findings)
+    if mean is None:
+        return False
+    scale = _scale(instrument.dimension(play_id), instrument)
+    point = scale_point(mean, scale.min, scale.max)
+    return point is not None and point >= scale.min + 0.75 * (scale.max - scale.min)
 
 
 def _practice_gaps(
@@ -846,6 +992,7 @@ def _recommended_plays(
     findings: Mapping[str, DimensionFinding],
     org: Mapping[str, OrgDimension],
     advice: Advice,
+    instrument: Instrument,
 ) -> tuple[RecommendedPlay, ...]:
     candidates = list(dict.fromkeys(p for b in top_ids for p in blocker_advice[b].plays))
     plays = []
@@ -862,12 +1009,110 @@ def _recommended_plays(
                 addresses=tuple(b for b in top_ids if play_id in blocker_advice[b].plays),
                 practice_mean=_practice_mean(play_id, findings),
                 practice_gap=_is_gap(play_id, findings, org),
+                in_regular_use=play_id in findings
+                and _in_regular_use(play_id, findings, instrument),
             )
         )
     ranked = sorted(
         enumerate(plays), key=lambda ip: (-len(ip[1].addresses), not ip[1].practice_gap, ip[0])
     )
     return tuple(p for _, p in ranked)
+
+
+# --- flags -------------------------------------------------------------------------------
+
+
+def _flags(
+    instrument: Instrument,
+    scores: pd.DataFrame,
+    codes: np.ndarray,
+    shown: list[str],
+    basics: Mapping[str, Mapping[str, DimensionFinding]],
+    references: Mapping[str, tuple[np.ndarray, bool, np.ndarray]],
+    org: Mapping[str, OrgDimension],
+    profiles: pd.DataFrame | None,
+) -> dict[str, TeamFlags]:
+    """Every shown team's blocker flags and ranking (:func:`analytics.flags.flag_round`).
+
+    The profile-adjusted residual of a member on a blocker is their score
+    minus ``sum_c p_c * mu_c``: their posterior profile probabilities ``p``
+    times each profile's mean score on the blocker, estimated from the org
+    reference as probability-weighted means. Members without probabilities
+    (and every member when ``profiles`` is ``None``) are compared with the
+    org mean.
+    """
+    blockers = [dim.id for dim in instrument.blocker_dimensions]
+    probabilities = _probabilities(profiles, scores.index)
+    cells: dict[tuple[str, str], CellStats] = {}
+    refs: dict[str, BlockerReference] = {}
+    for blocker in blockers:
+        finding_org = org[blocker]
+        rated = [i for i, team in enumerate(shown) if not basics[team][blocker].withheld]
+        if not rated or finding_org.mean is None or finding_org.median is None:
+            continue
+        values = scores[blocker].to_numpy(dtype="float64", na_value=np.nan)
+        residual = values - _predicted(
+            values, references[blocker][2], probabilities, finding_org.mean
+        )
+        keep = ~np.isnan(values) & (codes >= 0)
+        keep &= np.isin(codes, rated)
+        group = codes[keep]
+        count = np.bincount(group, minlength=len(shown))
+        resid_mean = np.bincount(group, weights=residual[keep], minlength=len(shown)) / np.maximum(
+            count, 1
+        )
+        within = residual[keep] - resid_mean[group]
+        df = int(count[rated].sum() - len(rated))
+        adjusted_sd = math.sqrt(float(np.dot(within, within)) / df) if df > 0 else 0.0
+        highest = np.full(len(shown), -np.inf)
+        lowest = np.full(len(shown), np.inf)
+        np.maximum.at(highest, group, values[keep])
+        np.minimum.at(lowest, group, values[keep])
+        refs[blocker] = BlockerReference(
+            mean=finding_org.mean,
+            median=finding_org.median,
+            n=finding_org.n_scored,
+            sd=finding_org.pooled_sd or 0.0,
+            df=max(df, 1),
+            adjusted_sd=adjusted_sd,
+        )
+        for i in rated:
+            finding = basics[shown[i]][blocker]
+            cells[(shown[i], blocker)] = CellStats(
+                n=finding.n_scored,
+                mean=float(finding.mean),
+                ci_low=finding.ci_low,
+                ci_high=finding.ci_high,
+                highest=float(highest[i]),
+                lowest=float(lowest[i]),
+                adjusted=float(resid_mean[i]),
+            )
+    return flag_round(cells, refs, blockers)
+
+
+def _probabilities(profiles: pd.DataFrame | None, index: pd.Index) -> np.ndarray | None:
+    if profiles is None or profiles.shape[1] == 0:
+        return None
+    aligned = profiles if profiles.index.equals(index) else profiles.reindex(index)
+    return aligned.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _predicted(
+    values: np.ndarray, reference: np.ndarray, probabilities: np.ndarray | None, org_mean: float
+) -> np.ndarray:
+    """Each member's expected score on a blocker given their profile probabilities."""
+    predicted = np.full(values.shape, org_mean)
+    if probabilities is None:
+        return predicted
+    assigned = ~np.isnan(probabilities).any(axis=1)
+    fit = assigned & reference
+    weights = probabilities[fit]
+    totals = weights.sum(axis=0)
+    means = np.divide(
+        weights.T @ values[fit], totals, out=np.full(totals.shape, org_mean), where=totals > 0
+    )
+    predicted[assigned] = probabilities[assigned] @ means
+    return predicted
 
 
 def _profile_mixes(
