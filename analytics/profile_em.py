@@ -15,7 +15,9 @@ strategy of Biernacki, Celeux & Govaert (2003) for starting values:
    from k-means++ seeds followed by up to ``N_LLOYD`` Lloyd iterations;
 3. run the best ones to convergence on the subsample until ``N_KEEP`` distinct
    optima are found (the best optimum of a subsample need not be the best on
-   all rows);
+   all rows); starts given by the caller (``init_params``, such as
+   :func:`split_starts` of the ``k - 1`` solution) are screened the same way
+   and add ``N_KEEP_GIVEN`` more optima;
 4. refine each on the growing subsamples (per-sample log-likelihood change
    below ``tol``), keep the one with the highest log-likelihood on all rows and
    refine it on all rows to ``tol * POLISH_TOL_FACTOR``.
@@ -43,7 +45,7 @@ import contextlib
 import functools
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,10 +55,19 @@ from threadpoolctl import threadpool_limits
 
 COVARIANCE_TYPES = ("diag", "full")
 SHORT_ITER = 15
-N_KEEP = 3  # 3, not 2: higher likelihoods for k >= 5 on the 100k benchmark, for ~15% more time
+# Distinct optima refined on the growing subsamples: N_KEEP from the k-means++
+# starts and N_KEEP_GIVEN from the given ones (split starts). 2 + 1 reached higher
+# log-likelihoods for k >= 5 on the 100k benchmark than 3 + 0 (the k-means++
+# starts alone), in about the same time.
+N_KEEP = 2
+N_KEEP_GIVEN = 1
 N_LLOYD = 30
 LADDER_FACTOR = 4
 POLISH_TOL_FACTOR = 0.1
+MAX_ITEMS = 50  # largest number of answers averaged that infer_resolution recognises
+GRID_SHARE = 0.99  # share of rows that must lie on a grid for infer_resolution to use it
+_MAX_GRID_VALUES = 20_000  # more distinct values than this: not a grid
+SPLIT_SHIFT = 0.5  # split starts: means moved by this many SDs along the main axis
 _EPS = 10 * np.finfo(float).eps
 _TINY = 1e-280  # below this a row's density terms may have lost precision to underflow
 Reg = float | np.ndarray
@@ -94,8 +105,73 @@ def blas_single_thread() -> Iterator[None]:
                 _blas_limiter = None
 
 
-def resolution_reg_covar(X: np.ndarray, scale: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+def infer_resolution(X: np.ndarray) -> np.ndarray:
+    """The step of each column of discrete scores, guessed from the values alone.
+
+    A mean of ``m`` answers on an integer scale is a multiple of ``1 / m``. For
+    every observed value the smallest such ``m`` (up to :data:`MAX_ITEMS`) is
+    its *denominator*; the denominators that divide no other observed one are
+    the numbers of answers actually averaged (with missing answers there are
+    several: 4 and 5 when one of five items may be skipped), and the step is
+    that of the fewest, ``1 / min(m)``: the coarsest grid in the data. The
+    smallest gap between observed values would be much finer (0.05 for a mix
+    of quarters and fifths) and make the variance floor of
+    :func:`resolution_reg_covar` 16 to 25 times too small.
+
+    Columns whose values are not (for 99 % of the rows) on such a grid, for
+    example scores shifted or rescaled, fall back to the smallest gap between
+    observed values; NaN means continuous (a single value, or no gap).
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d)
+        Scores on their original scale; NaN is ignored.
+
+    Returns
+    -------
+    numpy.ndarray of shape (d,)
+
+    Examples
+    --------
+    >>> fifths = np.array([1.0, 2.2, 3.4, 4.6, 5.0])
+    >>> mixed = np.array([1.0, 2.25, 3.4, 3.5, 4.75])  # means of 4 or 5 answers
+    >>> infer_resolution(np.c_[fifths, mixed]).tolist()
+    [0.2, 0.25]
+    """
+    X = np.asarray(X, dtype=float)
+    out = np.full(X.shape[1], np.nan)
+    m = np.arange(1, MAX_ITEMS + 1)
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        values, counts = np.unique(np.round(column[np.isfinite(column)], 9), return_counts=True)
+        if len(values) < 2:
+            continue
+        if len(values) <= _MAX_GRID_VALUES:
+            scaled = values[:, None] * m[None, :]
+            on_grid = np.abs(scaled - np.round(scaled)) <= 1e-6 * m[None, :]
+            has = on_grid.any(axis=1)
+            if counts[has].sum() >= GRID_SHARE * counts.sum():
+                found = np.unique(m[on_grid[has].argmax(axis=1)])
+                maximal = [a for a in found if not np.any((found % a == 0) & (found != a))]
+                out[j] = 1.0 / min(maximal)
+                continue
+        gap = float(np.diff(values).min())
+        out[j] = gap if gap > 0 else np.nan
+    return out
+
+
+def resolution_reg_covar(
+    X: np.ndarray,
+    scale: np.ndarray,
+    floor: float = 1e-6,
+    resolution: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-dimension variance floor ``(h / scale)**2 / 12`` for discrete scores.
+
+    ``h**2 / 12`` is the variance of rounding to a grid of step ``h``: with it
+    added, no component can shrink onto one value of a discrete score and gain
+    unbounded likelihood (a spike), and the density of a score stays
+    comparable to the probability of its grid cell.
 
     Parameters
     ----------
@@ -105,6 +181,11 @@ def resolution_reg_covar(X: np.ndarray, scale: np.ndarray, floor: float = 1e-6) 
         Standard deviations used to standardize them.
     floor : float
         Lower bound (scikit-learn's default ``reg_covar``), used for continuous data.
+    resolution : numpy.ndarray of shape (d,), optional
+        The step ``h`` of each score on its original scale when it is known,
+        for example from the instrument (``1 / m`` for a mean of ``m`` answers on
+        an integer scale); NaN or 0 means continuous. None infers it from ``X``
+        (:func:`infer_resolution`).
 
     Returns
     -------
@@ -115,14 +196,15 @@ def resolution_reg_covar(X: np.ndarray, scale: np.ndarray, floor: float = 1e-6) 
     >>> X = np.array([[1.0], [1.2], [1.4], [2.0]])
     >>> resolution_reg_covar(X, np.array([1.0])).round(5)
     array([0.00333])
+    >>> resolution_reg_covar(X, np.array([2.0]), resolution=np.array([0.25])).round(5)
+    array([0.0013])
     """
-    out = np.full(X.shape[1], floor)
-    for j in range(X.shape[1]):
-        values = np.unique(np.round(X[:, j], 6))
-        if len(values) > 1:
-            h = float(np.diff(values).min()) / float(scale[j])
-            out[j] = max(floor, h * h / 12.0)
-    return out
+    h = infer_resolution(X) if resolution is None else np.asarray(resolution, dtype=float)
+    if h.shape != (X.shape[1],):
+        raise ValueError(f"resolution needs one value per column ({X.shape[1]}), got {h.shape}")
+    with np.errstate(invalid="ignore"):
+        reg = (h / np.asarray(scale, dtype=float)) ** 2 / 12.0
+    return np.where(np.isfinite(reg) & (reg > floor), reg, floor)
 
 
 class FitFailedError(RuntimeError):
@@ -592,6 +674,61 @@ def _kmeans_resp(data: MixtureData, k: int, rng: np.random.RandomState) -> np.nd
     return nearest.astype(float)
 
 
+def split_starts(fit: MixtureFit) -> list[Params]:
+    """Starting values for ``k + 1`` components: ``fit`` with one component split in two.
+
+    One start per component ``j``: its weight is halved and its mean moved by
+    ``+-`` :data:`SPLIT_SHIFT` standard deviations along its main axis (the
+    largest variance for ``"diag"``, the first principal axis for ``"full"``),
+    and that axis' variance shrunk by the same amount, so the pair keeps the
+    component's mean and covariance. Seeding ``k + 1`` components from the
+    ``k``-component optimum makes the fit of ``k + 1`` at least as good as that
+    of ``k`` in practice (the log-likelihood is monotone in ``k``), where
+    independent starts alone sometimes end in a poorer optimum.
+
+    Parameters
+    ----------
+    fit : MixtureFit
+        A fitted mixture (standardized scale).
+
+    Returns
+    -------
+    list of (weights, means, covariances)
+        ``fit.k`` parameter sets of ``fit.k + 1`` components.
+
+    Examples
+    --------
+    >>> one = MixtureFit("diag", np.ones(1), np.zeros((1, 2)), np.array([[4.0, 1.0]]), 0.0, 0, True)
+    >>> (weights, means, covs), = split_starts(one)
+    >>> weights.tolist(), means.tolist(), covs.tolist()
+    ([0.5, 0.5], [[1.0, 0.0], [-1.0, 0.0]], [[3.0, 1.0], [3.0, 1.0]])
+    """
+    starts = []
+    for j in range(fit.k):
+        cov = fit.covariances[j]
+        if fit.covariance_type == "diag":
+            axis = np.zeros_like(cov)
+            main = int(np.argmax(cov))
+            axis[main] = 1.0
+            variance = float(cov[main])
+        else:
+            eigenvalues, eigenvectors = np.linalg.eigh(cov)
+            axis, variance = eigenvectors[:, -1], float(eigenvalues[-1])
+        shift = SPLIT_SHIFT * math.sqrt(variance) * axis
+        if fit.covariance_type == "diag":
+            shrunk = cov - SPLIT_SHIFT**2 * variance * axis
+        else:
+            shrunk = cov - SPLIT_SHIFT**2 * variance * np.outer(axis, axis)
+        weights = np.append(fit.weights, fit.weights[j] / 2)
+        weights[j] /= 2
+        means = np.vstack([fit.means, fit.means[j] - shift])
+        means[j] = fit.means[j] + shift
+        covariances = np.concatenate([fit.covariances, shrunk[None]])
+        covariances[j] = shrunk
+        starts.append((weights, means, covariances))
+    return starts
+
+
 def fit_mixture(
     X: np.ndarray,
     k: int,
@@ -603,6 +740,7 @@ def fit_mixture(
     reg_covar: float | np.ndarray = 1e-6,
     subsample_size: int | None = 5_000,
     random_state: int | np.random.RandomState | None = None,
+    init_params: Sequence[Params] = (),
 ) -> MixtureFit:
     """Fit a ``k``-component Gaussian mixture by emEM (see the module docstring).
 
@@ -627,6 +765,10 @@ def fit_mixture(
         Screen starts on at most this many random rows (None: all rows).
     random_state : int, RandomState or None
         Seed for the subsample and the starts.
+    init_params : sequence of (weights, means, covariances)
+        Further starts, screened together with the ``n_init`` k-means++ ones
+        (for example :func:`split_starts` of the ``k - 1`` solution); they do not
+        change the random draws of the others.
 
     Returns
     -------
@@ -656,7 +798,16 @@ def fit_mixture(
     # Multi-threaded BLAS is 10-30x *slower* on these thin (n x d) products.
     with blas_single_thread():
         return _fit_mixture(
-            data, k, covariance_type, n_init, max_iter, tol, reg_covar, subsample_size, random_state
+            data,
+            k,
+            covariance_type,
+            n_init,
+            max_iter,
+            tol,
+            reg_covar,
+            subsample_size,
+            random_state,
+            init_params,
         )
 
 
@@ -670,6 +821,7 @@ def _fit_mixture(
     reg_covar: Reg,
     subsample_size: int | None,
     seed: int | np.random.RandomState | None,
+    init_params: Sequence[Params] = (),
 ) -> MixtureFit:
     X = data.X
     n = len(X)
@@ -699,19 +851,34 @@ def _fit_mixture(
             starts.append(_run_em(screen, state, covariance_type, SHORT_ITER, tol, reg_covar))
         except np.linalg.LinAlgError:
             continue
-    if not starts:
+    given: list[_State] = []
+    for weights, means, covariances in init_params:
+        if means.shape != (k, X.shape[1]):
+            raise ValueError(f"init_params need {k} components of {X.shape[1]} features")
+        try:
+            state = _State(weights, means, covariances)
+            given.append(_run_em(screen, state, covariance_type, SHORT_ITER, tol, reg_covar))
+        except np.linalg.LinAlgError:
+            continue
+    if not starts and not given:
         raise FitFailedError(f"all {n_init} starts of k={k} ({covariance_type}) collapsed")
-    starts.sort(key=lambda s: -s.log_likelihood)  # stable: ties keep start order
     # Run the most promising starts to convergence, keeping N_KEEP distinct optima
-    # (the best optimum of a subsample need not be the best on all rows).
+    # (the best optimum of a subsample need not be the best on all rows). The
+    # given starts compete apart, for N_KEEP_GIVEN more: ranked together, they
+    # could push out the k-means++ start that converges to the best optimum.
+    screen_tol = tol * len(screen)
     finished: list[_State] = []
-    for state in starts[: 2 * N_KEEP]:
-        if not state.converged:
-            state = _run_squarem(screen, state, covariance_type, max_iter, tol, reg_covar)
-        if all(abs(state.log_likelihood - f.log_likelihood) > tol * len(screen) for f in finished):
-            finished.append(state)
-        if len(finished) == N_KEEP:
-            break
+    for pool, keep in ((starts, N_KEEP), (given, N_KEEP_GIVEN)):
+        pool.sort(key=lambda s: -s.log_likelihood)  # stable: ties keep start order
+        kept = 0
+        for state in pool[: 2 * keep]:
+            if not state.converged:
+                state = _run_squarem(screen, state, covariance_type, max_iter, tol, reg_covar)
+            if all(abs(state.log_likelihood - f.log_likelihood) > screen_tol for f in finished):
+                finished.append(state)
+                kept += 1
+            if kept == keep:
+                break
     for stage in reversed(ladder[1:]):  # growing subsamples
         finished = [
             _run_squarem(stage, f, covariance_type, max_iter, tol, reg_covar) for f in finished
@@ -724,6 +891,65 @@ def _fit_mixture(
     best = max(finished, key=lambda s: s.log_likelihood)
     best = _run_squarem(data, best, covariance_type, max_iter, tol * POLISH_TOL_FACTOR, reg_covar)
     return _to_fit(best, covariance_type)
+
+
+def refine_mixture(
+    X: np.ndarray | MixtureData,
+    params: Params,
+    covariance_type: str,
+    *,
+    max_iter: int = 500,
+    tol: float = 1e-4,
+    reg_covar: float | np.ndarray = 1e-6,
+) -> MixtureFit:
+    """Run (SQUAREM-accelerated, monotone) EM on all rows from given parameters.
+
+    Used to repair a candidate from a nested solution: a ``"diag"`` fit as a
+    start for ``"full"`` covariances, or a :func:`split_starts` start.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d) or MixtureData
+        Complete data (standardized).
+    params : (weights, means, covariances)
+        Start; ``"diag"`` covariances of shape ``(k, d)`` are accepted for a
+        ``"full"`` fit.
+    covariance_type : {"diag", "full"}
+    max_iter, tol, reg_covar :
+        As in :func:`fit_mixture` (``tol`` is used as is, without the final
+        polish's factor).
+
+    Returns
+    -------
+    MixtureFit
+
+    Raises
+    ------
+    FitFailedError
+        If the start has a singular covariance.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))])
+    >>> start = (np.full(2, 0.5), np.array([[-1.0, 0.0], [1.0, 0.0]]), np.ones((2, 2)))
+    >>> fit = refine_mixture(X, start, "full")
+    >>> fit.covariances.shape, sorted(np.round(fit.means[:, 0]).tolist())
+    ((2, 2, 2), [-3.0, 3.0])
+    """
+    weights, means, covariances = (np.asarray(a, dtype=float) for a in params)
+    if covariance_type == "full" and covariances.ndim == 2:
+        covariances = covariances[:, :, None] * np.eye(covariances.shape[1])
+    data = MixtureData.of(X)
+    with blas_single_thread():
+        try:
+            _evaluate(data, (weights, means, covariances), covariance_type)
+        except np.linalg.LinAlgError as exc:
+            raise FitFailedError(f"singular start: {exc}") from exc
+        state = _run_squarem(
+            data, _State(weights, means, covariances), covariance_type, max_iter, tol, reg_covar
+        )
+    return _to_fit(state, covariance_type)
 
 
 def _to_fit(state: _State, covariance_type: str) -> MixtureFit:

@@ -106,3 +106,68 @@ def test_fit_is_at_least_as_good_as_sklearn_on_overlapping_profiles() -> None:
         ours = fit_mixture(Z, 6, cov_type, n_init=10, subsample_size=1000, random_state=0)
         sk = GaussianMixture(6, covariance_type=cov_type, random_state=0).fit(Z)
         assert ours.log_likelihood >= sk.score(Z) * len(Z) - 0.5
+
+
+# ------------------------------------------------------------------ split starts, nesting
+@pytest.mark.parametrize("cov_type", ["diag", "full"])
+def test_split_starts_keep_the_split_components_moments(cov_type: str) -> None:
+    fit = mixture(cov_type, k=3, d=4, seed=7)
+    starts = em.split_starts(fit)
+    assert len(starts) == 3
+    for j, (weights, means, covs) in enumerate(starts):
+        assert weights.shape == (4,) and means.shape == (4, 4) and len(covs) == 4
+        assert weights.sum() == pytest.approx(1.0)
+        others = [i for i in range(3) if i != j]
+        np.testing.assert_array_equal(means[others], fit.means[others])
+        # The pair j, 3 has the weight, mean and (total) covariance of component j.
+        pair_w = weights[[j, 3]]
+        assert pair_w.sum() == pytest.approx(fit.weights[j])
+        pair_mean = (pair_w[:, None] * means[[j, 3]]).sum(axis=0) / pair_w.sum()
+        np.testing.assert_allclose(pair_mean, fit.means[j])
+        full = [np.diag(c) if cov_type == "diag" else c for c in covs[[j, 3]]]
+        spread = [np.outer(m - pair_mean, m - pair_mean) for m in means[[j, 3]]]
+        total = sum(w * (c + s) for w, c, s in zip(pair_w, full, spread, strict=True))
+        expected = np.diag(fit.covariances[j]) if cov_type == "diag" else fit.covariances[j]
+        np.testing.assert_allclose(total / pair_w.sum(), expected, atol=1e-12)
+        em._precision_cholesky(covs, cov_type)  # still positive definite
+
+
+def test_given_starts_never_make_a_fit_worse() -> None:
+    rng = np.random.default_rng(8)
+    centres = rng.normal(0, 1.0, (5, 4))
+    Z = centres[rng.integers(0, 5, 3000)] + rng.normal(0, 0.6, (3000, 4))
+    data = MixtureData((Z - Z.mean(axis=0)) / Z.std(axis=0))
+    smaller = fit_mixture(data, 4, "diag", n_init=3, random_state=1)
+    plain = fit_mixture(data, 5, "diag", n_init=3, random_state=2)
+    seeded = fit_mixture(
+        data, 5, "diag", n_init=3, random_state=2, init_params=em.split_starts(smaller)
+    )
+    assert seeded.log_likelihood >= plain.log_likelihood - 1e-6
+    with pytest.raises(ValueError, match="init_params"):
+        fit_mixture(data, 3, "diag", init_params=em.split_starts(smaller))
+
+
+def test_refine_mixture_from_a_diag_fit_reaches_at_least_its_likelihood() -> None:
+    rng = np.random.default_rng(9)
+    a = rng.normal(0, 1, (500, 3))
+    Z = np.vstack([a, a @ np.array([[1.0, 0.8, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) + 3])
+    diag = fit_mixture(Z, 2, "diag", n_init=2, random_state=0)
+    full = em.refine_mixture(Z, (diag.weights, diag.means, diag.covariances), "full")
+    assert full.covariances.shape == (2, 3, 3)
+    assert full.log_likelihood >= diag.log_likelihood
+    assert full.to_sklearn().score(Z) * len(Z) == pytest.approx(full.log_likelihood)
+
+
+def test_infer_resolution() -> None:
+    fifths = np.arange(5, 26) / 5  # means of five answers on 1..5
+    quarters = np.arange(4, 21) / 4
+    mixed = np.r_[fifths, quarters]  # four or five answers
+    sevens = np.arange(3, 22) / 3  # means of three answers on 1..7
+    columns = [fifths, quarters, mixed, sevens]
+    steps = em.infer_resolution(np.column_stack([np.resize(c, 40) for c in columns]))
+    np.testing.assert_allclose(steps, [0.2, 0.25, 0.25, 1 / 3])
+    # Not on a grid of 1/m (shifted scores): the smallest gap, as before.
+    shifted = fifths + 0.013
+    np.testing.assert_allclose(em.infer_resolution(shifted[:, None]), [0.2])
+    # One value, or NaN only: no resolution.
+    assert np.isnan(em.infer_resolution(np.array([[3.0, np.nan], [3.0, np.nan]]))).all()
