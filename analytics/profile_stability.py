@@ -33,9 +33,11 @@ from threadpoolctl import threadpool_limits
 from analytics.profile_em import (
     FitFailedError,
     MixtureData,
+    MixtureFit,
     blas_single_thread,
     fit_mixture,
     resolution_reg_covar,
+    split_starts,
 )
 
 if TYPE_CHECKING:
@@ -270,13 +272,33 @@ class LRTResult:
 
 def _lr(Z: np.ndarray, k: int, params: dict[str, Any], seed: int) -> tuple[float, Any]:
     rng = np.random.RandomState(seed)
-    null = fit_mixture(Z, k - 1, random_state=rng.randint(np.iinfo(np.int32).max), **params)
-    alt = fit_mixture(Z, k, random_state=rng.randint(np.iinfo(np.int32).max), **params)
+    data = MixtureData(Z)
+    null = fit_mixture(data, k - 1, random_state=rng.randint(np.iinfo(np.int32).max), **params)
+    alt = fit_mixture(
+        data,
+        k,
+        random_state=rng.randint(np.iinfo(np.int32).max),
+        init_params=split_starts(null),  # from the null's optimum: LL_k >= LL_{k-1} in practice
+        **params,
+    )
     # k nests k - 1, so the maximized LR is >= 0; a negative value is a local optimum.
     return max(0.0, 2.0 * (alt.log_likelihood - null.log_likelihood)), null
 
 
-def _boot_lr(null, n: int, k: int, params: dict[str, Any], seed: int) -> float:
+def bootstrap_lr(null: MixtureFit, n: int, k: int, params: dict[str, Any], seed: int) -> float:
+    """The LR statistic of ``k - 1`` vs ``k`` profiles on ``n`` rows drawn from ``null``.
+
+    One bootstrap replicate of :func:`bootstrap_lrt`: both models are refitted
+    (``params`` go to :func:`analytics.profile_em.fit_mixture`, with
+    ``covariance_type``); NaN when a refit collapses.
+
+    Examples
+    --------
+    >>> null = MixtureFit("diag", np.ones(1), np.zeros((1, 2)), np.ones((1, 2)), 0.0, 0, True)
+    >>> lr = bootstrap_lr(null, 200, 2, {"covariance_type": "diag", "n_init": 2}, seed=0)
+    >>> 0.0 <= lr < 30.0
+    True
+    """
     gmm = null.to_sklearn()
     gmm.random_state = seed
     sample, _ = gmm.sample(n)
@@ -299,6 +321,7 @@ def bootstrap_lrt(
     subsample_size: int | None = 5_000,
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
+    resolution: np.ndarray | None = None,
 ) -> LRTResult:
     """McLachlan's parametric bootstrap LRT of ``k - 1`` against ``k`` profiles.
 
@@ -323,6 +346,9 @@ def bootstrap_lrt(
     random_state : int, RandomState or None
     n_jobs : int or None
         Bootstrap data sets processed in parallel (threads).
+    resolution : array of shape (d,), optional
+        Step between possible scores per column for ``reg_covar="auto"`` (see
+        :meth:`analytics.profiles.ProfileModel.fit`); None infers it.
 
     Returns
     -------
@@ -341,7 +367,10 @@ def bootstrap_lrt(
     raw = values[~np.isnan(values).any(axis=1)]
     scaler = StandardScaler().fit(raw)
     Z = scaler.transform(raw)
-    reg = resolution_reg_covar(raw, scaler.scale_) if reg_covar == "auto" else float(reg_covar)
+    if reg_covar == "auto":
+        reg = resolution_reg_covar(raw, scaler.scale_, resolution=resolution)
+    else:
+        reg = float(reg_covar)
     params = {
         "covariance_type": covariance_type,
         "n_init": n_init,
@@ -355,7 +384,7 @@ def bootstrap_lrt(
     observed, null = _lr(Z, k, params, seeds[0])
     with blas_single_thread():
         boot = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_boot_lr)(null, len(Z), k, params, seed) for seed in seeds[1:]
+            delayed(bootstrap_lr)(null, len(Z), k, params, seed) for seed in seeds[1:]
         )
     boot_lr = np.array(boot, dtype=float)
     valid = boot_lr[np.isfinite(boot_lr)]

@@ -5,7 +5,9 @@ The generative model, per respondent ``r`` in team ``t`` with profile ``p``:
 1. ``level[r, d] = profile_mean[p, d] + team_effect[t, d] + N(0, latent_sd)``
    for every dimension ``d`` (on that dimension's response scale);
 2. for every item ``i`` of ``d``:
-   ``answer = round(clip(level[r, d] + N(0, noise), scale.min, scale.max))``;
+   ``answer = round(clip(level[r, d] + N(0, noise), scale.min, scale.max))``
+   (without the clip when ``clip=False``, a method-study variant whose
+   answers may fall outside the scale);
 3. reverse-keyed items record the mirrored answer ``min + max - answer``, so
    that reverse keying in :mod:`analytics.scoring` recovers the level;
 4. each answer is independently removed (``NaN``) with probability
@@ -13,7 +15,9 @@ The generative model, per respondent ``r`` in team ``t`` with profile ``p``:
 
 Clipping and rounding shrink scores slightly toward the middle of the scale
 near its ends, so recovered means match profile means to about 0.1 scale
-points, not exactly.
+points, not exactly; clipping also skews a profile near an end of the scale,
+which is what makes a density criterion (BIC) split it into several Gaussian
+components (see :mod:`analytics.profiles`).
 """
 
 from __future__ import annotations
@@ -130,6 +134,7 @@ def simulate_responses(
     missing_rate: float = 0.0,
     random_state: int | np.random.Generator | None = None,
     latent_sd: float = 0.5,
+    clip: bool = True,
 ) -> SyntheticData:
     """Draw a synthetic survey round from latent profiles (see the module docs).
 
@@ -162,6 +167,11 @@ def simulate_responses(
     latent_sd : float, default 0.5
         Standard deviation of respondents' latent levels around their profile
         (and team) mean.
+    clip : bool, default True
+        Clip answers to the response scale before rounding. ``False`` gives
+        unbounded Gaussian answers rounded to integers (some outside the
+        scale): not a valid survey, but the same profiles without the skew
+        that clipping adds, for studying profile selection.
 
     Returns
     -------
@@ -203,7 +213,7 @@ def simulate_responses(
         + rng.normal(0.0, latent_sd, size=(n_respondents, len(dim_ids)))
     )
 
-    answers = _answer_items(instrument, latent, noise, rng)
+    answers = _answer_items(instrument, latent, noise, rng, clip=clip)
     if missing_rate > 0:
         answers[rng.random(answers.shape) < missing_rate] = np.nan
 
@@ -310,7 +320,12 @@ def _team_effects(
 
 
 def _answer_items(
-    instrument: Instrument, latent: np.ndarray, noise: float, rng: np.random.Generator
+    instrument: Instrument,
+    latent: np.ndarray,
+    noise: float,
+    rng: np.random.Generator,
+    *,
+    clip: bool = True,
 ) -> np.ndarray:
     dim_index = {dim.id: j for j, dim in enumerate(instrument.dimensions)}
     item_dim = np.array(
@@ -322,7 +337,7 @@ def _answer_items(
     reverse = np.array([item.reverse for item in instrument.items], dtype=bool)
 
     raw = latent[:, item_dim] + rng.normal(0.0, noise, size=(latent.shape[0], item_dim.size))
-    answers = np.rint(np.clip(raw, low, high))
+    answers = np.rint(np.clip(raw, low, high) if clip else raw)
     return np.where(reverse, low + high - answers, answers)
 
 

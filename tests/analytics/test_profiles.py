@@ -11,12 +11,16 @@ from hypothesis.extra.numpy import arrays
 from joblib import parallel_config
 from scipy.stats import multivariate_normal
 from sklearn.base import clone
+from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
-from analytics.profile_em import fit_mixture, n_parameters, resolution_reg_covar
+from analytics.profile_candidates import select_candidate
+from analytics.profile_em import fit_mixture, infer_resolution, n_parameters, resolution_reg_covar
 from analytics.profile_names import name_profiles
-from analytics.profiles import FIT_TABLE_COLUMNS, ProfileModel
+from analytics.profiles import FIT_TABLE_COLUMNS, ProfileModel, score_resolution
+from analytics.scoring import score_dimensions
+from analytics.synthetic import simulate_responses
 
 DIMS = ["trust", "time_pressure", "fixed_pie", "misalignment", "power"]
 
@@ -56,8 +60,91 @@ def test_recovers_separated_profiles(k: int) -> None:
 def test_no_structure_selects_one_profile() -> None:
     model = ProfileModel(k_range=(1, 5), n_init=5, random_state=0).fit(unstructured())
     assert model.k_ == 1
-    assert model.names_ == ["Average"]
+    assert model.names_ == ["All respondents"]
     assert model.sizes_.tolist() == [600]
+    assert any("no profile structure" in w for w in model.warnings_)
+
+
+def generated_scores(instrument, n: int, seed: int, *, blockers_only: bool, **kwargs):
+    """Scores of simulated answers from the project's generator (4 true profiles)."""
+    sim = simulate_responses(instrument, n_respondents=n, teams=20, random_state=seed, **kwargs)
+    scores = score_dimensions(sim.data, instrument)
+    if blockers_only:
+        scores = scores[[dim.id for dim in instrument.blocker_dimensions]]
+    return scores, sim.truth.astype(str).to_numpy()
+
+
+def test_recovers_the_generators_four_profiles_despite_clipping(default_instrument) -> None:
+    # Answers clipped to 1..5 and rounded; all eleven scores (the 2-item practice
+    # scales are the most clipped).
+    X, truth = generated_scores(default_instrument, 4000, seed=1, blockers_only=False)
+    model = ProfileModel(k_range=(1, 6), covariance_types=("diag",), n_init=3, random_state=0)
+    model.fit(X)
+    assert model.k_ == 4
+    assert adjusted_rand_score(truth, model.labels_.astype(str)) >= 0.9
+
+
+def test_icl_does_not_split_skewed_profiles_where_bic_does(default_instrument) -> None:
+    # The five blocker scores at 20k respondents: clipping skews each profile and BIC
+    # adds components to fit the skew (over-extraction); ICL keeps the four.
+    X, truth = generated_scores(default_instrument, 20_000, seed=2, blockers_only=True)
+    model = ProfileModel(k_range=(1, 6), covariance_types=("diag",), n_init=3, random_state=0)
+    model.fit(X)
+    assert model.k_ == 4
+    by_bic = model.fit_table_.loc[select_candidate(model.fit_table_, "bic")[0], "k"]
+    assert by_bic > 4
+    # As good as a classifier trained on the true profiles can be from these scores.
+    bound = adjusted_rand_score(truth, QuadraticDiscriminantAnalysis().fit(X, truth).predict(X))
+    assert adjusted_rand_score(truth, model.labels_.astype(str)) >= bound - 0.01
+    # The same data without clipping: BIC too finds four profiles.
+    unclipped, _ = generated_scores(
+        default_instrument, 20_000, seed=2, blockers_only=True, clip=False
+    )
+    bic = ProfileModel(
+        k_range=(1, 6), covariance_types=("diag",), n_init=3, criterion="bic", random_state=0
+    )
+    assert bic.fit(unclipped).k_ == 4
+
+
+def test_icl_against_an_independent_computation() -> None:
+    # Overlapping profiles, so that the entropy term matters.
+    X, _ = separated(3, n=600, seed=3, sd=1.0)
+    model = small_model(k_range=3, covariance_types=("full",)).fit(X)
+    row = model.fit_table_.iloc[0]
+    Z = model.scaler_.transform(X.to_numpy())
+    # sklearn's own BIC and posteriors of the same fit (model.gmm_), on the standardized
+    # scale; the Jacobian moves the log-likelihood to the raw scores (BIC + 2 n sum log s).
+    proba = model.gmm_.predict_proba(Z)
+    en = float(-np.sum(proba * np.log(np.clip(proba, 1e-300, None))))
+    bic = model.gmm_.bic(Z) + 2 * len(Z) * np.sum(np.log(model.scaler_.scale_))
+    assert row["bic"] == pytest.approx(bic, rel=1e-9)
+    # Lower is better: ICL = BIC + 2 EN >= BIC (EN = sum -p ln p >= 0).
+    assert en > 10
+    assert row["icl"] == pytest.approx(bic + 2 * en, rel=1e-9)
+
+
+def test_log_likelihood_is_monotone_in_k_where_independent_starts_were_not(
+    default_instrument,
+) -> None:
+    X, _ = generated_scores(default_instrument, 3000, seed=3, blockers_only=True)
+    model = ProfileModel(k_range=(1, 8), covariance_types=("diag",), random_state=0).fit(X)
+    ll = model.fit_table_["log_likelihood"].to_numpy()
+    assert (np.diff(ll) >= 0).all()
+    # The k-means++ starts alone (the old strategy), with the same seeds: k=7 ended
+    # below k=6 (a local optimum), which split starts from the k=6 solution avoid.
+    seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=8)
+    Z = model.scaler_.transform(X.to_numpy())
+    jacobian = len(Z) * np.sum(np.log(model.scaler_.scale_))
+    plain = fit_mixture(Z, 7, "diag", random_state=seeds[6], reg_covar=model.reg_covar_)
+    assert plain.log_likelihood - jacobian < ll[5] < ll[6]
+
+
+def test_blrt_column() -> None:
+    X, _ = separated(3, n=300)
+    model = small_model(k_range=(1, 3), blrt_boot=9).fit(X)
+    p = model.fit_table_["blrt_p"]
+    assert np.isnan(p.iloc[0])  # no k - 1 for k = 1
+    np.testing.assert_allclose(p.iloc[1:], 0.1)  # (1 + 0) / (9 + 1): real extra profiles
 
 
 def test_discrete_likert_means_do_not_create_spike_profiles() -> None:
@@ -92,11 +179,19 @@ def test_fit_table_has_a_row_per_candidate_with_tidylpa_indices() -> None:
     assert (table.loc[table["k"] == 1, "entropy"] == 1.0).all()
     assert table["entropy"].between(0, 1).all()
     assert (table["smallest_share"] <= table["largest_share"]).all()
+    # ICL = BIC + 2 EN, EN = (1 - relative entropy) n ln k: never below BIC.
+    en = (1 - table["entropy"]) * n * np.log(table["k"])
+    np.testing.assert_allclose(table["icl"], table["bic"] + 2 * en, rtol=1e-9)
+    assert table["blrt_p"].isna().all()  # blrt_boot=0
     assert table["selected"].sum() == 1
     ok = table[~table["rejected"]]
     chosen = table[table["selected"]].iloc[0]
-    assert chosen["bic"] == ok["bic"].min()
+    assert chosen["icl"] == ok["icl"].min()
     assert (chosen["k"], chosen["covariance_type"]) == (model.k_, model.covariance_type_)
+    # Nested candidates: log-likelihood never decreases with k, nor from diag to full.
+    ll = table.set_index(["covariance_type", "k"])["log_likelihood"]
+    assert (np.diff(ll.loc["diag"]) >= 0).all() and (np.diff(ll.loc["full"]) >= 0).all()
+    assert (ll.loc["full"] >= ll.loc["diag"]).all()
 
 
 def test_log_likelihood_is_on_the_original_score_scale() -> None:
@@ -217,6 +312,10 @@ def test_invalid_parameters() -> None:
     X, _ = separated(2, n=100)
     with pytest.raises(ValueError, match="method"):
         ProfileModel(method="lca").fit(X)
+    with pytest.raises(ValueError, match="criterion"):
+        ProfileModel(criterion="entropy").fit(X)
+    with pytest.raises(KeyError, match="resolution"):
+        ProfileModel(k_range=1).fit(X, resolution={"trust": 0.2})
     with pytest.raises(ValueError, match="covariance_types"):
         ProfileModel(covariance_types=("tied",)).fit(X)
     with pytest.raises(ValueError, match="k_range"):
@@ -283,6 +382,66 @@ def test_resolution_reg_covar() -> None:
     np.testing.assert_allclose(reg, [(0.2 / 2) ** 2 / 12, 0.05**2 / 12])
     continuous = np.random.default_rng(0).normal(size=(1000, 1))
     assert resolution_reg_covar(continuous, np.array([1.0]))[0] == 1e-6
+    # A given resolution wins; NaN means continuous.
+    given = resolution_reg_covar(X, np.array([2.0, 1.0]), resolution=np.array([0.25, np.nan]))
+    np.testing.assert_allclose(given, [(0.25 / 2) ** 2 / 12, 1e-6])
+
+
+def test_resolution_floor_with_missing_answers(default_instrument) -> None:
+    # One answer in twenty missing: scores are means of 4 or 5 answers (0.25 and 0.2
+    # steps); the smallest gap between observed scores is 0.05, 16x too fine in variance.
+    sim = simulate_responses(
+        default_instrument, n_respondents=3000, teams=20, missing_rate=0.05, random_state=0
+    )
+    ids = [dim.id for dim in default_instrument.blocker_dimensions]
+    X = score_dimensions(sim.data, default_instrument)[ids]
+    values = np.unique(X["trust"].dropna().round(9))
+    assert np.diff(values).min() == pytest.approx(0.05)
+    steps = score_resolution(default_instrument, ids, sim.data)
+    assert steps.to_dict() == dict.fromkeys(ids, 0.25)
+    np.testing.assert_allclose(infer_resolution(X.to_numpy()), 0.25)
+    # Without the answers: the fewest answers that give a score (4 of 5).
+    assert score_resolution(default_instrument, ids).tolist() == [0.25] * 5
+
+    def fit(resolution) -> ProfileModel:
+        # BIC without the small-class rule, which would hide a spike.
+        model = ProfileModel(
+            k_range=(1, 6),
+            covariance_types=("diag",),
+            criterion="bic",
+            min_class_share=0.0,
+            random_state=0,
+        )
+        return model.fit(X, resolution=resolution)
+
+    model = fit(steps)
+    np.testing.assert_allclose(model.resolution_, 0.25)
+    np.testing.assert_allclose(model.reg_covar_, (0.25 / model.scaler_.scale_) ** 2 / 12)
+    assert model.k_ == 4
+    # The floor of the smallest gap lets a fifth component collapse onto one score
+    # value (its variance is the floor itself), a spurious gain that BIC takes.
+    spiky = fit(0.05)
+    assert spiky.k_ == 5 and spiky.sizes_.min() < 0.05 * len(X)
+    assert np.isclose(spiky.mixture_.covariances, spiky.reg_covar_).any()
+    # Without a resolution, the floor is inferred from the values alone: the same.
+    inferred = small_model(k_range=1).fit(X)
+    np.testing.assert_allclose(inferred.reg_covar_, model.reg_covar_)
+
+
+def test_missing_answers_do_not_create_spike_profiles() -> None:
+    # Means of 4 or 5 answers on 1..5 (a mixed grid), three true profiles.
+    rng = np.random.default_rng(2)
+    centres = np.array([[2.2, 2.5, 3, 3, 3], [3.8, 3, 2.5, 3.5, 2.5], [3, 3.8, 3.8, 2.2, 3.5]])
+    truth = rng.integers(0, 3, 400)
+    latent = centres[truth] + rng.normal(0, 0.35, (400, 5))
+    items = np.clip(np.round(latent[:, :, None] + rng.normal(0, 0.8, (400, 5, 5))), 1, 5)
+    items[:, :, 0][rng.random((400, 5)) < 0.3] = np.nan  # the first answer skipped
+    X = pd.DataFrame(np.nanmean(items, axis=2), columns=DIMS)
+    model = ProfileModel(k_range=(1, 5), n_init=5, random_state=2).fit(X)
+    np.testing.assert_allclose(model.resolution_, 0.25)
+    assert model.k_ == 3
+    assert model.sizes_.min() >= 80  # no spike classes
+    assert adjusted_rand_score(truth, model.labels_.cat.codes) >= 0.7
 
 
 # ------------------------------------------------------------------ names
@@ -297,33 +456,49 @@ def test_names_for_default_blockers() -> None:
                 [0.0, 1.5, 0.2, 0.0, 0.0],
                 [1.0, 0.0, 0.9, -0.2, 0.0],
                 [-0.6, -0.5, -0.4, -0.3, -0.9],
-                [0.0, 0.1, 0.0, 1.1, 0.0],
+                [0.0, 0.1, 0.0, 1.1, -0.7],
                 [0.0, 0.0, 0.0, 0.0, 0.7],
                 [0.8, 0.9, 1.0, 0.0, 0.0],
+                [0.6, 0.7, 0.8, 0.9, 1.0],
             ]
         )
     )
     assert names == [
-        "Deadline-driven pusher",
-        "Guarded zero-sum",
-        "Collaborative",
-        "Divided team player",
-        "Pressure-prone",
-        "Zero-sum, deadline-driven & guarded",
+        "High on time pressure",
+        "High on trust & fixed-pie mindset",
+        "Low on all dimensions",
+        "High on internal misalignment, low on power imbalance",
+        "High on power imbalance",
+        "High on fixed-pie mindset, time pressure & trust",
+        "High on all dimensions",
     ]
+
+
+def test_names_are_neutral_descriptions() -> None:
+    z = z_frame([[1.2, 0.9, -0.6, 0.0, 0.0], [-1.0, -0.9, 0.6, 0.1, 0.0], [0.0] * 5])
+    names = name_profiles(z)
+    assert names == [
+        "High on trust & time pressure, low on fixed-pie mindset",
+        "High on fixed-pie mindset, low on trust & time pressure",
+        "Average",
+    ]
+    # Words describe scores only: no judgement of the people in a profile.
+    judging = ("pusher", "guarded", "collaborative", "zero-sum", "divided", "prone", "thinker")
+    assert not any(word in name.lower() for name in names for word in judging)
+    assert name_profiles(z.iloc[:1]) == ["All respondents"]
 
 
 def test_generic_names_for_other_instruments() -> None:
     z = pd.DataFrame(
         [[1.0, 0.0, 0.6], [0.8, 1.2, 0.0], [-1, -1, -1.0], [0.1, -0.6, 0.2]],
-        columns=["anchoring", "haste", "trust"],
+        columns=["anchoring", "haste", "BATNA"],
     )
     names = name_profiles(z, {"anchoring": "Anchoring", "haste": "Haste"})
     assert names == [
-        "High Anchoring & Trust",
-        "High Haste & Anchoring",
-        "Low on all blockers",
-        "Average",
+        "High on anchoring & BATNA",
+        "High on haste & anchoring",
+        "Low on all dimensions",
+        "Low on haste",
     ]
 
 
@@ -332,7 +507,7 @@ def test_duplicate_names_are_disambiguated_deterministically() -> None:
     names = name_profiles(z, {"time_pressure": "Deadlines"})
     assert len(set(names)) == 3
     assert names == name_profiles(z, {"time_pressure": "Deadlines"})
-    assert names[1] == "Average (higher Deadlines)"
+    assert names[1] == "Average (higher deadlines)"
 
 
 @settings(max_examples=60, deadline=None)
