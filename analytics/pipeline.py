@@ -6,6 +6,12 @@ diagnose the teams - and returns a :class:`RoundAnalysis` that can be written
 as JSON (:meth:`RoundAnalysis.to_json_dict`) and as a per-respondent
 assignments table (:meth:`RoundAnalysis.assignments_frame`).
 
+Profiles are reported only when there is profile structure: when the selected
+solution has more than one profile and, if stability was checked, its mean
+bootstrap ARI is at least :data:`MIN_STABILITY_ARI`. Otherwise the outcome is
+``"no profile structure"``: no profiles, no assignments, no team profile mixes
+(the fitted model stays available as ``profile_fit`` with its fit table).
+
 Examples
 --------
 >>> from analytics.instrument_parser import load_default_instrument
@@ -33,11 +39,19 @@ import pandas as pd
 from analytics.diagnosis import RoundDiagnosis, diagnose_round, json_number
 from analytics.instrument import Instrument
 from analytics.profile_em import blas_single_thread
-from analytics.profiles import ProfileModel, StabilityResult, profile_stability
+from analytics.profiles import ProfileModel, StabilityResult, profile_stability, score_resolution
 from analytics.reliability import reliability as reliability_table
 from analytics.scoring import DEFAULT_MIN_FRACTION, score_dimensions
 
-__all__ = ["MIN_PROFILE_RESPONDENTS", "RoundAnalysis", "analyze_round"]
+__all__ = [
+    "MIN_PROFILE_RESPONDENTS",
+    "MIN_STABILITY_ARI",
+    "NOT_FITTED",
+    "NO_STRUCTURE",
+    "PROFILES_FOUND",
+    "RoundAnalysis",
+    "analyze_round",
+]
 
 #: Fewest respondents with complete blocker scores for which profiles are fitted
 #: (a mixture needs at least two rows).
@@ -47,6 +61,13 @@ MIN_PROFILE_RESPONDENTS = 2
 #: bootstrap resample of it may hold fewer distinct people than profiles.
 RESPONDENTS_PER_PROFILE = 10
 MAX_PROFILES = 8
+#: Profiles whose mean bootstrap adjusted Rand index (:func:`profile_stability`)
+#: is below this are not reported: "no profile structure".
+MIN_STABILITY_ARI = 0.6
+#: Values of :attr:`RoundAnalysis.profile_outcome`.
+PROFILES_FOUND = "profiles"
+NO_STRUCTURE = "no profile structure"
+NOT_FITTED = "not fitted"
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,10 +83,12 @@ class RoundAnalysis:
     reliability : pandas.DataFrame
         :func:`analytics.reliability.reliability` of every dimension.
     profile_model : ProfileModel or None
-        The fitted profile model (blocker dimensions); ``None`` when fewer than
-        :data:`MIN_PROFILE_RESPONDENTS` respondents have complete blocker scores.
+        The profile model whose profiles are reported (blocker dimensions);
+        ``None`` when no profiles are reported: fewer than
+        :data:`MIN_PROFILE_RESPONDENTS` respondents have complete blocker
+        scores, or there is no profile structure (see ``profile_outcome``).
     stability : StabilityResult or None
-        Bootstrap stability of the profiles; ``None`` when not computed.
+        Bootstrap stability of the fitted profiles; ``None`` when not computed.
     diagnosis : RoundDiagnosis
         Team diagnoses.
     assignments : pandas.Series
@@ -74,6 +97,14 @@ class RoundAnalysis:
         Respondent id per row (the ``respondent`` column, else the index).
     teams : pandas.Series
         Team per row.
+    profile_fit : ProfileModel or None
+        The fitted profile model whether or not its profiles are reported (its
+        ``fit_table_`` shows every candidate); ``None`` when not fitted.
+    profile_outcome : str
+        :data:`PROFILES_FOUND`, :data:`NO_STRUCTURE` (one profile fits best, or
+        the profiles are unstable) or :data:`NOT_FITTED`.
+    profile_reason : str
+        Why, in one sentence ("" when profiles were found).
     """
 
     round_name: str
@@ -86,6 +117,9 @@ class RoundAnalysis:
     assignments: pd.Series
     respondents: pd.Series
     teams: pd.Series
+    profile_fit: ProfileModel | None = None
+    profile_outcome: str = NOT_FITTED
+    profile_reason: str = ""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The whole analysis as JSON-safe data (``json.dumps(..., allow_nan=False)`` works).
@@ -122,22 +156,29 @@ class RoundAnalysis:
         )
 
     def _profiles_dict(self) -> dict[str, Any] | None:
-        model = self.profile_model
+        model = self.profile_fit if self.profile_fit is not None else self.profile_model
         if model is None:
             return None
         stability = self.stability
         table = model.fit_table_
-        best_bic = table.groupby("k")["bic"].min()
-        sizes = model.sizes_
+        found = self.profile_outcome == PROFILES_FOUND
+        per_k = table.groupby("k")
+        sizes = model.sizes_ if found else pd.Series(dtype=int)
+        centroids = model.centroids_ if found else pd.DataFrame()
         return {
+            "outcome": self.profile_outcome,
+            "reason": self.profile_reason or None,
             "method": model.method,
-            "k": int(model.k_),
-            "names": [str(name) for name in model.names_],
-            "bic": {str(int(k)): json_number(v) for k, v in best_bic.items()},
+            "criterion": model.criterion if model.method == "gmm" else "silhouette",
+            "k": int(model.k_) if found else None,
+            "selected_k": int(model.k_),
+            "names": [str(name) for name in model.names_] if found else [],
+            "bic": {str(int(k)): json_number(v) for k, v in per_k["bic"].min().items()},
+            "icl": {str(int(k)): json_number(v) for k, v in per_k["icl"].min().items()},
             "sizes": {str(name): int(size) for name, size in sizes.items()},
             "centroids": {
                 str(name): {str(dim): json_number(v) for dim, v in row.items()}
-                for name, row in model.centroids_.iterrows()
+                for name, row in centroids.iterrows()
             },
             "stability_ari": None if stability is None else json_number(stability.mean_ari),
             "stability_verdict": None if stability is None else stability.verdict,
@@ -208,12 +249,15 @@ def analyze_round(
     alphas = reliability_table(data, instrument)
 
     blocker_dims = instrument.blocker_dimensions
-    blockers = scores[[dim.id for dim in blocker_dims]]
+    blocker_ids = [dim.id for dim in blocker_dims]
+    blockers = scores[blocker_ids]
     model, stability, probabilities = None, None, None
+    outcome, reason = NOT_FITTED, ""
     assignments = pd.Series(pd.NA, index=data.index, dtype=object, name="profile")
     n_complete = int(blockers.notna().all(axis=1).sum())
     if n_complete < MIN_PROFILE_RESPONDENTS:
         report(f"Skipping profiles: only {n_complete} respondents have every blocker score")
+        reason = f"only {n_complete} respondents have every blocker score"
     else:
         model = profile_model
         if model is None:
@@ -225,14 +269,20 @@ def analyze_round(
         with blas_single_thread():  # once for every mixture fitted or evaluated below
             if not hasattr(model, "names_"):
                 report("Fitting profiles")
-                model.fit(blockers)
+                # The variance floor from the instrument: means of m answers move in 1/m steps.
+                steps = score_resolution(instrument, blocker_ids, data, min_fraction=min_fraction)
+                model.fit(blockers, resolution=steps)
             if stability_boot > 0 and len(model.names_) > 1:
                 report(f"Checking profile stability ({stability_boot} resamples)")
                 stability = profile_stability(
                     model, blockers, n_boot=stability_boot, random_state=random_state
                 )
-            probabilities = model.predict_proba(blockers)
-            assignments = model.predict(blockers)
+            outcome, reason = _profile_outcome(model, stability)
+            if outcome == PROFILES_FOUND:
+                probabilities = model.predict_proba(blockers)
+                assignments = model.predict(blockers)
+            else:
+                report(f"No profile structure: {reason}")
 
     report("Diagnosing teams")
     diagnosis = diagnose_round(
@@ -251,13 +301,31 @@ def analyze_round(
         instrument=instrument,
         scores=scores,
         reliability=alphas,
-        profile_model=model,
+        profile_model=model if outcome == PROFILES_FOUND else None,
         stability=stability,
         diagnosis=diagnosis,
         assignments=assignments,
         respondents=pd.Series(respondents.to_numpy(), index=data.index, name="respondent"),
         teams=data[team_col],
+        profile_fit=model,
+        profile_outcome=outcome,
+        profile_reason=reason,
     )
+
+
+def _profile_outcome(model: ProfileModel, stability: StabilityResult | None) -> tuple[str, str]:
+    """:data:`PROFILES_FOUND` or :data:`NO_STRUCTURE`, and why not."""
+    if model.k_ == 1:
+        return NO_STRUCTURE, ("one profile fits best: respondents differ in degree, not in kind")
+    if stability is not None:
+        ari = stability.mean_ari
+        if not ari >= MIN_STABILITY_ARI:  # NaN too: no resample could be refitted
+            shown = "not computable" if np.isnan(ari) else f"{ari:.2f}"
+            return NO_STRUCTURE, (
+                f"the {model.k_} profiles are not stable (mean bootstrap ARI {shown} < "
+                f"{MIN_STABILITY_ARI})"
+            )
+    return PROFILES_FOUND, ""
 
 
 def _reliability_dict(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:

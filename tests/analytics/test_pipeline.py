@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.pipeline import RoundAnalysis, analyze_round
+from analytics.pipeline import (
+    MIN_STABILITY_ARI,
+    NO_STRUCTURE,
+    NOT_FITTED,
+    PROFILES_FOUND,
+    RoundAnalysis,
+    analyze_round,
+)
 from analytics.profiles import ProfileModel
 from analytics.synthetic import simulate_responses
 
@@ -66,6 +74,11 @@ def test_json_has_the_documented_keys(analysis, default_instrument) -> None:
     assert sum(profiles["sizes"].values()) <= 240
     assert profiles["stability_ari"] == pytest.approx(analysis.stability.mean_ari)
     assert len(profiles["fit_table"]) == len(model.fit_table_)
+    assert profiles["outcome"] == PROFILES_FOUND and profiles["reason"] is None
+    assert profiles["criterion"] == "icl"
+    assert profiles["selected_k"] == profiles["k"]
+    assert profiles["icl"]["2"] == pytest.approx(model.fit_table_.groupby("k")["icl"].min()[2])
+    assert {"icl", "blrt_p"} <= set(profiles["fit_table"][0])
 
     alpha = out["teams"]["alpha"]
     assert alpha["n"] == 60 and alpha["suppressed"] is False
@@ -146,7 +159,76 @@ def test_tiny_round_skips_profiles_but_still_reports(default_instrument) -> None
     analysis = analyze_round(data, default_instrument, round_name="tiny", progress=messages.append)
     out = analysis.to_json_dict()
     assert out["profiles"] is None and analysis.profile_model is None
+    assert analysis.profile_fit is None and analysis.profile_outcome == NOT_FITTED
+    assert "only 1 respondents" in analysis.profile_reason
     assert any("Skipping profiles" in m for m in messages)
     assert out["teams"]["solo"]["profile_mix"] is None
     assert set(analysis.assignments_frame()["profile"]) == {""}
     json.dumps(out, allow_nan=False)
+
+
+def test_the_instrument_sets_the_variance_floor(analysis) -> None:
+    # Answers are missing now and then, so some blocker scores are means of 4 answers
+    # (steps of 1/4), the coarsest grid; the smallest gap between scores is 1/20.
+    model = analysis.profile_fit
+    assert model is analysis.profile_model and analysis.profile_outcome == PROFILES_FOUND
+    np.testing.assert_allclose(model.resolution_, 0.25)
+    np.testing.assert_allclose(model.reg_covar_, (0.25 / model.scaler_.scale_) ** 2 / 12)
+
+
+@pytest.fixture(scope="module")
+def blob(default_instrument) -> pd.DataFrame:
+    """One profile: every respondent drawn around the scale midpoints."""
+    return simulate_responses(
+        default_instrument,
+        n_respondents=300,
+        teams={"alpha": 150, "bravo": 150},
+        profiles={"everyone": {}},
+        random_state=2,
+    ).data
+
+
+def assert_no_profiles_reported(analysis: RoundAnalysis) -> dict:
+    assert analysis.profile_outcome == NO_STRUCTURE
+    assert analysis.profile_model is None and analysis.profile_fit is not None
+    assert analysis.assignments.isna().all()
+    assert set(analysis.assignments_frame()["profile"]) == {""}
+    out = analysis.to_json_dict()
+    json.dumps(out, allow_nan=False)
+    profiles = out["profiles"]
+    assert profiles["outcome"] == NO_STRUCTURE and profiles["reason"]
+    assert profiles["k"] is None and profiles["names"] == []
+    assert profiles["sizes"] == {} and profiles["centroids"] == {}
+    assert profiles["selected_k"] == analysis.profile_fit.k_
+    assert len(profiles["fit_table"]) == len(analysis.profile_fit.fit_table_)
+    assert all(team.get("profile_mix") is None for team in out["teams"].values())
+    return profiles
+
+
+def test_one_profile_means_no_profile_structure(blob, default_instrument) -> None:
+    messages: list[str] = []
+    analysis = analyze_round(
+        blob,
+        default_instrument,
+        round_name="blob",
+        profile_model=small_model(),
+        stability_boot=3,
+        progress=messages.append,
+    )
+    assert analysis.profile_fit.k_ == 1
+    assert analysis.stability is None  # nothing to resample with one profile
+    profiles = assert_no_profiles_reported(analysis)
+    assert "one profile fits best" in profiles["reason"]
+    assert any("No profile structure" in m for m in messages)
+
+
+def test_unstable_profiles_mean_no_profile_structure(blob, default_instrument) -> None:
+    forced = ProfileModel(k_range=3, covariance_types=("diag",), n_init=2, random_state=0)
+    analysis = analyze_round(
+        blob, default_instrument, round_name="blob", profile_model=forced, stability_boot=5
+    )
+    assert analysis.profile_fit is forced and forced.k_ == 3
+    assert analysis.stability.mean_ari < MIN_STABILITY_ARI
+    profiles = assert_no_profiles_reported(analysis)
+    assert "not stable" in profiles["reason"]
+    assert profiles["stability_ari"] == pytest.approx(analysis.stability.mean_ari)
