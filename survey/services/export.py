@@ -341,15 +341,18 @@ class _Profiles:
 
 def _profiles(
     survey_round: SurveyRound,
-    instrument: Instrument,
     rows: RoundRows,
-    matrix: AnswerMatrix,
     snapshot_id: int,
     threshold: int,
-    chunk: int,
     progress: Callable[[str], None],
 ) -> _Profiles:
-    """The round analysis's profiles of these rows (see the module docs)."""
+    """The round analysis's profiles of these rows (see the module docs).
+
+    Called before the answers are read, so that the analysis is loaded while
+    little else is in memory; only the profile codes and the model are kept.
+    When the analysis's rows are not these rows, the codes are left to
+    :func:`_predict_profiles` (``source`` is ``"model"``).
+    """
     progress("Loading the round analysis of this snapshot")
     analysis = team_reports.round_analysis(survey_round, threshold, snapshot_id)
     model = analysis.profile_model
@@ -359,15 +362,30 @@ def _profiles(
             f"fewer than {MIN_PROFILE_RESPONDENTS} responses have every blocker score"
         )
         return _Profiles(codes, (), None, "none", reason)
-    names = list(model.names_)
-    if _aligned(analysis, rows):
-        assigned = analysis.assignments.to_numpy(dtype=object)
-        codes[:] = pd.Categorical(assigned, categories=names).codes
-        return _Profiles(codes, tuple(str(n) for n in names), model, "assignments")
+    names = tuple(str(name) for name in model.names_)
+    if not _aligned(analysis, rows):
+        return _Profiles(codes, names, model, "model")
+    assigned = analysis.assignments.to_numpy(dtype=object)
+    codes[:] = pd.Categorical(assigned, categories=list(model.names_)).codes
+    return _Profiles(codes, names, model, "assignments")
+
+
+def _predict_profiles(
+    profiles: _Profiles,
+    instrument: Instrument,
+    matrix: AnswerMatrix,
+    chunk: int,
+    progress: Callable[[str], None],
+) -> None:
+    """Assign the rows with the analysis's fitted model, chunk by chunk (``source="model"``)."""
+    model = profiles.model
+    if profiles.source != "model" or model is None:
+        return
     progress("Assigning profiles with the round analysis's model")
     blockers = [dim.id for dim in instrument.blocker_dimensions]
-    for start in range(0, rows.n, chunk):
-        stop = min(start + chunk, rows.n)
+    n = profiles.codes.size
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
         values = matrix.values[start:stop]
         frame = pd.DataFrame(
             np.where(values == MISSING, np.nan, values.astype(np.float64)),
@@ -375,8 +393,7 @@ def _profiles(
         )
         scores = score_dimensions(frame, instrument, dimensions=blockers)
         predicted = model.predict(scores)
-        codes[start:stop] = pd.Categorical(predicted, categories=names).codes
-    return _Profiles(codes, tuple(str(n) for n in names), model, "model")
+        profiles.codes[start:stop] = pd.Categorical(predicted, categories=list(model.names_)).codes
 
 
 def _aligned(analysis: RoundAnalysis, rows: RoundRows) -> bool:
@@ -724,14 +741,13 @@ def export_round(
     rows = read_round_rows(survey_round, instrument, where)
     if rows.n == 0:
         raise ExportRefused(_NOTHING_RELEASED.format(name=survey_round.name))
+    profiles = _profiles(survey_round, rows, snapshot.id, threshold, report)
     _release_memory()
     with tempfile.TemporaryDirectory(prefix="negoscope-export-") as folder:
         matrix = AnswerMatrix(rows.n, instrument.item_ids, Path(folder))
         read_answers(survey_round, instrument, rows.ids, matrix, chunk_rows, report, where)
         _release_memory()
-        profiles = _profiles(
-            survey_round, instrument, rows, matrix, snapshot.id, threshold, chunk_rows, report
-        )
+        _predict_profiles(profiles, instrument, matrix, chunk_rows, report)
         _release_memory()
         report("Applying k-anonymity and l-diversity")
         qis = [
