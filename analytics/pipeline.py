@@ -125,6 +125,13 @@ class RoundAnalysis:
         """The whole analysis as JSON-safe data (``json.dumps(..., allow_nan=False)`` works).
 
         A suppressed team appears only as ``{"n": ..., "suppressed": true}``.
+        ``profiles`` is None when no profile model was fitted; otherwise it has
+        the ``outcome`` (``"profiles"`` or ``"no profile structure"``) and its
+        ``reason``, ``k`` (profiles reported: 0 without structure) and
+        ``selected_k`` (the criterion's choice), the ``criterion``, the best
+        ``bic`` and ``icl`` per k, the reported profiles' ``names``, ``sizes``
+        and ``centroids`` (empty without structure), the stability, the model's
+        ``warnings`` and the whole ``fit_table``.
         """
         diagnosis = self.diagnosis.to_dict()
         return {
@@ -170,7 +177,7 @@ class RoundAnalysis:
             "reason": self.profile_reason or None,
             "method": model.method,
             "criterion": model.criterion if model.method == "gmm" else "silhouette",
-            "k": int(model.k_) if found else None,
+            "k": int(model.k_) if found else 0,  # profiles reported
             "selected_k": int(model.k_),
             "names": [str(name) for name in model.names_] if found else [],
             "bic": {str(int(k)): json_number(v) for k, v in per_k["bic"].min().items()},

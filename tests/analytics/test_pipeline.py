@@ -197,7 +197,7 @@ def assert_no_profiles_reported(analysis: RoundAnalysis) -> dict:
     json.dumps(out, allow_nan=False)
     profiles = out["profiles"]
     assert profiles["outcome"] == NO_STRUCTURE and profiles["reason"]
-    assert profiles["k"] is None and profiles["names"] == []
+    assert profiles["k"] == 0 and profiles["names"] == []
     assert profiles["sizes"] == {} and profiles["centroids"] == {}
     assert profiles["selected_k"] == analysis.profile_fit.k_
     assert len(profiles["fit_table"]) == len(analysis.profile_fit.fit_table_)
