@@ -8,7 +8,7 @@ from flask import Flask
 from flask_login import current_user
 
 from survey.services import access
-from survey.web import errors, headers, home, system
+from survey.web import errors, headers, home, inputs, system
 from survey.web.admin import bp as admin_bp
 from survey.web.auth import bp as auth_bp
 from survey.web.coach import bp as coach_bp
@@ -17,6 +17,7 @@ from survey.web.respond import bp as respond_bp
 
 def register_web(app: Flask) -> None:
     """Attach every blueprint, error handler and header policy to ``app``."""
+    inputs.install(app)  # before the blueprints: their rules pick up the id converter
     app.register_blueprint(system.bp)
     app.register_blueprint(respond_bp)
     app.register_blueprint(home.bp)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from survey.database import is_unavailable
 from survey.extensions import db
+from survey.web.inputs import InputError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def register(app: Flask) -> None:
         status = error.code or 500
         if status in (401, 403):
             log.warning("denied %s %s (%s)", request.method, _safe_path(), _who())
+        if isinstance(error, InputError):
+            return render_error(status, error.description)
         return render_error(status)
 
     @app.errorhandler(SQLAlchemyError)

@@ -17,18 +17,20 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from survey.web.inputs import DateInRange, SingleLine
+
 
 class TeamForm(FlaskForm):
     """A team name."""
 
-    name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Team name", validators=[DataRequired(), Length(max=200), SingleLine()])
 
 
 class MemberForm(FlaskForm):
     """One member: a name, an email, or both."""
 
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
-    email = EmailField("Email", validators=[Optional(), Email(), Length(max=320)])
+    name = StringField("Name", validators=[Optional(), Length(max=200), SingleLine()])
+    email = EmailField("Email", validators=[Optional(), SingleLine(), Email(), Length(max=320)])
 
 
 class UploadForm(FlaskForm):
@@ -59,13 +61,13 @@ class MultiCheckboxField(SelectMultipleField):
 class RoundForm(FlaskForm):
     """A new round."""
 
-    name = StringField("Round name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Round name", validators=[DataRequired(), Length(max=200), SingleLine()])
     instrument = SelectField("Instrument", coerce=int, validators=[DataRequired()])
     teams = MultiCheckboxField(
         "Teams", coerce=int, validators=[DataRequired("Choose at least one team.")]
     )
-    opens_on = DateField("Opens on", validators=[Optional()])
-    closes_on = DateField("Closes on", validators=[DataRequired()])
+    opens_on = DateField("Opens on", validators=[Optional(), DateInRange()])
+    closes_on = DateField("Closes on", validators=[DataRequired(), DateInRange()])
     mode = RadioField(
         "Mode",
         choices=[
@@ -85,7 +87,7 @@ class RoundForm(FlaskForm):
 class ExtendForm(FlaskForm):
     """A later closing date."""
 
-    closes_on = DateField("New closing date", validators=[DataRequired()])
+    closes_on = DateField("New closing date", validators=[DataRequired(), DateInRange()])
 
 
 def choices(pairs: list[tuple[object, str]]) -> list[SelectChoice]:

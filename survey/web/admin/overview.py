@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -12,6 +12,7 @@ from survey.services import access, audit, ledger, organizations, rounds
 from survey.web.admin import bp
 from survey.web.admin.forms import TeamForm
 from survey.web.authz import admin_org
+from survey.web.inputs import InputError, date_arg
 
 
 @bp.get("/")
@@ -46,9 +47,9 @@ def audit_log(org_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     action = request.args.get("action") or None
     if action is not None and action not in audit.ACTIONS:
-        abort(400)
-    since = _date_arg("since")
-    until = _date_arg("until")
+        raise InputError("action: choose one of the listed actions.")
+    since = date_arg("since")
+    until = date_arg("until")
     page = request.args.get("page", default=1, type=int) or 1
     result = audit.page_of_events(
         org.id,
@@ -84,13 +85,3 @@ def anonymity_ledger(org_id: int) -> ResponseReturnValue:
         page=page,
         more=len(rows) > LEDGER_PAGE,
     )
-
-
-def _date_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        abort(400)

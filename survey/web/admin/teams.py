@@ -34,7 +34,10 @@ def create_team(org_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     form = TeamForm()
     if not form.validate():
-        flash("Give the team a name (at most 200 characters).", "error")
+        problem = "Give the team a name (at most 200 characters)."
+        if form.name.data and len(form.name.data) <= 200 and form.name.data.strip():
+            problem = f"Team name: {form.name.errors[0]}"
+        flash(problem, "error")
         return redirect(url_for("admin.overview", org_id=org.id)), 303
     name = form.name.data.strip()
     begin_write()

@@ -6,11 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from survey.web.inputs import SingleLine
+
 
 class LoginForm(FlaskForm):
     """Email and password."""
 
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320), SingleLine()])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
