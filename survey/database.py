@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
+import os
 import time
 from typing import Any, TextIO
 
-from flask import Flask
-from sqlalchemy import event
+from flask import Flask, current_app
+from sqlalchemy import delete, event, false
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from survey.extensions import db
 
@@ -33,6 +36,10 @@ IMMEDIATE_OPTION = "negoscope_begin_immediate"
 GATE_SUFFIX = "-writegate"
 _GATE = "negoscope_write_gate"
 _GATE_HELD = "negoscope_write_gate_held"
+# How long the readiness probe waits for SQLite's write lock before calling it busy (ms).
+READY_PROBE_BUSY_MS = 2_000
+
+log = logging.getLogger(__name__)
 
 
 def configure_engine(app: Flask) -> None:
@@ -125,3 +132,57 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, OperationalError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def readiness_problem() -> str | None:
+    """Why the app cannot serve writes now (a short phrase), or None when it can.
+
+    The database must answer and accept a write: a statement that would delete
+    rows of a real table but matches none (``DELETE ... WHERE false``) fails on
+    a read-only database, a PostgreSQL standby or read-only transaction, and a
+    database without the schema, and changes nothing; it is rolled back. For
+    SQLite the file must also exist (connecting would otherwise create an empty
+    one) and be writable with its folder (the WAL and lock files live there).
+    A SQLite write lock held by another writer for longer than
+    :data:`READY_PROBE_BUSY_MS` counts as ready: somebody is writing.
+    """
+    from survey.models import ThrottleEvent
+
+    engine = db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and (problem := _sqlite_file_problem(engine.url.database)):
+        return problem
+    session = db.session()
+    try:
+        if sqlite:
+            session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {READY_PROBE_BUSY_MS}")
+        try:
+            session.execute(delete(ThrottleEvent).where(false()))
+        finally:
+            if sqlite:
+                busy_timeout = int(current_app.config["SQLITE_BUSY_TIMEOUT_MS"])
+                session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {busy_timeout}")
+        return None
+    except SQLAlchemyError as error:
+        if sqlite and "database is locked" in str(error):
+            return None
+        detail = getattr(error, "orig", None) or error
+        log.warning("not ready: %s", " ".join(str(detail).split())[:200])
+        return "database unavailable or read-only"
+    finally:
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
+
+
+def _sqlite_file_problem(database: str | None) -> str | None:
+    """A missing or unwritable SQLite file (None for in-memory and ``file:`` URI databases)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if not os.path.isfile(database):
+        log.warning("not ready: the SQLite database file %s is missing", database)
+        return "database file missing"
+    folder = os.path.dirname(os.path.abspath(database))
+    if not (os.access(database, os.W_OK) and os.access(folder, os.W_OK)):
+        log.warning("not ready: the SQLite database file %s or its folder is read-only", database)
+        return "database file read-only"
+    return None

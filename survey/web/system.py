@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from survey.extensions import db
+from survey.database import readiness_problem
 
 bp = Blueprint("system", __name__)
 
@@ -19,10 +17,8 @@ def healthz():  # type: ignore[no-untyped-def]
 
 @bp.get("/readyz")
 def readyz():  # type: ignore[no-untyped-def]
-    """The database answers a trivial query."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return jsonify(status="database unavailable"), 503, {"Retry-After": "5"}
+    """The database answers and accepts writes (see :func:`readiness_problem`)."""
+    problem = readiness_problem()
+    if problem is not None:
+        return jsonify(status=problem), 503, {"Retry-After": "5"}
     return jsonify(status="ok")
