@@ -280,7 +280,7 @@ class ProfileModel(BaseEstimator):
         Rows used, and rows left unassigned because of missing scores.
     resolution_ : numpy.ndarray
         Step between possible scores per dimension, original scale (given to
-        ``fit`` or inferred; NaN: continuous).
+        ``fit``, NaN for continuous, or inferred from the values).
     reg_covar_ : numpy.ndarray
         Variance floor per dimension (standardized scale).
 
@@ -352,8 +352,8 @@ class ProfileModel(BaseEstimator):
         resolution : float, sequence, mapping or None
             The step between possible scores of each column on its original
             scale, for ``reg_covar="auto"``: one number for every column, one per
-            column, or a mapping from column to step (for example
-            :func:`score_resolution` of the instrument); NaN or 0 for a
+            column, or a mapping (or Series) from column to step, for example
+            :func:`score_resolution` of the instrument; NaN or 0 for a
             continuous column. None infers it from the values
             (:func:`analytics.profile_em.infer_resolution`).
 
@@ -452,7 +452,7 @@ class ProfileModel(BaseEstimator):
 
     def _resolution(self, resolution: Any) -> np.ndarray:
         """``resolution`` as one step per column (NaN: continuous)."""
-        if isinstance(resolution, Mapping):
+        if isinstance(resolution, Mapping | pd.Series):  # matched by column name
             given = {str(key): value for key, value in resolution.items()}
             missing = [c for c in self.columns_ if c not in given]
             if missing:

@@ -416,6 +416,10 @@ def test_resolution_floor_with_missing_answers(default_instrument) -> None:
 
     model = fit(steps)
     np.testing.assert_allclose(model.resolution_, 0.25)
+    shuffled = steps.iloc[::-1].copy()  # matched by name, not position
+    shuffled["power"] = 0.5
+    by_name = small_model(k_range=1).fit(X, resolution=shuffled)
+    assert by_name.resolution_.tolist() == [0.25, 0.25, 0.25, 0.25, 0.5]
     np.testing.assert_allclose(model.reg_covar_, (0.25 / model.scaler_.scale_) ** 2 / 12)
     assert model.k_ == 4
     # The floor of the smallest gap lets a fifth component collapse onto one score
