@@ -30,9 +30,10 @@ Method
   :func:`analytics.profile_em.fit_mixture` (see there): ``n_init`` k-means++
   starts, plus one start per component of the ``k - 1`` solution with that
   component split in two (:func:`analytics.profile_em.split_starts`), with
-  short EM runs on a random subsample of ``subsample_size`` rows, the three
-  best distinct optima refined on growing nested subsamples, the best one
-  polished on all rows with SQUAREM-accelerated EM. Nested candidates are then
+  short EM runs on a random subsample of ``subsample_size`` rows, the two
+  best distinct optima of the k-means++ starts and the best of the split
+  starts refined on growing nested subsamples, the best one polished on all
+  rows with SQUAREM-accelerated EM. Nested candidates are then
   made consistent (see :mod:`analytics.profile_candidates`): the
   log-likelihood does not decrease with ``k``, and ``"full"`` is never below
   ``"diag"``. Candidates of the two covariance types can run in parallel
