@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email import policy as email_policy
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, getaddresses, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -203,6 +208,14 @@ def invitation_message(
     -------
     email.message.EmailMessage
 
+    Raises
+    ------
+    ValueError
+        When ``to`` is not an address a header can carry (e.g. a non-ASCII
+        local part), or the headers do not read back as set. Names never
+        cause this: line breaks, control characters and encoded words are
+        made harmless first.
+
     Examples
     --------
     >>> msg = invitation_message(to="ada@example.org", person_name="Ada", organization="Acme",
@@ -216,7 +229,10 @@ def invitation_message(
     msg = EmailMessage()
     msg["Subject"] = f"Reminder: {subject}" if reminder else subject
     msg["From"] = sender
-    msg["To"] = formataddr((_one_line(person_name), to)) if person_name else to
+    try:
+        msg["To"] = Address(display_name=_one_line(person_name), addr_spec=to)
+    except (ValueError, MessageError):  # the email package's defects are ValueErrors
+        raise ValueError(f"{to!r} cannot be written as an email address") from None
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     msg["Message-ID"] = make_msgid(domain=_domain(sender))
     msg["Auto-Submitted"] = "auto-generated"
@@ -231,6 +247,7 @@ def invitation_message(
             threshold=threshold,
         )
     )
+    _check_headers(msg, to)
     return msg
 
 
@@ -287,8 +304,36 @@ def _when(moment: datetime) -> str:
 
 
 def _one_line(text: str | None) -> str:
-    """Text safe for a header: whitespace, line breaks included, collapsed."""
-    return " ".join((text or "").split())
+    """Text safe for a header: one line, no control characters, no encoded words.
+
+    Whitespace (line breaks included) is collapsed and other control
+    characters dropped. ``=?`` becomes ``= ?``: the email package decodes an
+    RFC 2047 encoded word such as ``=?utf-8?q?a=0D=0ABcc:_x@y?=`` when the
+    header is set, even inside a quoted display name, and would write the line
+    break it hides into the message.
+    """
+    printable = "".join(
+        ch for ch in (text or "") if ch.isspace() or unicodedata.category(ch) != "Cc"
+    )
+    return " ".join(printable.split()).replace("=?", "= ?")
+
+
+def _check_headers(msg: EmailMessage, to: str) -> None:
+    """Raise ValueError unless the generated message has the headers set, addressed to ``to``.
+
+    The last line of defence against header injection: whatever the names
+    held, the message must read back with one ``To`` address and no other
+    recipient header.
+    """
+    parsed = message_from_bytes(msg.as_bytes(), policy=email_policy.default)
+    names = {name.lower() for name in parsed}
+    addresses = [address for _, address in getaddresses(parsed.get_all("To", []))]
+    if (
+        names & {"cc", "bcc", "resent-to"}
+        or addresses != [to]
+        or names != {name.lower() for name in msg}
+    ):
+        raise ValueError("the name or address cannot be written into an email header safely")
 
 
 def _domain(sender: str) -> str | None:

@@ -178,6 +178,29 @@ def test_line_breaks_cannot_inject_headers() -> None:
     assert msg["To"] == "A B <ada@example.org>"
 
 
+@pytest.mark.parametrize(
+    "hidden", ["=?utf-8?q?Ada=0D=0ABcc:_victim@example.org?=", "=?utf-8?b?QWRhDQpCY2M6IHZAZS5v?="]
+)
+def test_encoded_line_breaks_cannot_inject_headers(hidden: str) -> None:
+    msg = invitation(person_name=hidden, organization=hidden, round_name=hidden)
+    parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert parsed["Bcc"] is None and parsed["Cc"] is None
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["ada@example.org"]
+    assert "\n" not in parsed["To"] and "\n" not in parsed["Subject"]
+
+
+def test_control_characters_are_dropped_from_headers() -> None:
+    msg = invitation(person_name="Ad\x00a\x1b", round_name="Q\x7f1")
+    assert msg["To"] == "Ada <ada@example.org>"
+    assert msg["Subject"] == "Acme negotiation survey (Q1)"
+
+
+@pytest.mark.parametrize("address", ["pät@example.org", "a@b@example.org", "nobody"])
+def test_address_no_header_can_carry_is_a_value_error(address: str) -> None:
+    with pytest.raises(ValueError, match="cannot be written as an email address"):
+        invitation(to=address)
+
+
 def test_non_ascii_names_survive_encoding() -> None:
     msg = invitation(person_name="Zoë Ørsted", organization="Zürich AG")
     parsed = message_from_bytes(msg.as_bytes(), policy=policy.default)

@@ -295,8 +295,13 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/email/<any(invitations, reminders):kind>")
 def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
-    """Email links to members without one, or reminders to everyone who has not answered."""
-    from survey.services.emailing import email_links
+    """Email links to members without one, or reminders to everyone who has not answered.
+
+    Links are issued and committed first, the mail is sent with no transaction
+    open, and failures are put back in a second short write (see
+    :mod:`survey.services.emailing`): the write lock is never held during SMTP.
+    """
+    from survey.services import emailing
     from survey.services.mailer import parse_smtp_url
 
     org = admin_org(org_id)
@@ -305,32 +310,33 @@ def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
     if not smtp_url:
         flash("No SMTP server is configured (NEGOSCOPE_SMTP_URL).", "error")
         return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    settings = parse_smtp_url(smtp_url)
     begin_write()
     survey_round = admin_round(org, round_id)
+    anonymous, round_name = survey_round.mode == "anonymous", survey_round.name
     if kind == "reminders":
         people = [i.participant for i in rounds.open_invitations(survey_round)]
     else:
         people = rounds.members_without_invitation(survey_round)
-    report = email_links(
+    batch = emailing.prepare_emails(
         survey_round,
         people,
         reminder=kind == "reminders",
-        settings=parse_smtp_url(smtp_url),
+        sender=settings.sender,
         base_url=current_app.config["PUBLIC_BASE_URL"],
         now=utcnow(),
         ttl=timedelta(days=current_app.config["INVITATION_TTL_DAYS"]),
         threshold=current_app.config["ANONYMITY_THRESHOLD"],
     )
-    audit.record(
-        "invitations_emailed",
-        actor=current_user,
-        organization_id=org.id,
-        target=survey_round.name,
-        detail=f"{kind}: {report.sent} sent, {len(report.failed)} failed",
+    db.session.commit()
+    report = emailing.send_prepared(settings, batch)
+    begin_write()
+    emailing.record_outcome(
+        batch, report, actor=current_user, organization_id=org.id, round_name=round_name
     )
     db.session.commit()
     flash(f"{report.sent} {kind} sent.", "info")
-    if survey_round.mode == "anonymous" and kind == "reminders" and report.failed:
+    if anonymous and kind == "reminders" and report.failed:
         # Naming a failed reminder's address would name someone who has not answered.
         flash(f"{len(report.failed)} reminders could not be sent.", "error")
     else:
