@@ -418,10 +418,15 @@ def analyze_command(
     for entry in shown:
         ledger.record(entry, actor=_cli_actor())
     db.session.commit()
-    profiles = payload.get("profiles", {})
+    profiles = payload.get("profiles") or {}
+    found = (
+        "no profile structure"
+        if profiles.get("outcome") == "no profile structure"
+        else f"{profiles.get('k', 0)} profiles"
+    )
     click.echo(
         f"{payload['n_respondents']} respondents in release #{snapshot.id},"
-        f" {len(payload['teams'])} teams, {profiles.get('k', '?')} profiles."
+        f" {len(payload['teams'])} teams, {found}."
     )
 
 
