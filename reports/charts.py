@@ -46,6 +46,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from analytics.advice import PILLAR_LEVELS
 from analytics.coarsen import DISPLAY_DIGITS, display_round
 from reports.context import TeamReportContext
 from reports.style import (
@@ -70,6 +71,7 @@ __all__ = [
     "CHART_TITLES",
     "blocker_profile_chart",
     "change_chart",
+    "change_direction",
     "chart_data",
     "chart_figure",
     "draw_chart",
@@ -396,16 +398,22 @@ def _bool_column(data: pd.DataFrame, column: str) -> list[bool]:
 
 
 def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """The team's standing on each pillar, as a percentile from 0 to 100.
+    """The team's level on each pillar, in zones that are the levels themselves.
 
-    Background zones mark the levels (strong up to 35, mixed, at risk from
-    65); the bar carries the level's colour, and "at risk" is hatched.
+    The zones, left to right, are :data:`analytics.advice.PILLAR_LEVELS`
+    ("strong", "mixed", "at risk"); each pillar's bar ends in the middle of the
+    zone of its level, so a bar can never end in one zone under the label of
+    another. The level comes from the flags of the pillar's blockers
+    (:func:`analytics.diagnosis.pillar_level`), the rule that also names the
+    main blockers; the bar carries the level's colour, "at risk" is hatched,
+    and the label beside it is the one the report text uses.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        One row per pillar, indexed by name, with columns ``percentile``
-        (0-100, ``NaN`` = not rated) and ``level``.
+        One row per pillar, indexed by name, with columns ``level`` (one of
+        the levels, or missing = not rated) and optionally ``label`` (the
+        level as worded, e.g. "at risk (tentative)"; default the level).
     ax : Axes, optional
 
     Returns
@@ -414,20 +422,22 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
-    >>> data = pd.DataFrame({"percentile": [72.0], "level": ["at risk"]}, index=["Process"])
-    >>> [float(v) for v in pillar_chart(data).get_xlim()]
-    [0.0, 100.0]
+    >>> data = pd.DataFrame({"level": ["at risk"], "label": ["at risk"]}, index=["Process"])
+    >>> ax = pillar_chart(data)
+    >>> [float(v) for v in ax.get_xlim()], float(ax.patches[-1].get_width())
+    ([0.0, 3.0], 2.5)
     """
     with rc_context():
         ax = _new_axes(ax, 6.5, 0.5 * len(data) + 1.0)
         y = _row_positions(len(data))
-        zones = ((0, 35, "strong"), (35, 65, "mixed"), (65, 100, "at risk"))
-        for (lo, hi, label), shade in zip(zones, (PAPER, TINT, "#FBEDE4"), strict=True):
-            ax.axvspan(lo, hi, color=shade, lw=0, zorder=0)
+        for index, (level, shade) in enumerate(
+            zip(PILLAR_LEVELS, (PAPER, TINT, "#FBEDE4"), strict=True)
+        ):
+            ax.axvspan(index, index + 1, color=shade, lw=0, zorder=0)
             ax.text(
-                (lo + hi) / 2,
+                index + 0.5,
                 1.02,
-                label,
+                level,
                 transform=blended_transform_factory(ax.transData, ax.transAxes),
                 ha="center",
                 va="bottom",
@@ -435,13 +445,12 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 fontsize=SIZES["chart"] - 0.5,
             )
         for yi, (_, row) in zip(y, data.iterrows(), strict=True):
-            level = str(row.get("level")) if isinstance(row.get("level"), str) else ""
+            level = row.get("level") if isinstance(row.get("level"), str) else ""
             look = LEVEL_STYLES.get(level, {"fill": RULE, "hatch": "", "text": MUTED})
-            if _finite(row.get("percentile")):
-                value = float(row["percentile"])
+            if level in PILLAR_LEVELS:
                 ax.barh(
                     yi,
-                    value,
+                    PILLAR_LEVELS.index(level) + 0.5,
                     height=0.5,
                     color=look["fill"],
                     hatch=look["hatch"] or None,
@@ -449,19 +458,21 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                     linewidth=0.5,
                     zorder=2,
                 )
-                label = f"{ordinal(whole(value))} percentile"
-                _right_note(
-                    ax, yi, label + (f" \u00b7 {level}" if level else ""), fontweight="bold"
-                )
+                label = row.get("label") if isinstance(row.get("label"), str) else level
+                _right_note(ax, yi, label, fontweight="bold")
             else:
                 ax.text(
-                    2, yi, "not rated: too few answers", va="center", color=MUTED, style="italic"
+                    0.05, yi, "not rated: too few answers", va="center", color=MUTED, style="italic"
                 )
         _label_rows(ax, y, list(data.index), [True] * len(data))
         ax.set_ylim(-0.6, len(data) - 0.4)
-        ax.set_xlim(0.0, 100.0)
-        ax.set_xticks([0, 25, 50, 75, 100])
-        ax.set_xlabel("Percentile in the organization (higher = more held back)", color=MUTED)
+        ax.set_xlim(0.0, float(len(PILLAR_LEVELS)))
+        ax.set_xticks([])
+        ax.set_xlabel(
+            "At risk: a blocker is clearly higher than in the organization; "
+            "strong: every blocker clearly lower",
+            color=MUTED,
+        )
         _clean(ax, grid_x=False)
     return ax
 
@@ -501,8 +512,11 @@ def practice_chart(
         y = _row_positions(len(data))
         recommended = _bool_column(data, "recommended")
         mid = (scale[0] + scale[1]) / 2
-        ax.axvspan(scale[0] - 0.15, mid, color=TINT, lw=0, zorder=0)
-        ax.axvline(mid, color=RULE, lw=0.9, ls=(0, (3, 2)), zorder=1)
+        middle = math.ceil(mid)
+        # A mean reads as the label of its nearest point (halves up), so the means read as
+        # below the middle point are those under middle - 0.5: the practice gaps.
+        ax.axvspan(scale[0] - 0.15, middle - 0.5, color=TINT, lw=0, zorder=0)
+        ax.axvline(middle - 0.5, color=RULE, lw=0.9, ls=(0, (3, 2)), zorder=1)
         for yi, (_, row), rec in zip(y, data.iterrows(), recommended, strict=True):
             if not _finite(row.get("mean")):
                 ax.text(
@@ -557,7 +571,7 @@ def practice_chart(
                     label="Other play",
                 ),
                 Line2D([], [], color=INK, lw=1.1, label="95% CI"),
-                Patch(color=TINT, label="Below \u201csometimes\u201d"),
+                Patch(color=TINT, label=_below_label(scale, scale_labels)),
             ],
             ncol=4,
             offset=36 if scale_labels else 22,
@@ -565,12 +579,21 @@ def practice_chart(
     return ax
 
 
+def _below_label(scale: tuple[int, int], labels: Sequence[str] | None) -> str:
+    """The legend of the shaded zone: means read as below the middle point."""
+    middle = math.ceil((scale[0] + scale[1]) / 2)
+    if labels is not None and len(labels) == scale[1] - scale[0] + 1:
+        return f"Reads below \u201c{labels[middle - scale[0]].lower()}\u201d"
+    return f"Below {middle - 0.5:g}"
+
+
 def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Change of the team's mean per dimension since the earlier round.
 
     Blockers and practices are grouped: for blockers a change below zero is
-    an improvement, for practices a change above zero. A filled marker means
-    the 95% interval excludes zero.
+    an improvement, for practices a change above zero; a change of zero (as
+    printed: the frame holds rounded values) is neither, and is drawn as "no
+    change". A filled marker means the 95% interval excludes zero.
 
     Parameters
     ----------
@@ -608,6 +631,7 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax = _new_axes(ax, 6.5, 0.32 * len(rows) + 1.1)
         y = _row_positions(len(rows))
         extent = [0.5]
+        unchanged = False
         for yi, (_, row) in zip(y, rows, strict=True):
             if row is None:
                 continue
@@ -631,12 +655,13 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 extent += [abs(lo), abs(hi)]
                 clear = lo > 0 or hi < 0
             extent.append(abs(change))
-            better = (change < 0) if row.get("kind") == "blocker" else (change > 0)
-            colour = ACCENT if better else HIGHLIGHT
+            state = change_direction(change, row.get("kind"))
+            unchanged = unchanged or state == "no change"
+            colour, marker = _CHANGE_LOOKS[state]
             ax.plot(
                 change,
                 yi,
-                marker="o" if better else "s",
+                marker=marker,
                 markersize=6.5,
                 color=colour if clear else PAPER,
                 markeredgecolor=colour if not clear else INK,
@@ -654,35 +679,57 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.set_ylim(-0.6, len(rows) - 0.4)
         ax.set_xlabel("Change in the team mean (scale points, 95% CI)", color=MUTED)
         _clean(ax)
-        _legend_below(
-            ax,
-            [
-                Line2D(
-                    [], [], marker="o", ls="none", color=ACCENT, markeredgecolor=INK, label="Better"
-                ),
-                Line2D(
-                    [],
-                    [],
-                    marker="s",
-                    ls="none",
-                    color=HIGHLIGHT,
-                    markeredgecolor=INK,
-                    label="Worse",
-                ),
-                Line2D(
-                    [],
-                    [],
-                    marker="o",
-                    ls="none",
-                    color=PAPER,
-                    markeredgecolor=MUTED,
-                    label="Open: could be chance",
-                ),
-            ],
-            ncol=3,
-            offset=36,
+        handles = [
+            Line2D(
+                [],
+                [],
+                marker=_CHANGE_LOOKS[state][1],
+                ls="none",
+                color=_CHANGE_LOOKS[state][0],
+                markeredgecolor=INK,
+                label=state[:1].upper() + state[1:],
+            )
+            for state in CHANGE_DIRECTIONS
+            if state != "no change" or unchanged
+        ]
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="none",
+                color=PAPER,
+                markeredgecolor=MUTED,
+                label="Open: could be chance",
+            )
         )
+        _legend_below(ax, handles, ncol=len(handles), offset=36)
     return ax
+
+
+#: How a change is read: better, worse, or no change (a printed change of 0.0).
+CHANGE_DIRECTIONS = ("better", "worse", "no change")
+
+_CHANGE_LOOKS = {"better": (ACCENT, "o"), "worse": (HIGHLIGHT, "s"), "no change": (MUTED, "D")}
+
+
+def change_direction(change: float, kind: object) -> str:
+    """Whether a change, as printed, is better, worse or no change for this kind of scale.
+
+    Lower is better for blockers, higher for plays; a change that rounds to
+    0.0 (:func:`analytics.coarsen.display_round`) is "no change".
+
+    Examples
+    --------
+    >>> change_direction(-0.04, "blocker"), change_direction(0.3, "blocker")
+    ('no change', 'worse')
+    >>> change_direction(0.3, "practice")
+    'better'
+    """
+    shown = display_round(change)
+    if shown == 0:
+        return "no change"
+    return "better" if (shown < 0) == (kind == "blocker") else "worse"
 
 
 # --- data from a report context -------------------------------------------------------
@@ -732,9 +779,11 @@ def _spread_data(context: TeamReportContext) -> pd.DataFrame:
 
 def _pillar_data(context: TeamReportContext) -> pd.DataFrame:
     pillars = context.diagnosis.pillars
+    sentences = context.sentences
     return _frame(
-        [{"percentile": p.percentile, "level": p.level} for p in pillars],
+        [{"level": p.level, "label": sentences.pillar_label(p)} for p in pillars],
         [p.name for p in pillars],
+        columns=["level", "label"],
     )
 
 
@@ -782,7 +831,7 @@ def _frame(
     )
     frame.index = pd.Index(names, dtype=object)
     for column in frame.columns:
-        if column not in ("top", "disagreeing", "recommended", "level", "kind"):
+        if column not in ("top", "disagreeing", "recommended", "level", "label", "kind"):
             values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
             digits = 0 if column == "percentile" else DISPLAY_DIGITS
             frame[column] = values.map(lambda v, d=digits: display_round(v, d)).astype("float64")

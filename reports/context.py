@@ -53,6 +53,7 @@ from analytics.instrument import Instrument
 
 if TYPE_CHECKING:
     from analytics.pipeline import RoundAnalysis
+    from reports.sentences import TeamSentences
 
 __all__ = [
     "QUANTILE_LEVELS",
@@ -204,12 +205,17 @@ class SpreadReference:
 
 @dataclass(frozen=True)
 class ReliabilityInfo:
-    """Cronbach's alpha of one scale, for the method section."""
+    """Cronbach's alpha of one scale (with its Feldt 95% interval and McDonald's
+    omega total when the analysis has them), for the method section and the
+    caveats beside every statement that uses the scale."""
 
     dimension: str
     alpha: float | None
     n_items: int
     flagged: bool
+    alpha_ci_low: float | None = None
+    alpha_ci_high: float | None = None
+    omega: float | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +287,14 @@ class TeamReportContext:
     reliability: tuple[ReliabilityInfo, ...] = ()
     profiles: ProfileMethodInfo | None = None
     change: ChangeSinceLast | None = None
+    round_mode: str | None = None
+
+    @property
+    def sentences(self) -> TeamSentences:
+        """The team's sentences, worded once for the PDF and the dashboard."""
+        from reports.sentences import TeamSentences
+
+        return TeamSentences(self)
 
     def dimension(self, dimension_id: str) -> DimensionInfo:
         """The dimension with this id (``KeyError`` when unknown)."""
@@ -336,6 +350,7 @@ def build_team_context(
     instrument: Instrument,
     report_date: date,
     previous: tuple[str, pd.DataFrame] | None = None,
+    round_mode: str | None = None,
 ) -> TeamReportContext:
     """Gather what the report of one team needs from a round's analysis.
 
@@ -358,6 +373,9 @@ def build_team_context(
         row per respondent, as from :func:`analytics.scoring.score_dimensions`);
         the change since then is computed with
         :func:`analytics.change.dimension_change`.
+    round_mode : {"confidential", "anonymous"}, optional
+        How the round's answers were kept; the report words its comparisons
+        accordingly (a neutral sentence when not given).
 
     Returns
     -------
@@ -410,6 +428,7 @@ def build_team_context(
         reliability=parts.reliability,
         profiles=parts.profiles,
         change=change,
+        round_mode=round_mode,
     )
 
 
@@ -533,12 +552,18 @@ def _spread_reference(teams: Mapping[str, TeamDiagnosis], dim_id: str) -> Spread
 
 
 def _reliability(frame: pd.DataFrame) -> tuple[ReliabilityInfo, ...]:
+    def optional(row: pd.Series, column: str) -> float | None:
+        return _float(row[column]) if column in row.index else None
+
     return tuple(
         ReliabilityInfo(
             dimension=str(dim),
             alpha=_float(row["alpha"]),
             n_items=int(row["n_items"]),
             flagged=bool(row["flagged"]),
+            alpha_ci_low=optional(row, "alpha_ci_low"),
+            alpha_ci_high=optional(row, "alpha_ci_high"),
+            omega=optional(row, "omega"),
         )
         for dim, row in frame.iterrows()
     )

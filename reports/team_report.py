@@ -29,8 +29,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from analytics.advice import verb_agreeing
-from analytics.coarsen import COARSENING_NOTE, SMALL_GROUP, count_word, shows_exact_count
+from analytics.coarsen import COARSENING_NOTE, SMALL_GROUP, count_word
 from analytics.diagnosis import OTHER_PROFILES, DimensionFinding, RecommendedPlay
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
@@ -45,7 +44,6 @@ from reports.text import (
     lower_first,
     members,
     number,
-    ordinal,
     percent,
     percentile_phrase,
     text_width,
@@ -270,54 +268,26 @@ def _finding(context: TeamReportContext, dim_id: str) -> DimensionFinding | None
     return None if finding is None or finding.withheld else finding
 
 
-def _usage(mean: float | None, context: TeamReportContext, play_id: str) -> str:
-    """ "rarely on average (2.1 on a 1-5 scale from Never to Always)", as on the dashboard."""
-    return context.usage(play_id, mean)
-
-
-def _blocker_sentence(context: TeamReportContext, dim_id: str) -> str:
-    finding = _finding(context, dim_id)
-    if finding is None:
-        return "Withheld: too few members answered these questions."
-    behaviour = context.dimension(dim_id).behaviour or "score at the agreement end of it"
-    k, n = finding.n_prevalent, finding.n_scored
-    if k is None or n is None:
-        return f"Members who {behaviour}: {MISSING}."
-    exact = k if shows_exact_count(k, n) else None
-    who = members(k, n)
-    return f"{who[:1].upper()}{who[1:]} {verb_agreeing(behaviour, exact)}."
-
-
 def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     diagnosis = context.diagnosis
+    sentences = context.sentences
     flow.section(number_, SECTION_TITLES["summary"])
-    if diagnosis.summary:
-        flow.callout(diagnosis.summary, size=SIZES["lead"] + 0.5, bold=False)
-    else:
-        flow.callout(
-            "No blocker stands out for your team: none reaches the level at which we would "
-            "call it a main blocker. Use the rest of this report to keep it that way."
-        )
+    flow.callout(sentences.summary(), size=SIZES["lead"] + 0.5, bold=False)
 
-    flow.heading("Your main blockers")
     if diagnosis.top_blockers:
+        flow.heading("Your main blockers")
         for dim_id in diagnosis.top_blockers:
-            finding = _finding(context, dim_id)
-            lead = context.name_of(dim_id)
-            if finding is not None and finding.percentile is not None:
-                lead += f"  \u00b7  {ordinal(whole(finding.percentile))} percentile"
-            flow.bullet(_blocker_sentence(context, dim_id), lead=lead)
-    else:
-        flow.paragraph("None of the five blockers is high for your team.")
+            flow.bullet(sentences.blocker_line(dim_id), lead=sentences.blocker_lead(dim_id))
 
     flow.heading("What your team does well")
-    if diagnosis.strength_sentences:
-        for sentence in diagnosis.strength_sentences[:3]:
+    strengths = sentences.strengths()
+    if strengths:
+        for _, sentence in strengths[:3]:
             flow.bullet(sentence)
     else:
         flow.paragraph(
-            "No blocker is clearly low for your team yet; the plays below are the quickest way "
-            "to build a strength.",
+            "No blocker is clearly lower for your team than in your organization yet; the plays "
+            "below are the quickest way to build a strength.",
             colour=MUTED,
         )
 
@@ -329,28 +299,25 @@ def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         draw_chart("pillars", context, ax)
         flow.skip(4)
         for pillar in diagnosis.pillars:
-            level = pillar.level or "not rated"
             flow.bullet(
-                pillar.description, lead=f"{pillar.name}: {level}", size=SIZES["small"], after=2
+                f"{pillar.description} {sentences.pillar_meaning(pillar)}",
+                lead=f"{pillar.name}: {sentences.pillar_label(pillar)}",
+                size=SIZES["small"],
+                after=2,
             )
         flow.skip(4)
 
-    flow.heading("Two plays to practise first")
+    flow.heading("Plays to practise first")
     first = diagnosis.plays_to_practise_first
     if first:
         for index, play in enumerate(first, start=1):
             flow.bullet(
-                f"Your team uses it {_usage(play.practice_mean, context, play.id)}. "
-                f"{_first_sentence(play.rationale)}",
+                f"{sentences.usage(play.id, play.practice_mean)} {_first_sentence(play.rationale)}",
                 lead=play.name,
                 marker=f"{index}.",
             )
     else:
-        flow.paragraph(
-            "With no main blocker, there is no play we would single out. The practice chart in "
-            "section 6 shows which plays the team already uses.",
-            colour=MUTED,
-        )
+        flow.paragraph(sentences.practise_first_none(), colour=MUTED)
 
 
 def _first_sentence(text: str) -> str:
@@ -373,24 +340,27 @@ def _blocker_profile(flow: PageFlow, context: TeamReportContext, number_: int) -
     flow.skip(14)
 
     flow.heading("Reading the chart")
-    order = list(context.diagnosis.top_blockers) + [
-        d.id for d in context.blockers if d.id not in context.diagnosis.top_blockers
-    ]
+    sentences = context.sentences
+    ranking = context.diagnosis.ranking
+    order = list(ranking) + [d.id for d in context.blockers if d.id not in ranking]
     for dim_id in order:
         finding = _finding(context, dim_id)
         name = context.name_of(dim_id)
+        asked = sentences.asked_as(dim_id)
+        asked_text = f" {asked[:1].upper()}{asked[1:]}." if asked else ""
         if finding is None:
-            flow.bullet("Withheld: too few members answered these questions.", lead=name)
+            flow.bullet(
+                "Withheld: too few members answered these questions." + asked_text, lead=name
+            )
             continue
         ci = (
             f" (95% CI {number(finding.ci_low)} to {number(finding.ci_high)})"
             if finding.ci_low is not None
             else ""
         )
-        top = " One of your main blockers." if dim_id in context.diagnosis.top_blockers else ""
         flow.bullet(
             f"Team average {number(finding.mean)}{ci}, {percentile_phrase(finding.percentile)}. "
-            f"{_blocker_sentence(context, dim_id)}{top}",
+            f"{sentences.blocker_line(dim_id)}{asked_text}",
             lead=name,
         )
 
@@ -530,8 +500,8 @@ def _plays(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     diagnosis = context.diagnosis
     if not diagnosis.top_blockers:
         flow.paragraph(
-            "None of the blockers reaches the level at which we recommend specific plays. Keep "
-            "the plays your team already uses in practice, and try one it rarely uses."
+            "No blocker is clearly higher than in your organization, so we recommend no specific "
+            "play. Keep the plays your team already uses in practice, and try one it rarely uses."
         )
         return
     first = {p.id for p in diagnosis.plays_to_practise_first}
@@ -551,11 +521,11 @@ def _plays(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
 
 
 def _play(flow: PageFlow, context: TeamReportContext, play: RecommendedPlay, first: bool) -> None:
-    lead = play.name + ("  \u00b7  practise first" if first else "")
+    mark = "  \u00b7  practise first" if first else ""
+    mark = mark or ("  \u00b7  already in regular use" if play.in_regular_use else "")
     flow.bullet(
-        f"How often your team uses it: {_usage(play.practice_mean, context, play.id)}. "
-        f"Why it works: {play.rationale}",
-        lead=lead,
+        f"{context.sentences.usage(play.id, play.practice_mean)} Why it works: {play.rationale}",
+        lead=play.name + mark,
         after=3,
     )
     for question in play.questions:
@@ -598,9 +568,9 @@ def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.section(
         number_,
         SECTION_TITLES["change"],
-        f"How your team's averages moved since {change.previous_round}. Survey rounds are "
-        "anonymous, so the two rounds are compared as separate groups of people. A filled "
-        "marker means the 95% interval of the change excludes zero.",
+        f"How your team's averages moved since {change.previous_round}. "
+        f"{context.sentences.round_mode()} A filled marker means the 95% interval of the "
+        "change excludes zero; a change that rounds to 0.0 is drawn as no change.",
     )
     rows = [r for r in change.rows if _known(context, r.dimension)]
     if rows:
@@ -688,9 +658,31 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         "reverse-worded questions flipped. The team average comes with a 95% confidence "
         "interval. The percentile places the team average among the individual scores of "
         "the organization. \u201cMembers who agree\u201d counts members whose score is at or "
-        "above \u201cAgree\u201d (4 of 5). A main blocker combines both: how the team compares "
-        "with the organization and how many members agree."
+        "above \u201cAgree\u201d (4 of 5)."
     )
+    flow.paragraph(
+        "A blocker is a main blocker only when your team's average is clearly higher than the "
+        "organization's: the difference passes a test that keeps false alarms to about one in "
+        "ten across every team and blocker of the round (Benjamini\u2013Hochberg "
+        "false-discovery control), and the team's 95% interval lies above the organization's "
+        "median. In a team of fewer than 10 members, or when one member's answers make the "
+        "difference, it is marked tentative. A strength is the same, below the organization. "
+        "The pillars take their level from the same rule. Blockers are listed in the order in "
+        "which they stand out for your team, allowing for the profiles of its members."
+    )
+    renamed = [
+        [d.name, d.instrument_name]
+        for d in (*context.blockers, *context.practices)
+        if d.name != d.instrument_name
+    ]
+    if renamed:
+        flow.heading("Names in this report and in the questionnaire", keep_with=40)
+        flow.table(
+            renamed,
+            [3.0, 3.0],
+            header=["In this report", "Questions your members answered"],
+            align=["left", "left"],
+        )
 
     flow.heading("How figures are rounded", keep_with=40)
     flow.paragraph(COARSENING_NOTE)
@@ -698,7 +690,9 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.heading("How reliable the scales are", keep_with=60)
     flow.paragraph(
         "Cronbach's alpha shows whether the questions of a scale hang together; 0.70 or more "
-        "is usually taken as adequate. Read the results of a flagged scale with care."
+        "is usually taken as adequate. Its 95% interval (Feldt) shows how precisely it is "
+        "known; omega total is a second estimate that does not assume every question weighs "
+        "the same. Every statement that uses a flagged scale carries a caveat."
     )
     rows = []
     for item in context.reliability:
@@ -709,20 +703,27 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
             note = "could not be estimated"
         else:
             note = "below the usual standard" if item.flagged else "adequate"
+        interval = (
+            f"{number(item.alpha_ci_low, 2)}\u2013{number(item.alpha_ci_high, 2)}"
+            if item.alpha_ci_low is not None and item.alpha_ci_high is not None
+            else "\u2013"
+        )
         rows.append(
             [
                 dim.name,
                 "blocker" if dim.kind == "blocker" else "play" if dim.kind == "practice" else "",
                 str(item.n_items),
                 number(item.alpha, 2) if item.alpha is not None else "\u2013",
+                interval,
+                number(item.omega, 2) if item.omega is not None else "\u2013",
                 ("\u26a0 " if item.flagged else "") + note,
             ]
         )
     flow.table(
         rows,
-        [2.6, 0.9, 0.7, 0.8, 1.9],
-        header=["Scale", "Kind", "Items", "Alpha", "Note"],
-        align=["left", "left", "right", "right", "left"],
+        [2.4, 0.7, 0.55, 0.6, 1.0, 0.65, 1.6],
+        header=["Scale", "Kind", "Items", "Alpha", "95% CI", "Omega", "Note"],
+        align=["left", "left", "right", "right", "right", "right", "left"],
     )
 
     flow.heading("How the profiles were found", keep_with=40)

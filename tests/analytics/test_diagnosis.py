@@ -158,7 +158,7 @@ def test_top_blockers_strengths_and_pillars(default_instrument) -> None:
     # A team of 6 is under 10: its flags are tentative, and the summary says so.
     assert all(team.flags[b].level == "tentative" for b in team.top_blockers)
     assert team.summary.startswith("Guarded information may be holding your team back")
-    assert "tentative: in a team of 6" in team.summary
+    assert "tentative: in a team of fewer than ten members" in team.summary
     assert set(team.strengths) == {"time_pressure", "fixed_pie"}
     pillars = {p.id: p for p in team.pillars}
     assert pillars["relationships"].level == "at risk"

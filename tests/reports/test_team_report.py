@@ -69,7 +69,7 @@ def test_summary_fits_on_one_page(pages) -> None:
         "Your main blockers",
         "What your team does well",
         "Standing on the three pillars",
-        "Two plays to practise first",
+        "Plays to practise first",
     ):
         assert heading in summary
 
@@ -81,7 +81,9 @@ def test_names_numbers_and_page_numbers(pages, context) -> None:
     assert "88% of 16 invited" in cover
     assert "1 May 2025" in cover and "Spring 2025" in cover
     everything = flat(" ".join(pages))
-    assert context.diagnosis.top_blockers == ("time_pressure", "fixed_pie")
+    # deadline pressure is shifted by 1.3, fixed-pie thinking by 0.8: only the first is
+    # credibly above the organization in a team of 14.
+    assert context.diagnosis.top_blockers[0] == "time_pressure"
     for dim_id in context.diagnosis.top_blockers:
         assert context.name_of(dim_id) in everything
     assert context.diagnosis.summary in everything
@@ -158,7 +160,7 @@ def test_team_without_main_blockers(analysis, instrument) -> None:
     assert context.diagnosis.top_blockers == ()
     text = flat(" ".join(pdf_text(render_team_report(context))))
     assert "No blocker stands out for your team" in text
-    assert "None of the blockers reaches the level" in text
+    assert "we recommend no specific play" in text
 
 
 def test_withheld_profile_mix_gives_the_reason(analysis, instrument) -> None:
