@@ -48,7 +48,7 @@ from bench.common import (
     run_process,
 )
 
-BENCHMARKS = ("web", "dashboard", "reports", "profiles", "analyze", "import", "export")
+BENCHMARKS = ("web", "dashboard", "reports", "profiles", "flags", "analyze", "import", "export")
 PACKAGES = (
     "flask", "sqlalchemy", "gunicorn", "psycopg", "pandas", "numpy", "scipy",
     "scikit-learn", "matplotlib", "pyarrow",
