@@ -402,8 +402,9 @@ def published_json(d: Mapping[str, Any]) -> dict[str, Any]:
     * every mean, standard deviation, confidence limit, spread threshold,
       practice mean and profile centroid is rounded to one decimal, and
       percentiles and the response rate to whole percentage points
-      (:func:`display_round`); Cronbach's alpha and the profile stability to
-      two decimals, as the report prints them;
+      (:func:`display_round`); Cronbach's alpha (and its interval and omega,
+      when given) and the profile stability to two decimals, as the report
+      prints them;
     * in each shown team dimension, the count of members at or above the
       prevalence threshold is published as ``"prevalent"``, the words of
       :func:`count_word`; ``"n_prevalent"`` and ``"prevalence"`` keep the
@@ -450,7 +451,7 @@ def published_json(d: Mapping[str, Any]) -> dict[str, Any]:
     reliability = out.get("reliability")
     if isinstance(reliability, dict):
         for entry in reliability.values():
-            _round_keys(entry, ("alpha",), 2)
+            _round_keys(entry, ("alpha", "alpha_ci_low", "alpha_ci_high", "omega"), 2)
     profiles = out.get("profiles")
     if isinstance(profiles, dict):
         _round_profiles(profiles)

@@ -721,7 +721,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         )
     flow.table(
         rows,
-        [2.4, 0.7, 0.55, 0.6, 1.0, 0.65, 1.6],
+        [2.3, 0.7, 0.55, 0.6, 1.0, 0.8, 1.5],
         header=["Scale", "Kind", "Items", "Alpha", "95% CI", "Omega", "Note"],
         align=["left", "left", "right", "right", "right", "right", "left"],
     )

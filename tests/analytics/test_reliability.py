@@ -6,8 +6,16 @@ import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
+from scipy import stats
 
-from analytics.reliability import cronbach_alpha, item_reliability, item_statistics, reliability
+from analytics.reliability import (
+    alpha_interval,
+    cronbach_alpha,
+    item_reliability,
+    item_statistics,
+    omega_total,
+    reliability,
+)
 
 
 def correlated_items(n: int, k: int, seed: int, missing: float = 0.0) -> pd.DataFrame:
@@ -104,7 +112,21 @@ def test_reliability_reverse_keys_before_alpha(small_instrument) -> None:
     data.loc[[0, 5, 9], "A2"] = np.nan
     result = reliability(data, small_instrument)
     assert result.index.tolist() == ["alpha", "beta"]
-    assert list(result.columns) == ["alpha", "n_items", "n_complete", "flagged"]
+    assert list(result.columns) == [
+        "alpha",
+        "n_items",
+        "n_complete",
+        "flagged",
+        "alpha_ci_low",
+        "alpha_ci_high",
+        "omega",
+    ]
+    _, expected_ci = pg.cronbach_alpha(pd.DataFrame(b))
+    assert result.loc["beta", ["alpha_ci_low", "alpha_ci_high"]].tolist() == pytest.approx(
+        list(expected_ci), abs=5e-4
+    )
+    assert np.isnan(result.loc["beta", "omega"])  # two items: no one-factor model
+    assert 0 < result.loc["alpha", "omega"] <= 1
     expected_a, _ = pg.cronbach_alpha(
         pd.DataFrame(a).where(data[["A1", "A2", "A3"]].notna().to_numpy())
     )
@@ -162,3 +184,58 @@ def test_item_reliability_stacks_dimensions(small_instrument) -> None:
     ]
     keyed = data.assign(A3=6 - data["A3"])[["A1", "A2", "A3"]]
     pd.testing.assert_frame_equal(stacked.loc["alpha"], item_statistics(keyed), check_names=False)
+
+
+# --- Feldt interval and omega total ---------------------------------------------------------
+
+
+def one_factor(n: int, loadings: list[float], seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lam = np.array(loadings)
+    factor = rng.normal(size=n)
+    noise = rng.normal(size=(n, lam.size)) * np.sqrt(1 - lam**2)
+    return pd.DataFrame(factor[:, None] * lam + noise, columns=[f"i{j}" for j in range(lam.size)])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("confidence", [0.95, 0.9])
+def test_alpha_interval_matches_pingouin_on_complete_data(seed: int, confidence: float) -> None:
+    items = one_factor(60 + 20 * seed, [0.8, 0.6, 0.5, 0.4][: 3 + seed % 2], seed)
+    _, expected = pg.cronbach_alpha(items, ci=confidence)
+    assert list(alpha_interval(items, confidence)) == pytest.approx(list(expected), abs=5e-4)
+
+
+def test_alpha_interval_uses_the_smallest_pairwise_count() -> None:
+    items = one_factor(50, [0.8, 0.7, 0.6], 9)
+    items.loc[:11, "i1"] = np.nan  # 38 answer i1 with the others
+    alpha = cronbach_alpha(items)
+    n, k = 38, 3
+    low = 1 - (1 - alpha) * stats.f.isf(0.025, n - 1, (n - 1) * (k - 1))
+    high = 1 - (1 - alpha) * stats.f.isf(0.975, n - 1, (n - 1) * (k - 1))
+    assert alpha_interval(items) == (pytest.approx(low), pytest.approx(high))
+    assert all(np.isnan(alpha_interval(items[["i0"]])))
+
+
+@pytest.mark.parametrize(
+    ("loadings", "seed"), [([0.8, 0.7, 0.6, 0.5, 0.4], 0), ([0.7, 0.7, 0.6, 0.6], 1)]
+)
+def test_omega_total_matches_sklearn_factor_analysis(loadings: list[float], seed: int) -> None:
+    from sklearn.decomposition import FactorAnalysis
+
+    items = one_factor(800, loadings, seed)
+    z = (items - items.mean()) / items.std(ddof=1)
+    fa = FactorAnalysis(n_components=1, tol=1e-12, max_iter=20_000).fit(z.to_numpy())
+    lam, psi = np.abs(fa.components_[0]), fa.noise_variance_
+    expected = lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum())
+    assert omega_total(items) == pytest.approx(expected, abs=1e-6)
+
+
+def test_omega_total_of_three_items_is_the_closed_form() -> None:
+    items = one_factor(400, [0.8, 0.6, 0.5], 3)
+    r = items.corr().to_numpy()
+    lam = np.sqrt(
+        [r[0, 1] * r[0, 2] / r[1, 2], r[0, 1] * r[1, 2] / r[0, 2], r[0, 2] * r[1, 2] / r[0, 1]]
+    )
+    expected = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam**2).sum())
+    assert omega_total(items) == pytest.approx(expected, abs=1e-8)
+    assert np.isnan(omega_total(items[["i0", "i1"]]))
