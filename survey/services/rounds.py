@@ -160,7 +160,9 @@ def close_round(survey_round: SurveyRound, now: datetime) -> None:
 
 
 def extend_round(survey_round: SurveyRound, closes_at: datetime, now: datetime) -> None:
-    """Move the closing date later; invitations stay valid until then."""
+    """Move the closing date later; invitations stay valid until then (not for a draft)."""
+    if survey_round.status == "draft":
+        raise RoundStateError("A draft round has not opened yet: open it first, then extend it.")
     if closes_at <= now:
         raise RoundStateError("The new closing date must be in the future.")
     if survey_round.closes_at is not None and closes_at <= survey_round.closes_at:

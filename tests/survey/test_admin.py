@@ -113,7 +113,9 @@ def test_admin_runs_a_round_end_to_end(app, client):
     assert "who has or has not answered is never shown" in page
 
     assert (
-        client.post(f"/admin/{org}/rounds/{round_id}/close", data={"csrf_token": token}).status_code
+        client.post(
+            f"/admin/{org}/rounds/{round_id}/close", data={"csrf_token": token, "confirm": "y"}
+        ).status_code
         == 303
     )
     late = app.test_client().get(f"/s/{rows[1]['link'].rsplit('/', 1)[-1]}")
@@ -187,7 +189,8 @@ def test_revoke_and_reissue_one_invitation(app, client):
     new_link = re.search(r"http://localhost/s/([\w-]+)", reissued.get_data(as_text=True)).group(1)
     assert app.test_client().get(f"/s/{world.token}").status_code == 404
     assert app.test_client().get(f"/s/{new_link}").status_code == 302
-    assert client.post(f"{base}/revoke", data={"csrf_token": token}).status_code == 303
+    revoked = client.post(f"{base}/revoke", data={"csrf_token": token, "confirm": "y"})
+    assert revoked.status_code == 303
     assert app.test_client().get(f"/s/{new_link}").status_code == 410
 
 

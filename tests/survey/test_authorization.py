@@ -71,7 +71,8 @@ def expected(endpoint: str, principal: str) -> set[int]:
         return {404} if principal == "admin_other" else {403}
     if blueprint == "admin":
         if principal == "admin":
-            return {200, 303, 400} if view != "index" else {302, 200}
+            # 409: an action the round's state refuses (opening an open round)
+            return {200, 303, 400, 409} if view != "index" else {302, 200}
         if principal == "admin_other":
             return {404} if view != "index" else {302, 200}
         if endpoint in COACH_OF_TEAM and principal == "coach_team":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
@@ -16,9 +17,12 @@ from survey.services import audit, releases, rounds
 from survey.services.instruments import list_instruments
 from survey.services.invitation_links import issue_links, links_csv
 from survey.web.admin import bp
+from survey.web.admin.actions import Refused, change, refuse, require_confirmation
 from survey.web.admin.forms import ExtendForm, RoundForm, choices
 from survey.web.auth.forms import EmptyForm
 from survey.web.authz import admin_invitation, admin_org, admin_round
+
+DRAFT_NOT_EXTENDED = "A draft round has not opened yet: open it first, then extend it."
 
 
 def _round_form(org: Organization, formdata: object = "auto") -> RoundForm:
@@ -120,32 +124,45 @@ def _render_round(
 @bp.post("/<int:org_id>/rounds/<int:round_id>/open")
 def open_round(org_id: int, round_id: int) -> ResponseReturnValue:
     """Start collecting answers."""
-    return _change_state(org_id, round_id, "round_opened", rounds.open_round, "Round opened.")
+    org = admin_org(org_id)
+    EmptyForm().validate_on_submit()
+    return _change_state(org, round_id, "round_opened", rounds.open_round, "Round opened.")
 
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/close")
 def close_round(org_id: int, round_id: int) -> ResponseReturnValue:
-    """Stop collecting answers."""
-    return _change_state(org_id, round_id, "round_closed", rounds.close_round, "Round closed.")
+    """Stop collecting answers, once the "I understand" box is ticked."""
+    org = admin_org(org_id)
+    try:
+        require_confirmation("close the round")
+    except Refused as error:
+        return refuse(error, _page_again(org, round_id))
+    return _change_state(org, round_id, "round_closed", rounds.close_round, "Round closed.")
 
 
 def _change_state(
-    org_id: int, round_id: int, action: str, change, message: str
-) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
-    org = admin_org(org_id)
-    EmptyForm().validate_on_submit()
-    begin_write()
-    survey_round = admin_round(org, round_id)
-    try:
-        change(survey_round, utcnow())
-    except rounds.RoundStateError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
-    audit.record(action, actor=current_user, organization_id=org.id, target=survey_round.name)
-    db.session.commit()
-    flash(message, "info")
-    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    org: Organization,
+    round_id: int,
+    action: str,
+    change_state: Callable[[SurveyRound, datetime], None],
+    message: str,
+) -> ResponseReturnValue:
+    def work() -> str:
+        survey_round = admin_round(org, round_id)
+        change_state(survey_round, utcnow())
+        audit.record(action, actor=current_user, organization_id=org.id, target=survey_round.name)
+        return message
+
+    return change(work, done=_round_url(org, round_id), refused=_page_again(org, round_id))
+
+
+def _round_url(org: Organization, round_id: int) -> str:
+    return url_for("admin.round", org_id=org.id, round_id=round_id)
+
+
+def _page_again(org: Organization, round_id: int) -> Callable[[int], ResponseReturnValue]:
+    """The round page, shown again with a refusal's status (the reason is flashed)."""
+    return lambda status: _render_round(org, admin_round(org, round_id), status)
 
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/extend")
@@ -153,6 +170,8 @@ def extend_round(org_id: int, round_id: int) -> ResponseReturnValue:
     """Move the closing date later."""
     org = admin_org(org_id)
     survey_round = admin_round(org, round_id)
+    if survey_round.status == "draft":  # the page offers no Extend: say why here
+        return refuse(Refused(DRAFT_NOT_EXTENDED), _page_again(org, round_id))
     form = ExtendForm()
     if not form.validate():
         return _render_round(org, survey_round, 400, form)
@@ -189,16 +208,32 @@ def new_links(org_id: int, round_id: int) -> ResponseReturnValue:
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/reissue.csv")
 def reissue_open_links(org_id: int, round_id: int) -> ResponseReturnValue:
-    """Fresh links for everyone who has not submitted; their old links stop working."""
+    """Fresh links for everyone who has not submitted; their old links stop working.
+
+    Needs the "I understand" box; refused in anonymous rounds (409, the same
+    for everyone) and in closed rounds.
+    """
     org = admin_org(org_id)
-    EmptyForm().validate_on_submit()
-    begin_write()
-    survey_round = admin_round(org, round_id)
-    if survey_round.mode == "anonymous":
-        return _anonymous_refusal(org, survey_round)
+    if admin_round(org, round_id).mode == "anonymous":
+        return _anonymous_refusal(org, admin_round(org, round_id))
+    try:
+        require_confirmation("re-issue every unanswered link")
+        begin_write()
+        survey_round = admin_round(org, round_id)
+        _refuse_when_closed(survey_round)
+    except Refused as error:
+        return refuse(error, _page_again(org, round_id))
     people = [i.participant for i in rounds.open_invitations(survey_round)]
     people += rounds.members_without_invitation(survey_round)
     return _download_links(org, survey_round, people, "all-open")
+
+
+def _refuse_when_closed(survey_round: SurveyRound) -> None:
+    if survey_round.status == "closed":
+        raise Refused(
+            "This round is closed: nobody can answer, so no links are re-issued. "
+            "Open it again first (extend it if its closing date has passed)."
+        )
 
 
 def _anonymous_refusal(org: Organization, survey_round: SurveyRound) -> ResponseReturnValue:
@@ -237,30 +272,29 @@ def _download_links(
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/invitations/<int:invitation_id>/revoke")
 def revoke_invitation(org_id: int, round_id: int, invitation_id: int) -> ResponseReturnValue:
-    """Withdraw one link."""
+    """Withdraw one link, once the "I understand" box is ticked (refused in anonymous rounds)."""
     org = admin_org(org_id)
-    EmptyForm().validate_on_submit()
-    begin_write()
-    survey_round = admin_round(org, round_id)
-    if survey_round.mode == "anonymous":
-        return _anonymous_refusal(org, survey_round)
-    invitation = admin_invitation(survey_round, invitation_id)
+    if admin_round(org, round_id).mode == "anonymous":
+        return _anonymous_refusal(org, admin_round(org, round_id))
     try:
+        require_confirmation("withdraw the link")
+    except Refused as error:
+        return refuse(error, _page_again(org, round_id))
+
+    def work() -> str:
+        survey_round = admin_round(org, round_id)
+        invitation = admin_invitation(survey_round, invitation_id)
         rounds.revoke_invitation(invitation, utcnow())
-    except rounds.RoundStateError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
-    audit.record(
-        "invitation_revoked",
-        actor=current_user,
-        organization_id=org.id,
-        target=survey_round.name,
-        detail=f"invitation {invitation.id}",
-    )
-    db.session.commit()
-    flash(f"The link of {invitation.participant.display_name} was withdrawn.", "info")
-    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+        audit.record(
+            "invitation_revoked",
+            actor=current_user,
+            organization_id=org.id,
+            target=survey_round.name,
+            detail=f"invitation {invitation.id}",
+        )
+        return f"The link of {invitation.participant.display_name} was withdrawn."
+
+    return change(work, done=_round_url(org, round_id), refused=_page_again(org, round_id))
 
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/invitations/<int:invitation_id>/reissue")
@@ -273,10 +307,12 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
     if survey_round.mode == "anonymous":
         return _anonymous_refusal(org, survey_round)
     invitation = admin_invitation(survey_round, invitation_id)
-    if invitation.submitted_at is not None or invitation.participant.erased_at is not None:
-        db.session.rollback()
-        flash("This person has already submitted or was erased.", "error")
-        return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+    try:
+        _refuse_when_closed(survey_round)
+        if invitation.submitted_at is not None or invitation.participant.erased_at is not None:
+            raise Refused("This person has already submitted or was erased.")
+    except Refused as error:
+        return refuse(error, _page_again(org, round_id))
     ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
     [link] = issue_links(survey_round, [invitation.participant], utcnow(), ttl)
     audit.record(

@@ -16,6 +16,7 @@ from survey.models import Organization, User
 from survey.services import access, accounts, audit, organizations
 from survey.services.member_csv import MemberCsvResult, parse_member_csv
 from survey.web.admin import bp
+from survey.web.admin.actions import Refused, change
 from survey.web.admin.forms import (
     AssignCoachForm,
     ConfirmUploadForm,
@@ -109,16 +110,24 @@ def archive_team(org_id: int, team_id: int) -> ResponseReturnValue:
     """Archive a team: it leaves new rounds; its answers are kept."""
     org = admin_org(org_id)
     EmptyForm().validate_on_submit()
-    begin_write()
-    the_team = admin_team(org, team_id)
-    if the_team.archived_at is None:
-        the_team.archived_at = utcnow()
-        audit.record(
-            "team_archived", actor=current_user, organization_id=org.id, target=the_team.name
-        )
-    db.session.commit()
-    flash(f"Team {the_team.name} archived. Its answers are kept.", "info")
-    return redirect(url_for("admin.overview", org_id=org.id)), 303
+
+    def work() -> str:
+        the_team = admin_team(org, team_id)
+        if the_team.archived_at is None:
+            the_team.archived_at = utcnow()
+            audit.record(
+                "team_archived", actor=current_user, organization_id=org.id, target=the_team.name
+            )
+        return f"Team {the_team.name} archived. Its answers are kept."
+
+    return change(
+        work, done=url_for("admin.overview", org_id=org.id), refused=_page_again(org, team_id)
+    )
+
+
+def _page_again(org: Organization, team_id: int):  # type: ignore[no-untyped-def]
+    """The team page, shown again with a refusal's status (the reason is flashed)."""
+    return lambda status: _render_team(org, admin_team(org, team_id), status)
 
 
 @bp.post("/<int:org_id>/teams/<int:team_id>/members")
@@ -216,18 +225,27 @@ def assign_coach(org_id: int, team_id: int) -> ResponseReturnValue:
     form.coach.choices = choices([(c.id, c.email) for c in access.org_coaches(org.id)])
     if not form.validate():
         return _render_team(org, the_team, 400, coach_form=form)
-    begin_write()
-    coach = db.session.get(User, form.coach.data)
-    the_team = admin_team(org, team_id)
-    if coach is not None and accounts.assign_coach(coach, the_team):
+
+    def work() -> str:
+        coach = db.session.get(User, form.coach.data)
+        team = admin_team(org, team_id)
+        if coach is None or not access.is_member_of(coach, org.id):
+            raise Refused("That coach is no longer part of this organization.")
+        if not accounts.assign_coach(coach, team):
+            return f"{coach.email} already sees {team.name}."
         audit.record(
             "coach_assigned",
             actor=current_user,
             organization_id=org.id,
-            target=f"{coach.email} -> {the_team.name}",
+            target=f"{coach.email} -> {team.name}",
         )
-    db.session.commit()
-    return redirect(url_for("admin.team", org_id=org.id, team_id=team_id)), 303
+        return f"{coach.email} now sees {team.name}'s dashboard and reports."
+
+    return change(
+        work,
+        done=url_for("admin.team", org_id=org.id, team_id=team_id),
+        refused=_page_again(org, team_id),
+    )
 
 
 @bp.post("/<int:org_id>/teams/<int:team_id>/coaches/<int:user_id>/remove")
@@ -235,17 +253,23 @@ def unassign_coach(org_id: int, team_id: int, user_id: int) -> ResponseReturnVal
     """Stop a coach seeing this team."""
     org = admin_org(org_id)
     EmptyForm().validate_on_submit()
-    begin_write()
-    the_team = admin_team(org, team_id)
-    coach = db.session.get(User, user_id)
-    if coach is None:
-        abort(404)
-    if accounts.unassign_coach(coach.id, the_team.id):
-        audit.record(
-            "coach_unassigned",
-            actor=current_user,
-            organization_id=org.id,
-            target=f"{coach.email} -> {the_team.name}",
-        )
-    db.session.commit()
-    return redirect(url_for("admin.team", org_id=org.id, team_id=team_id)), 303
+
+    def work() -> str:
+        team = admin_team(org, team_id)
+        coach = db.session.get(User, user_id)
+        if coach is None:
+            abort(404)
+        if accounts.unassign_coach(coach.id, team.id):
+            audit.record(
+                "coach_unassigned",
+                actor=current_user,
+                organization_id=org.id,
+                target=f"{coach.email} -> {team.name}",
+            )
+        return f"{coach.email} no longer sees {team.name}."
+
+    return change(
+        work,
+        done=url_for("admin.team", org_id=org.id, team_id=team_id),
+        refused=_page_again(org, team_id),
+    )

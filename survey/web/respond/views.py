@@ -60,6 +60,12 @@ STATUS_TEXT = {
 }
 
 
+@bp.app_template_filter("first_upper")
+def first_upper(text: str) -> str:
+    """The text with its first letter capitalised and the rest as stored ("1-3 years", "IT")."""
+    return text[:1].upper() + text[1:]
+
+
 @bp.get("/s/<token>")
 def open_invitation(token: str) -> ResponseReturnValue:
     """Exchange the invitation token for a respondent session."""
