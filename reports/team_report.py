@@ -387,11 +387,12 @@ def _spread(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
         for dim, finding in flagged:
             ref = context.spread_references.get(dim.id)
             typical = f" against a typical {number(ref.q50)}" if ref and ref.q50 else ""
+            caveat = context.sentences.caveat(dim.id)
             flow.bullet(
                 "Your members differ more on this than the members of three in four teams do "
                 f"(standard deviation {number(finding.sd)}{typical}). Talk it through "
                 "before your next negotiation: until the team aligns on it, it cannot offer "
-                "clean trades.",
+                "clean trades." + (f" {caveat}" if caveat else ""),
                 lead=dim.name,
             )
     elif comparable:

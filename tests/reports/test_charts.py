@@ -170,3 +170,12 @@ def test_pillar_levels_differ_in_lightness_or_hatching() -> None:
         for b in looks[i + 1 :]:
             distinct_grey = abs(_luminance(a["fill"]) - _luminance(b["fill"])) > 0.1
             assert distinct_grey or a["hatch"] != b["hatch"]
+
+
+def test_one_registry_defines_every_chart_kind(context) -> None:
+    from reports.charts import CHART_TITLES, CHARTS
+
+    assert tuple(CHARTS) == CHART_KINDS
+    assert dict(CHART_TITLES) == {kind: spec.title for kind, spec in CHARTS.items()}
+    for kind, spec in CHARTS.items():
+        assert chart_data(kind, context).equals(spec.data(context))
