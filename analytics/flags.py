@@ -237,13 +237,18 @@ def _z(mean: float, n: int, ref: BlockerReference) -> float:
     return _ratio(mean - ref.mean, ref.sd * math.sqrt(factor))
 
 
-def _p(z: float, df: int, upper: bool) -> float:
-    if math.isnan(z):
-        return math.nan
-    z = z if upper else -z
-    if math.isinf(z):
-        return 0.0 if z > 0 else 1.0
-    return float(stats.t.sf(z, max(df, 1)))
+def _p_values(
+    keys: Sequence[tuple[str, str]],
+    z: Mapping[tuple[str, str], float],
+    references: Mapping[str, BlockerReference],
+    *,
+    upper: bool,
+) -> dict[tuple[str, str], float]:
+    """One-sided Student t p-values of every cell (NaN where ``z`` is NaN), in one call."""
+    values = np.array([z[k] for k in keys], dtype="float64")
+    df = np.array([max(references[k[1]].df, 1) for k in keys], dtype="float64")
+    p = stats.t.sf(values if upper else -values, df) if keys else np.empty(0)
+    return {k: float(v) for k, v in zip(keys, p, strict=True)}
 
 
 def _cut(p_cut: float, df: int) -> float:
@@ -287,8 +292,8 @@ def flag_round(
         raise ValueError(f"fdr must lie between 0 and 1, got {fdr!r}")
     keys = list(cells)
     z = {k: _z(cells[k].mean, cells[k].n, references[k[1]]) for k in keys}
-    p_above = {k: _p(z[k], references[k[1]].df, True) for k in keys}
-    p_below = {k: _p(z[k], references[k[1]].df, False) for k in keys}
+    p_above = _p_values(keys, z, references, upper=True)
+    p_below = _p_values(keys, z, references, upper=False)
     cut_above = benjamini_hochberg(list(p_above.values()), fdr)
     cut_below = benjamini_hochberg(list(p_below.values()), fdr)
 
