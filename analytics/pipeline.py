@@ -339,6 +339,11 @@ def _reliability_dict(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return {
         str(dim): {
             "alpha": json_number(row["alpha"]),
+            **{
+                key: json_number(row[key])
+                for key in ("alpha_ci_low", "alpha_ci_high", "omega")
+                if key in row.index
+            },
             "n_items": int(row["n_items"]),
             "n_complete": int(row["n_complete"]),
             "flagged": bool(row["flagged"]),

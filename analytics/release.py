@@ -100,6 +100,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TypeVar
 
 import numpy as np
@@ -115,6 +116,7 @@ __all__ = [
     "newly_isolated",
     "published_incidence",
     "release_due",
+    "release_note",
     "withheld_overlaps",
 ]
 
@@ -540,3 +542,21 @@ def withheld_overlaps(groups: Mapping[str, Collection[Hashable]], threshold: int
         if not isolated:
             return frozenset(withheld)
         withheld.add(next(name for name in shown if members[name] & isolated))
+
+
+def release_note(threshold: int, step: int, released_on: date | None = None) -> str:
+    """The release rule in one paragraph, as reports and dashboards print it.
+
+    Examples
+    --------
+    >>> release_note(5, 3)[:60]
+    'These results come from a release of the team\'s answers, no'
+    """
+    when = f" made on {released_on:%d %B %Y}" if released_on is not None else ""
+    return (
+        f"These results come from a release of the team's answers{when}, not from live "
+        f"answers. A team's results first appear when {threshold} members have answered, "
+        f"and then change only when at least {step} answers have arrived or been erased "
+        "since the last release, so that comparing two versions of the results never "
+        "reveals one person's answers. Answers that arrived since wait for the next release."
+    )

@@ -50,6 +50,7 @@ from analytics.change import dimension_change
 from analytics.coarsen import format_percent, format_score, scale_label
 from analytics.diagnosis import MIN_TEAMS_FOR_SPREAD, TeamDiagnosis
 from analytics.instrument import Instrument
+from analytics.release import release_note
 
 if TYPE_CHECKING:
     from analytics.pipeline import RoundAnalysis
@@ -63,6 +64,7 @@ __all__ = [
     "OrgDistribution",
     "ProfileInfo",
     "ProfileMethodInfo",
+    "ReleaseInfo",
     "ReliabilityInfo",
     "SpreadReference",
     "TeamReportContext",
@@ -266,6 +268,14 @@ class ChangeSinceLast:
 
 
 @dataclass(frozen=True)
+class ReleaseInfo:
+    """Which release of the team's answers the figures come from (see analytics.release)."""
+
+    released_on: date
+    step: int
+
+
+@dataclass(frozen=True)
 class TeamReportContext:
     """Everything a team report shows, and nothing more (aggregates only)."""
 
@@ -288,6 +298,17 @@ class TeamReportContext:
     profiles: ProfileMethodInfo | None = None
     change: ChangeSinceLast | None = None
     round_mode: str | None = None
+    #: Why the round reports no profiles ("" when it does, or was not fitted).
+    no_profiles_reason: str = ""
+    #: The release the figures come from: when it was made and the release step.
+    release: ReleaseInfo | None = None
+
+    @property
+    def release_text(self) -> str | None:
+        """When these results were released and when they may change, or ``None``."""
+        if self.release is None:
+            return None
+        return release_note(self.threshold, self.release.step, self.release.released_on)
 
     @property
     def sentences(self) -> TeamSentences:
@@ -351,6 +372,7 @@ def build_team_context(
     report_date: date,
     previous: tuple[str, pd.DataFrame] | None = None,
     round_mode: str | None = None,
+    release: ReleaseInfo | None = None,
 ) -> TeamReportContext:
     """Gather what the report of one team needs from a round's analysis.
 
@@ -376,6 +398,9 @@ def build_team_context(
     round_mode : {"confidential", "anonymous"}, optional
         How the round's answers were kept; the report words its comparisons
         accordingly (a neutral sentence when not given).
+    release : ReleaseInfo, optional
+        The release the figures come from; the report says when it was made and
+        when results may next change.
 
     Returns
     -------
@@ -429,6 +454,8 @@ def build_team_context(
         profiles=parts.profiles,
         change=change,
         round_mode=round_mode,
+        no_profiles_reason=str(getattr(analysis, "profile_reason", "") or ""),
+        release=release,
     )
 
 

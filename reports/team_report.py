@@ -416,6 +416,16 @@ def _spread(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     )
 
 
+def _no_profiles(context: TeamReportContext) -> str:
+    """Why there is no profile to show, in one sentence."""
+    if context.no_profiles_reason:
+        return (
+            "No profile structure was found in this round "
+            f"({context.no_profiles_reason}), so no profiles are reported."
+        )
+    return "No profiles were fitted for this round."
+
+
 def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.section(
         number_,
@@ -427,7 +437,7 @@ def _profiles(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     info = context.profiles
     mix = context.diagnosis.profile_mix
     if info is None or not info.profiles:
-        flow.paragraph("No profiles were fitted for this round.", colour=MUTED)
+        flow.paragraph(_no_profiles(context), colour=MUTED)
         return
     if info.k == 1:
         flow.callout(
@@ -688,6 +698,10 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.heading("How figures are rounded", keep_with=40)
     flow.paragraph(COARSENING_NOTE)
 
+    if context.release_text is not None:
+        flow.heading("When results change", keep_with=40)
+        flow.paragraph(context.release_text)
+
     flow.heading("How reliable the scales are", keep_with=60)
     flow.paragraph(
         "Cronbach's alpha shows whether the questions of a scale hang together; 0.70 or more "
@@ -730,7 +744,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.heading("How the profiles were found", keep_with=40)
     info = context.profiles
     if info is None:
-        flow.paragraph("No profiles were fitted for this round.")
+        flow.paragraph(_no_profiles(context))
     else:
         method = _METHODS.get(info.method.lower(), info.method)
         if info.stability_ari is None:

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, func, select, update
 
 from analytics.release import TeamReleaseState, newly_isolated, release_due
+from reports.context import ReleaseInfo
 from survey.extensions import db
 from survey.models import Response, SurveyRound, Team, TeamRelease
 
@@ -32,6 +33,7 @@ __all__ = [
     "current_snapshot",
     "is_collecting",
     "refresh",
+    "release_info",
     "release_overview",
     "release_settings",
     "snapshot_conditions",
@@ -261,3 +263,16 @@ def unreleased_reason(survey_round: SurveyRound, team: Team) -> str:
         "results are being updated after a change in the team; they return once at least"
         f" {step} responses have changed since the last release."
     )
+
+
+def release_info(survey_round: SurveyRound, team: Team) -> ReleaseInfo | None:
+    """When the team's latest release was made, and the step, for the report's text."""
+    created = db.session.scalar(
+        select(TeamRelease.created_at)
+        .where(TeamRelease.round_id == survey_round.id, TeamRelease.team_id == team.id)
+        .order_by(TeamRelease.id.desc())
+        .limit(1)
+    )
+    if created is None:
+        return None
+    return ReleaseInfo(released_on=created.date(), step=release_settings()[1])

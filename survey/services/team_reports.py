@@ -187,6 +187,7 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         team.name,
         survey_round.name,
         survey_round.organization.name,
+        survey_round.mode,
         today,
         threshold,
     )
@@ -205,6 +206,8 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         instrument=instrument_of(survey_round.instrument),
         report_date=today,
         previous=_previous(survey_round, team, threshold),
+        round_mode=survey_round.mode,
+        release=releases.release_info(survey_round, team),
     )
     with _LOCK:
         _CONTEXTS[key] = context

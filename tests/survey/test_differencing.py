@@ -264,3 +264,23 @@ def test_admins_read_the_anonymity_ledger(app):
     assert coach.get(f"/admin/{world.org_id}/ledger").status_code == 403
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Disclosure)) == 1
+
+
+def test_dashboard_and_pdf_say_which_release_they_show_and_when_it_changes(app):
+    import io
+
+    from pypdf import PdfReader
+
+    world = World(app)
+    for value in "12345":
+        world.answer("A", value)
+    coach = world.coach()
+    page = coach.get(world.dashboard).get_data(as_text=True)
+    assert "These results come from a release of the team&#39;s answers made on" in page
+    assert "at least 3 answers have arrived or been erased" in page
+    pdf = coach.get(world.dashboard + "report.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    text = " ".join(text.split())
+    assert "When results change" in text and "at least 3 answers have arrived" in text
+    # Five people support one profile at most: the report says so instead of "not fitted".
+    assert "No profile structure was found in this round" in text
