@@ -915,8 +915,7 @@ def k_anonymize(
     counts = np.bincount(inverse, minlength=first.size)
     at = first if every_row else kept_rows[first]
     combos = np.column_stack([team_code[at], *(c[at] for c in codes)]).astype(np.int64)
-    if answers is None:
-        del team_code
+    del team_code
     by_team = np.argsort(combos[:, 0], kind="stable")  # each team's tuples contiguous
     combos, counts = combos[by_team], counts[by_team].astype(np.int64)
     inverse = np.argsort(by_team).astype(np.int32)[inverse]
@@ -949,15 +948,32 @@ def k_anonymize(
     blank_tuples[:, 1:] = BLANK
     both = np.concatenate(keys.encode(tuples, blank_tuples))
     weights = np.concatenate([counts - moved_counts, moved_counts])
-    _, group_index = np.unique(both, return_inverse=True)
-    group_index = group_index.reshape(-1)
+    _, group_first, group_index = np.unique(both, return_index=True, return_inverse=True)
+    group_index = group_index.reshape(-1).astype(np.int32)
     group_sizes = np.bincount(group_index, weights=weights).astype(np.int64)
+    row_group = None  # the group of each kept row
+    if profiles is not None or answers is not None:
+        row_group = group_index[: len(combos)][inverse]
+        if moved is not None:
+            row_group[moved] = group_index[len(combos) :][inverse[moved]]
 
     diverse = None
     if answers is not None:
-        diverse = _diversify(team_code, out_codes, keep, answers, missing, diversity, keys)
-        del team_code
+        assert row_group is not None
+        group_tuples = np.concatenate([tuples, blank_tuples])[group_first]
+        diverse = _diversify(
+            row_group,
+            group_tuples,
+            group_sizes,
+            kept_rows,
+            out_codes,
+            answers,
+            missing,
+            diversity,
+            keys,
+        )
         group_sizes = diverse.sizes
+        row_group = diverse.row_class[kept_rows]
     present = group_sizes > 0
     k_reached = int(group_sizes[present].min()) if present.any() else None
     if k_reached is not None and k_reached < k:  # the construction guarantees this
@@ -989,12 +1005,7 @@ def k_anonymize(
 
     show_profile, withheld_rows, withheld_groups = None, 0, 0
     if profiles is not None:
-        if diverse is not None:
-            row_group = diverse.row_class[kept_rows]
-        else:
-            row_group = group_index[: len(combos)].astype(np.int32)[inverse]
-            if moved is not None:
-                row_group[moved] = group_index[len(combos) :][inverse[moved]]
+        assert row_group is not None
         show_profile, withheld_rows, withheld_groups = _diverse_profiles(
             np.asarray(profiles).reshape(-1)[kept_rows], row_group, group_sizes.size, keep
         )
@@ -1078,9 +1089,11 @@ def _presence(
         blank = int(np.array(missing).astype(column.dtype).view(unsigned.dtype))
         occurs[blank] = False
         width = int(occurs.sum())
-        lookup = np.where(occurs, np.cumsum(occurs) - 1, width).astype(np.int64)
+        size = n_classes * (width + 1)
+        kind = np.int32 if size < 2**31 else np.int64  # half the memory at a million rows
+        lookup = np.where(occurs, np.cumsum(occurs) - 1, width).astype(kind)
         lookup[blank] = width  # the last code: unanswered
-        pairs = cls * (width + 1)
+        pairs = cls.astype(kind, copy=False) * kind(width + 1)
         pairs += lookup[unsigned]
     else:
         answered = column != missing
@@ -1088,7 +1101,7 @@ def _presence(
         width = int(code.max()) + 1 if code.size else 0
         value_code = np.full(column.shape, width, dtype=np.int64)
         value_code[answered] = code.reshape(-1)
-        pairs = cls * (width + 1) + value_code
+        pairs = cls.astype(np.int64) * (width + 1) + value_code
     size = n_classes * (width + 1)
     if size <= _MAX_PRESENCE_TABLE:
         table = np.bincount(pairs, minlength=size).reshape(n_classes, width + 1)
@@ -1146,9 +1159,11 @@ def _partners(
 
 
 def _diversify(
-    team_code: np.ndarray,
+    row_class: np.ndarray,
+    tuples: np.ndarray,
+    sizes: np.ndarray,
+    kept: np.ndarray | slice,
     codes: list[np.ndarray],
-    keep: np.ndarray,
     answers: np.ndarray,
     missing: int,
     diversity: int,
@@ -1156,23 +1171,18 @@ def _diversify(
 ) -> _Diversity:
     """Step 6: distinct l-diversity of the answers in every class; updates ``codes``.
 
-    Works on the table of classes: the values present in each (class, item)
-    are bit sets, which merge by ``or`` when classes merge, so the answers
-    are read once.
+    ``row_class`` is the class of each kept row (``kept`` selects them), an
+    index into ``tuples`` (team code, generalized codes) and ``sizes``. Works
+    on the table of classes: the values present in each (class, item) are bit
+    sets, which merge by ``or`` when classes merge, so the answers are read
+    once.
     """
-    n, m = keep.size, len(codes)
-    kept = np.flatnonzero(keep)
+    n, m = answers.shape[0], len(codes)
     n_items = answers.shape[1]
-    row_keys = keys.encode_columns(team_code[kept], [c[kept] for c in codes])
-    cls, _ = pd.factorize(row_keys)  # class per kept row, in order of first appearance
-    del row_keys
-    running = np.maximum.accumulate(cls) if cls.size else cls
-    first = np.flatnonzero(np.r_[cls.size > 0, running[1:] > running[:-1]])
-    del running
-    n_classes = first.size
-    at = kept[first]
-    tuples = np.column_stack([team_code[at], *(c[at] for c in codes)]).astype(np.int64)
-    sizes = np.bincount(cls, minlength=n_classes).astype(np.int64)
+    cls = row_class
+    n_classes = len(tuples)
+    tuples = tuples.astype(np.int64, copy=True)
+    sizes = sizes.astype(np.int64, copy=True)
     presence = []
     answered_n = np.zeros((n_classes, n_items), dtype=np.int64)
     for i in range(n_items):
@@ -1181,7 +1191,7 @@ def _diversify(
 
     # step 6a, whole teams: an item the whole team answered alike is blanked for the
     # team (moving its classes could not help, and would cost every quasi-identifier)
-    n_teams = int(team_code.max()) + 1 if team_code.size else 0
+    n_teams = int(tuples[:, 0].max()) + 1 if n_classes else 0
     team_answered = np.zeros((n_teams, n_items), dtype=np.int64)
     np.add.at(team_answered, tuples[:, 0], answered_n)
     team_presence = []
@@ -1204,7 +1214,7 @@ def _diversify(
         return (answered_ > 0) & (_distinct(presence_) < diversity) & ~team_blank[teams_]
 
     origin = np.arange(n_classes)  # class of step 5 -> current class
-    initial = tuples.copy()
+    initial, nonempty = tuples.copy(), sizes > 0
     failing = failing_of(presence, answered_n, tuples[:, 0])
     while m:
         movable = np.flatnonzero(failing.any(axis=1) & (tuples[:, 1:] >= 0).any(axis=1))
@@ -1253,18 +1263,19 @@ def _diversify(
             presence[i] = new_p
         origin = regroup[origin]
         failing = failing_of(presence, answered_n, tuples[:, 0])
-    moved = (initial != tuples[origin]).any(axis=1)
+    moved = (initial != tuples[origin]).any(axis=1) & nonempty
 
     # only classes with every quasi-identifier blank still fail
     item_blanks = failing | team_blank[tuples[:, 0]]
+    kept_class = origin.astype(np.int32)[cls]
     row_class = np.full(n, -1, dtype=np.int32)
-    row_class[kept] = origin[cls]
+    row_class[kept] = kept_class
     newly_blank = []
-    shown_before = np.zeros(kept.size, dtype=bool)
-    shown_after = np.zeros(kept.size, dtype=bool)
+    shown_before = np.zeros(kept_class.size, dtype=bool)
+    shown_after = np.zeros(kept_class.size, dtype=bool)
     for j in range(m):
         before = codes[j][kept]
-        after = tuples[row_class[kept], j + 1].astype(codes[j].dtype)
+        after = tuples[:, j + 1].astype(codes[j].dtype)[kept_class]
         newly_blank.append((before >= 0) & (after < 0))
         shown_before |= before >= 0
         shown_after |= after >= 0

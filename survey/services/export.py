@@ -66,8 +66,11 @@ import ctypes
 import ctypes.util
 import hashlib
 import hmac
+import io
+import pickle
 import secrets
 import tempfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,7 +96,7 @@ from analytics.pipeline import MIN_PROFILE_RESPONDENTS, RoundAnalysis
 from analytics.profiles import ProfileModel
 from analytics.scoring import DEFAULT_MIN_FRACTION, min_answered, score_dimensions
 from survey.extensions import db
-from survey.models import Disclosure, Organization, SurveyRound, Team, User
+from survey.models import Disclosure, Organization, StoredAnalysis, SurveyRound, Team, User
 from survey.services import audit, ledger, releases, team_reports
 from survey.services.export_reads import (
     MISSING,
@@ -169,8 +172,9 @@ class ReleasedRows:
 class ExportResult:
     """What an export wrote.
 
-    ``figures`` is the SHA-256 of the exported pseudonyms in row order, recorded
-    in the ledger; ``released`` counts the rows per team release.
+    ``figures`` is the SHA-256 of the exported pseudonyms in row order (16 hex
+    digits each, concatenated), recorded in the ledger; ``released`` counts the
+    rows per team release.
     """
 
     files: tuple[Path, ...]
@@ -239,19 +243,27 @@ def snapshot_key(org_key: bytes, round_id: int, snapshot: releases.Snapshot) -> 
     return hmac.digest(org_key, message.encode("ascii"), "sha256")
 
 
-def _keyed_order(ids: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _keyed_order(
+    ids: np.ndarray, key: bytes, chunk: int = CHUNK_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
     """Pseudonyms of ``ids`` and the order that sorts them (a keyed shuffle).
 
     Returns the order (indices into ``ids``) and the pseudonyms in that order
     (``S16`` bytes). A pseudonym is 16 hex digits, so its order is that of the
-    64-bit number it writes.
+    64-bit number it writes. Made ``chunk`` ids at a time, so that no more
+    than that many Python strings exist at once.
     """
-    pseudonyms = pseudonymize(ids.tolist(), key, namespace="response", length=PSEUDONYM_LENGTH)
-    text = "".join(pseudonyms)
-    del pseudonyms
-    numbers = np.frombuffer(bytes.fromhex(text), dtype=">u8")
+    as_bytes = np.empty(ids.size, dtype=f"S{PSEUDONYM_LENGTH}")
+    numbers = np.empty(ids.size, dtype=np.uint64)
+    for start in range(0, ids.size, chunk):
+        stop = min(start + chunk, ids.size)
+        part = pseudonymize(
+            ids[start:stop].tolist(), key, namespace="response", length=PSEUDONYM_LENGTH
+        )
+        text = "".join(part)
+        numbers[start:stop] = np.frombuffer(bytes.fromhex(text), dtype=">u8")
+        as_bytes[start:stop] = np.frombuffer(text.encode("ascii"), dtype=as_bytes.dtype)
     order = np.argsort(numbers, kind="stable")
-    as_bytes = np.frombuffer(text.encode("ascii"), dtype=f"S{PSEUDONYM_LENGTH}")
     return order, as_bytes[order]
 
 
@@ -339,35 +351,64 @@ class _Profiles:
     reason: str = ""  # why there are none
 
 
-def _profiles(
-    survey_round: SurveyRound,
-    rows: RoundRows,
-    snapshot_id: int,
-    threshold: int,
-    progress: Callable[[str], None],
-) -> _Profiles:
-    """The round analysis's profiles of these rows (see the module docs).
+@dataclass(frozen=True, eq=False)
+class _AnalysisProfiles:
+    """What the export keeps of the round analysis: its profiles and teams, row by row."""
 
-    Called before the answers are read, so that the analysis is loaded while
-    little else is in memory; only the profile codes and the model are kept.
-    When the analysis's rows are not these rows, the codes are left to
-    :func:`_predict_profiles` (``source`` is ``"model"``).
+    model: ProfileModel | None
+    names: tuple[str, ...]
+    reason: str
+    codes: np.ndarray  # profile index per analysis row, -1 when unassigned
+    team_codes: np.ndarray  # index into team_names per analysis row
+    team_names: tuple[str, ...]
+
+
+def _load_profiles(
+    survey_round: SurveyRound, snapshot_id: int, threshold: int, progress: Callable[[str], None]
+) -> _AnalysisProfiles:
+    """The round analysis's profile assignments, kept compactly (the analysis is let go).
+
+    The stored analysis is read without entering the process cache (at a
+    million rows it holds about 90 MB of scores the export does not need) and
+    unpickled as it is decompressed (:func:`_stored_analysis`). Only when none
+    is stored is it computed (and stored and cached) by
+    :func:`survey.services.team_reports.round_analysis`.
     """
     progress("Loading the round analysis of this snapshot")
-    analysis = team_reports.round_analysis(survey_round, threshold, snapshot_id)
+    analysis = _stored_analysis(survey_round.id, snapshot_id)
+    if analysis is None:
+        analysis = team_reports.round_analysis(survey_round, threshold, snapshot_id)
     model = analysis.profile_model
-    codes = np.full(rows.n, -1, dtype=np.int16)
-    if model is None:
-        reason = getattr(analysis, "profile_reason", "") or (
-            f"fewer than {MIN_PROFILE_RESPONDENTS} responses have every blocker score"
-        )
-        return _Profiles(codes, (), None, "none", reason)
-    names = tuple(str(name) for name in model.names_)
-    if not _aligned(analysis, rows):
-        return _Profiles(codes, names, model, "model")
-    assigned = analysis.assignments.to_numpy(dtype=object)
-    codes[:] = pd.Categorical(assigned, categories=list(model.names_)).codes
-    return _Profiles(codes, names, model, "assignments")
+    team_codes, team_names = pd.factorize(analysis.teams)
+    names: tuple[str, ...] = ()
+    codes = np.full(len(analysis.teams), -1, dtype=np.int16)
+    if model is not None:
+        names = tuple(str(name) for name in model.names_)
+        codes[:] = pd.Categorical(analysis.assignments, categories=list(model.names_)).codes
+    reason = getattr(analysis, "profile_reason", "") or (
+        f"fewer than {MIN_PROFILE_RESPONDENTS} responses have every blocker score"
+    )
+    return _AnalysisProfiles(
+        model,
+        names,
+        reason,
+        codes,
+        team_codes.astype(np.int32),
+        tuple(str(name) for name in team_names),
+    )
+
+
+def _profiles(source: _AnalysisProfiles, rows: RoundRows) -> _Profiles:
+    """The profiles of these rows: the analysis's own when its rows are these rows.
+
+    Otherwise (a team withheld since the analysis was stored) the codes are
+    left to :func:`_predict_profiles` (``source`` is ``"model"``).
+    """
+    if source.model is None:
+        return _Profiles(np.full(rows.n, -1, dtype=np.int16), (), None, "none", source.reason)
+    if _aligned(source, rows):
+        return _Profiles(source.codes, source.names, source.model, "assignments")
+    return _Profiles(np.full(rows.n, -1, dtype=np.int16), source.names, source.model, "model")
 
 
 def _predict_profiles(
@@ -396,19 +437,74 @@ def _predict_profiles(
         profiles.codes[start:stop] = pd.Categorical(predicted, categories=list(model.names_)).codes
 
 
-def _aligned(analysis: RoundAnalysis, rows: RoundRows) -> bool:
+def _stored_analysis(round_id: int, snapshot_id: int) -> RoundAnalysis | None:
+    """The round analysis stored for this snapshot, if any, outside the process cache.
+
+    The same row and fingerprint as :mod:`survey.services.team_reports` reads,
+    but unpickled while it is decompressed (:class:`_Inflating`): the
+    decompressed pickle (126 MB at a million rows) is never held whole.
+    ``None`` when none is stored for this snapshot and this analytics code, or
+    when it cannot be read (then it is recomputed, as the dashboards would).
+    """
+    payload = db.session.scalar(
+        select(StoredAnalysis.payload).where(
+            StoredAnalysis.round_id == round_id,
+            StoredAnalysis.fingerprint == team_reports._fingerprint_text(snapshot_id),
+        )
+    )
+    if payload is None:
+        return None
+    try:
+        with io.BufferedReader(_Inflating(bytes(payload)), buffer_size=1 << 20) as stream:
+            analysis = pickle.load(stream)  # written only by this app (team_reports._store)
+    except Exception:  # written by an older version of the code: recompute
+        return None
+    return analysis if isinstance(analysis, RoundAnalysis) else None
+
+
+class _Inflating(io.RawIOBase):
+    """A zlib stream decompressed as it is read, straight into the reader's buffer."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._at = 0
+        self._inflater = zlib.decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            want = len(view) - filled
+            if self._inflater.unconsumed_tail:
+                chunk = self._inflater.decompress(self._inflater.unconsumed_tail, want)
+            elif self._at < len(self._data):
+                piece = self._data[self._at : self._at + (1 << 20)]
+                self._at += len(piece)
+                chunk = self._inflater.decompress(piece, want)
+            else:
+                chunk = self._inflater.flush(want)
+                if not chunk:
+                    break
+            view[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+        return filled
+
+
+def _aligned(source: _AnalysisProfiles, rows: RoundRows) -> bool:
     """Whether the analysis's rows are these rows (same count, same team in id order)."""
-    if len(analysis.teams) != rows.n:
+    if source.codes.size != rows.n:
         return False
     if rows.n == 0:
         return True
-    team_ids = np.unique(rows.teams)
-    names = dict(
-        db.session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids.tolist()))).all()
+    team_ids = np.unique(rows.teams).tolist()
+    by_name = dict(
+        db.session.execute(select(Team.name, Team.id).where(Team.id.in_(team_ids))).all()
     )
-    table = np.array([names.get(int(t)) for t in team_ids], dtype=object)
-    expected = table[np.searchsorted(team_ids, rows.teams)]
-    return bool(np.array_equal(analysis.teams.to_numpy(dtype=object), expected))
+    ids = np.array([by_name.get(name, -1) for name in source.team_names], dtype=np.int64)
+    return bool(np.array_equal(ids[source.team_codes], rows.teams))
 
 
 # ---------------------------------------------------------------- columns, codebook
@@ -737,12 +833,14 @@ def export_round(
     if snapshot.id == 0:
         raise ExportRefused(_NOTHING_RELEASED.format(name=survey_round.name))
     where = releases.snapshot_conditions(survey_round, snapshot)
+    source = _load_profiles(survey_round, snapshot.id, threshold, report)  # first: memory is low
+    _release_memory()
     report("Reading released responses and context answers")
     rows = read_round_rows(survey_round, instrument, where)
     if rows.n == 0:
         raise ExportRefused(_NOTHING_RELEASED.format(name=survey_round.name))
-    profiles = _profiles(survey_round, rows, snapshot.id, threshold, report)
-    _release_memory()
+    profiles = _profiles(source, rows)
+    del source
     with tempfile.TemporaryDirectory(prefix="negoscope-export-") as folder:
         matrix = AnswerMatrix(rows.n, instrument.item_ids, Path(folder))
         read_answers(survey_round, instrument, rows.ids, matrix, chunk_rows, report, where)
@@ -775,7 +873,7 @@ def export_round(
             rows.ids[kept], snapshot_key(org_key, survey_round.id, snapshot)
         )
         kept = kept[order]
-        figures = hashlib.sha256(b"\n".join(pseudonyms.tolist())).hexdigest()
+        figures = hashlib.sha256(memoryview(pseudonyms)).hexdigest()  # in row order
         codebook = _codebook(instrument, anonymization, qis, profiles, DEFAULT_MIN_FRACTION)
         manifest = _manifest(
             survey_round,
