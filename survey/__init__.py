@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from analytics.release import check_release_settings
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from analytics.release import check_release_settings
 from survey import config, logging_filters
 from survey.database import configure_engine
 from survey.extensions import csrf, db, login_manager, migrate
@@ -43,7 +44,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     register_web(app)
     register_commands(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Read the client's address (and scheme, host...) from a reverse proxy's headers.
+
+    Only as many proxies as configured (``NEGOSCOPE_PROXY_FIX_X_FOR`` etc.) are
+    trusted: with none, ``X-Forwarded-For`` is ignored, since any client could
+    send it. Behind one proxy, set ``NEGOSCOPE_PROXY_FIX_X_FOR=1`` so that the
+    per-address login limit counts each client, not the proxy.
+    """
+    counts = {h.lower(): int(app.config[f"PROXY_FIX_{h}"]) for h in config.PROXY_FIX_HEADERS}
+    if any(counts.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **counts)  # type: ignore[method-assign]
 
 
 def _migrations_directory() -> str:

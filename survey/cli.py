@@ -164,7 +164,7 @@ def create_user_command(
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if problem := password_problem(password):
+        if problem := password_problem(password, email=email):
             raise click.ClickException(f"Password refused: {problem}")
         if "@" not in email or len(email) > 320:
             raise click.ClickException(f"{email!r} is not an email address.")

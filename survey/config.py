@@ -45,6 +45,13 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "INVITATION_TTL_DAYS": 90,
         "SQLITE_BUSY_TIMEOUT_MS": 10_000,
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        # Behind a reverse proxy: how many proxies set each X-Forwarded-* header
+        # (werkzeug's ProxyFix). 0, the default, trusts none of them.
+        "PROXY_FIX_X_FOR": 0,
+        "PROXY_FIX_X_PROTO": 0,
+        "PROXY_FIX_X_HOST": 0,
+        "PROXY_FIX_X_PORT": 0,
+        "PROXY_FIX_X_PREFIX": 0,
     }
 
 
@@ -69,7 +76,26 @@ def environment_settings() -> dict[str, Any]:
         settings["RELEASE_STEP"] = int(step)
     if while_open := os.environ.get(f"{ENV_PREFIX}RELEASE_WHILE_OPEN"):
         settings["RELEASE_WHILE_OPEN"] = while_open.lower() in {"1", "true", "yes", "on"}
+    for header in PROXY_FIX_HEADERS:
+        if (count := os.environ.get(f"{ENV_PREFIX}PROXY_FIX_{header}")) is not None:
+            settings[f"PROXY_FIX_{header}"] = _proxy_count(header, count)
     return settings
+
+
+PROXY_FIX_HEADERS = ("X_FOR", "X_PROTO", "X_HOST", "X_PORT", "X_PREFIX")
+
+
+def _proxy_count(header: str, value: str) -> int:
+    """A number of trusted proxies, 0 to 5; a clear error for anything else."""
+    try:
+        count = int(value.strip() or "0")
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 5:
+        raise ValueError(
+            f"{ENV_PREFIX}PROXY_FIX_{header} must be a number of proxies from 0 to 5, not {value!r}"
+        )
+    return count
 
 
 def persistent_secret_key(instance_path: str) -> str:

@@ -1,12 +1,37 @@
-"""Accounts: creating users, logging in and out, server-side login sessions."""
+"""Accounts: creating users, logging in and out, server-side login sessions.
+
+Login throttling (stored in the database, so shared by every worker and host)
+must slow guessing without letting a guesser lock the real user out. Every
+failure counts under the account, the account from that address, the address,
+and (when the client presents one) the trusted-device cookie. Which limits an
+attempt must pass depends on who asks:
+
+* A client without a trusted-device cookie for the account must pass three:
+  5 failures per 15 minutes for the account *from its address* (a guesser
+  elsewhere does not lock this user's address), 20 per 15 minutes from its
+  address over all accounts, and 20 per 15 minutes for the account from
+  anywhere (at most 80 guesses an hour at one account, ASVS 6.3.x).
+* A client with a trusted-device cookie for the account (set at each
+  successful login, signed with the app's secret key, valid 180 days) must
+  pass only its own 5 per 15 minutes. So the real user, on a browser they
+  have logged in from before, is never locked out by anyone else's failures;
+  on a new browser they wait at most the rest of the 15-minute window after
+  the guessing stops.
+
+While throttled the password is not checked, so a throttled guesser learns
+nothing. Changing one's password is throttled too (5 wrong current passwords
+per 15 minutes per account).
+"""
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select, update
 
 from survey.extensions import db
@@ -15,8 +40,14 @@ from survey.services import throttle
 from survey.services.passwords import hash_password, needs_rehash, verify_password
 from survey.services.tokens import hash_token
 
-LOGIN_LIMIT_PER_ACCOUNT = throttle.Limit(attempts=5, window=timedelta(minutes=15))
-LOGIN_LIMIT_PER_ADDRESS = throttle.Limit(attempts=20, window=timedelta(minutes=15))
+WINDOW = timedelta(minutes=15)
+LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = throttle.Limit(attempts=5, window=WINDOW)
+LOGIN_LIMIT_PER_ADDRESS = throttle.Limit(attempts=20, window=WINDOW)
+LOGIN_LIMIT_PER_ACCOUNT = throttle.Limit(attempts=20, window=WINDOW)
+LOGIN_LIMIT_PER_DEVICE = throttle.Limit(attempts=5, window=WINDOW)
+PASSWORD_CHANGE_LIMIT = throttle.Limit(attempts=5, window=WINDOW)
+DEVICE_COOKIE_MAX_AGE = timedelta(days=180)
+_DEVICE_SALT = "negoscope-trusted-login-device"
 # Throttle events older than this are dropped at login: well past every limit's window.
 THROTTLE_KEEP = timedelta(days=1)
 
@@ -93,50 +124,132 @@ class LoginResult:
     retry_after: timedelta | None = None
 
 
-def login_throttle_keys(email: str, remote_addr: str | None) -> list[str]:
-    """The throttle keys a login attempt counts under: the account and the address."""
-    keys = [f"login:account:{normalize_email(email)[:320]}"]
+def _login_limits(
+    email: str, remote_addr: str | None, device: str | None
+) -> tuple[list[tuple[str, throttle.Limit]], list[str]]:
+    """The (key, limit) pairs an attempt must pass, and every key a failure counts under."""
+    account = normalize_email(email)[:320]
+    account_key = f"login:account:{account}"
+    counted = [account_key]
+    checked: list[tuple[str, throttle.Limit]] = []
+    if device:
+        device_key = f"login:device:{device}"
+        counted.append(device_key)
+        checked.append((device_key, LOGIN_LIMIT_PER_DEVICE))
     if remote_addr:
-        keys.append(f"login:addr:{remote_addr}")
-    return keys
+        pair_key, address_key = (
+            f"login:account-addr:{account}|{remote_addr}",
+            f"login:addr:{remote_addr}",
+        )
+        counted += [pair_key, address_key]
+        if not device:
+            checked += [
+                (pair_key, LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS),
+                (address_key, LOGIN_LIMIT_PER_ADDRESS),
+            ]
+    if not device:
+        checked.append((account_key, LOGIN_LIMIT_PER_ACCOUNT))
+    return checked, counted
 
 
-def authenticate(email: str, password: str, remote_addr: str | None, now: datetime) -> LoginResult:
-    """Check a login, counting failures per account and per address.
+def _wait(checked: list[tuple[str, throttle.Limit]], now: datetime) -> timedelta | None:
+    """The longest wait any of the limits imposes now; None when every one allows an attempt."""
+    waits = [w for key, limit in checked if (w := throttle.blocked_for([key], limit, now))]
+    return max(waits) if waits else None
 
-    Throttling is checked before the password, so a blocked attacker learns
-    nothing; the caller commits so that failures are counted.
+
+def authenticate(
+    email: str,
+    password: str,
+    remote_addr: str | None,
+    now: datetime,
+    device: str | None = None,
+) -> LoginResult:
+    """Check a login under the limits of the module docstring.
+
+    ``device`` is the nonce of a trusted-device cookie already verified for
+    this email (:func:`trusted_device`). Throttling is checked before the
+    password, so a blocked attacker learns nothing; the caller commits so that
+    failures are counted.
     """
-    keys = login_throttle_keys(email, remote_addr)
-    throttle.serialize(keys)
-    account_key, address_keys = keys[:1], keys[1:]
-    wait = throttle.blocked_for(account_key, LOGIN_LIMIT_PER_ACCOUNT, now)
-    if address_keys:
-        address_wait = throttle.blocked_for(address_keys, LOGIN_LIMIT_PER_ADDRESS, now)
-        if address_wait is not None:
-            wait = max(wait or address_wait, address_wait)
+    checked, counted = _login_limits(email, remote_addr, device)
+    throttle.serialize(counted)
+    wait = _wait(checked, now)
     if wait is not None:
         return LoginResult(LoginOutcome.THROTTLED, retry_after=wait)
     user = find_user(email)
     valid = verify_password(user.password_hash if user else None, password)
     if not valid or user is None or not user.active:
-        throttle.record(keys, now)
+        throttle.record(counted, now)
         return LoginResult(LoginOutcome.WRONG)
-    throttle.clear(account_key)
+    # Forget this client's own failures; the address's and the account's stay in force.
+    throttle.clear([k for k in counted if k.startswith(("login:account-addr:", "login:device:"))])
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     return LoginResult(LoginOutcome.OK, user=user)
 
 
-def change_password(user: User, current: str, new: str) -> bool:
-    """Replace the password when ``current`` is right; ends every other session."""
+def _device_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_DEVICE_SALT)
+
+
+def _account_tag(email: str) -> str:
+    return hashlib.sha256(normalize_email(email).encode("utf-8")).hexdigest()[:32]
+
+
+def device_cookie(email: str, secret_key: str, nonce: str | None = None) -> tuple[str, str]:
+    """A signed trusted-device cookie value for the account, and its nonce (new unless given)."""
+    nonce = nonce or secrets.token_urlsafe(16)
+    value = _device_serializer(secret_key).dumps({"a": _account_tag(email), "n": nonce})
+    return value, nonce
+
+
+def trusted_device(cookie: str | None, email: str, secret_key: str) -> str | None:
+    """The nonce of a valid trusted-device cookie for this account, else None."""
+    if not cookie or len(cookie) > 400:
+        return None
+    try:
+        data = _device_serializer(secret_key).loads(
+            cookie, max_age=int(DEVICE_COOKIE_MAX_AGE.total_seconds())
+        )
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("a") != _account_tag(email):
+        return None
+    nonce = data.get("n")
+    return nonce if isinstance(nonce, str) and 0 < len(nonce) <= 64 else None
+
+
+class PasswordChange(enum.Enum):
+    """How a password change ended."""
+
+    CHANGED = "changed"
+    WRONG = "wrong"  # the current password was not right
+    THROTTLED = "throttled"
+
+
+def change_password(
+    user: User, current: str, new: str, now: datetime
+) -> tuple[PasswordChange, timedelta | None]:
+    """Replace the password when ``current`` is right; ends every other session.
+
+    At most :data:`PASSWORD_CHANGE_LIMIT` wrong current passwords per account
+    are checked; then the answer is THROTTLED with the wait, without checking.
+    """
+    key = f"password:user:{user.id}"
+    throttle.serialize([key])
+    wait = throttle.blocked_for([key], PASSWORD_CHANGE_LIMIT, now)
+    if wait is not None:
+        return PasswordChange.THROTTLED, wait
     if not verify_password(user.password_hash, current):
-        return False
+        throttle.record([key], now)
+        return PasswordChange.WRONG, None
+    throttle.clear([key])
     user.password_hash = hash_password(new)
     db.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
     db.session.flush()
-    return True
+    return PasswordChange.CHANGED, None
 
 
 def start_session(user: User, now: datetime) -> str:

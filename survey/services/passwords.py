@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
+import re
+from importlib import resources
+
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -32,12 +37,80 @@ def needs_rehash(stored_hash: str) -> bool:
     return _HASHER.check_needs_rehash(stored_hash)
 
 
-def password_problem(password: str) -> str | None:
-    """Why a new password is not acceptable, or None."""
+def password_problem(password: str, email: str | None = None) -> str | None:
+    """Why a new password is not acceptable, or None.
+
+    Beyond the length rules (12 to 256 characters, not only spaces), a
+    password is refused when it is one of the 20,000 most common passwords
+    (:func:`common_passwords`, shipped with the package: no network), one of
+    them with digits or symbols added at either end, or one of them repeated;
+    when it is one character or group of characters repeated (``aaaaaaaaaaaa``,
+    ``abcabcabcabc``), a run along the alphabet, the digits or a keyboard row
+    (``abcdefghijkl``, ``qwertyuiopas``), or has fewer than
+    :data:`MIN_DISTINCT_CHARACTERS` different characters; or when it contains
+    the name part of the account's email or the product's name.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"Use at most {MAX_PASSWORD_LENGTH} characters."
-    if password.strip() != password and not password.strip():
+    if not password.strip():
         return "The password cannot be only spaces."
+    folded = password.casefold()
+    if len(set(folded)) < MIN_DISTINCT_CHARACTERS:
+        return f"Use at least {MIN_DISTINCT_CHARACTERS} different characters."
+    if _REPEATED.fullmatch(folded):
+        return "The password repeats the same characters over and over; choose another."
+    if _is_run(folded):
+        return "The password is a run along the alphabet, the digits or the keyboard."
+    if _is_common(folded):
+        return "This password is one of the most common passwords; choose another."
+    context = ["negoscope"]
+    if email and len(local := email.split("@", 1)[0].casefold()) >= 4:
+        context.append(local)
+    if any(word in folded for word in context):
+        return "The password must not contain your email address or the product's name."
     return None
+
+
+MIN_DISTINCT_CHARACTERS = 5
+_REPEATED = re.compile(r"(.{1,6}?)\1+", re.DOTALL)
+_RUNS = (
+    "abcdefghijklmnopqrstuvwxyz",
+    "0123456789",
+    "qwertyuiopasdfghjklzxcvbnm",
+    "qwertzuiopasdfghjklyxcvbnm",
+    "azertyuiopqsdfghjklmwxcvbn",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+)
+_ENDS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+def _is_run(folded: str) -> bool:
+    """A stretch of a sequence (either way), possibly repeated: abcdefghijkl, 987654321098."""
+    text = folded.replace(" ", "")
+    for run in _RUNS:
+        cycle = run * (len(text) // len(run) + 2)
+        if text in cycle or text in cycle[::-1]:
+            return True
+    return False
+
+
+def _is_common(folded: str) -> bool:
+    """A common password, one with digits or symbols around it, or one repeated."""
+    common = common_passwords()
+    if folded in common:
+        return True
+    core = _ENDS.sub("", folded)
+    if len(core) >= 4 and core in common:
+        return True
+    unit = _REPEATED.fullmatch(folded) or re.fullmatch(r"(.+?)\1+", folded)
+    return unit is not None and unit.group(1) in common
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The common-password list shipped in ``survey/data`` (see its LICENSE file), folded."""
+    path = resources.files("survey").joinpath("data/common-passwords.txt.gz")
+    with path.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().casefold() for line in lines if line.strip())

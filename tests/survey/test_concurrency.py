@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from survey.services.accounts import LOGIN_LIMIT_PER_ACCOUNT
+from survey.services.accounts import LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS
 from tests.conftest import backends, fresh_postgres_database, require_postgres
 from tests.survey.live_server import (
     ALREADY_SUBMITTED,
@@ -107,7 +107,7 @@ def test_racing_submits_of_one_draft_store_it_once(served: tuple[str, Gunicorn])
 
 def test_login_throttle_is_shared_by_all_workers(served: tuple[str, Gunicorn]) -> None:
     """Twelve wrong passwords at once over four workers: at most five are even checked."""
-    limit = LOGIN_LIMIT_PER_ACCOUNT.attempts
+    limit = LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS.attempts
     attempts = 2 * limit + 2
     email = "throttled@load.example"
     live = seeded(served, respondents=0, users={email: PASSWORD})

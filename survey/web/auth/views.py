@@ -9,12 +9,13 @@ in a short write transaction of its own; loading the user only reads. The
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey.database import begin_write, is_unavailable
@@ -22,12 +23,14 @@ from survey.dbtypes import utcnow
 from survey.extensions import db, login_manager
 from survey.models import User
 from survey.services import accounts, audit
-from survey.services.accounts import LoginOutcome, SessionPolicy, SessionState
+from survey.services.accounts import LoginOutcome, PasswordChange, SessionPolicy, SessionState
 from survey.services.passwords import password_problem
 from survey.web.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 SESSION_KEY = "auth_sid"
+# Marks a browser that has logged in to an account before (see survey.services.accounts).
+DEVICE_COOKIE = "negoscope_device"
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see this page."
@@ -96,17 +99,14 @@ def login() -> ResponseReturnValue:
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
     begin_write()
     now = _now()
-    result = accounts.authenticate(form.email.data, form.password.data, request.remote_addr, now)
+    secret = current_app.config["SECRET_KEY"]
+    device = accounts.trusted_device(request.cookies.get(DEVICE_COOKIE), form.email.data, secret)
+    result = accounts.authenticate(
+        form.email.data, form.password.data, request.remote_addr, now, device=device
+    )
     if result.outcome is LoginOutcome.THROTTLED:
         db.session.commit()
-        minutes = math.ceil((result.retry_after.total_seconds() if result.retry_after else 60) / 60)
-        message = f"Too many failed attempts. Try again in {minutes} minute{'s' * (minutes != 1)}."
-        seconds = str(max(1, int(result.retry_after.total_seconds())) if result.retry_after else 60)
-        return (
-            render_template("auth/login.html", form=form, error=message),
-            429,
-            {"Retry-After": seconds},
-        )
+        return _throttled("auth/login.html", form, result.retry_after)
     if result.outcome is LoginOutcome.WRONG or result.user is None:
         _audit_failure(form.email.data)
         db.session.commit()
@@ -126,7 +126,18 @@ def login() -> ResponseReturnValue:
             remote_addr=request.remote_addr,
         )
     db.session.commit()
-    return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+    response = redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+    cookie, _ = accounts.device_cookie(user.email, secret, device)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        cookie,
+        max_age=int(accounts.DEVICE_COOKIE_MAX_AGE.total_seconds()),
+        path=url_for("auth.login"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 @bp.post("/logout")
@@ -152,15 +163,19 @@ def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form), 400 if form.is_submitted() else 200
-    problem = password_problem(form.new.data)
+    problem = password_problem(form.new.data, email=current_user.email)
     if problem:
         form.new.errors = [problem]
         return render_template("auth/password.html", form=form), 400
     begin_write()
     user = db.session.get(User, current_user.id)
     assert user is not None
-    if not accounts.change_password(user, form.current.data, form.new.data):
-        db.session.rollback()
+    outcome, wait = accounts.change_password(user, form.current.data, form.new.data, _now())
+    if outcome is PasswordChange.THROTTLED:
+        db.session.commit()
+        return _throttled("auth/password.html", form, wait)
+    if outcome is PasswordChange.WRONG:
+        db.session.commit()  # the failure counts
         form.current.errors = ["That is not your current password."]
         return render_template("auth/password.html", form=form), 400
     session[SESSION_KEY] = accounts.start_session(user, _now())
@@ -168,6 +183,14 @@ def change_password() -> ResponseReturnValue:
         audit.record("password_changed", actor=user, organization_id=membership.organization_id)
     db.session.commit()
     return render_template("auth/password.html", form=ChangePasswordForm(formdata=None), done=True)
+
+
+def _throttled(template: str, form: FlaskForm, retry_after: timedelta | None):  # type: ignore[no-untyped-def]
+    """The form again with a 429, saying how long to wait."""
+    seconds = max(1, int(retry_after.total_seconds())) if retry_after else 60
+    minutes = math.ceil(seconds / 60)
+    message = f"Too many failed attempts. Try again in {minutes} minute{'s' * (minutes != 1)}."
+    return render_template(template, form=form, error=message), 429, {"Retry-After": str(seconds)}
 
 
 def _audit_failure(email: str) -> None:
