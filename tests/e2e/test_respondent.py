@@ -223,3 +223,65 @@ def test_keyboard_only_respondent_answers_a_page(
         expect(page.locator(f"#{want}")).to_be_checked()
     expect(page.locator("input[type=radio]:checked")).to_have_count(len(expected))
     assert_no_pointer(page)
+
+
+def test_on_a_phone_the_whole_answer_box_takes_a_tap(
+    browsing: BrowserSession, live_server: LiveServer
+) -> None:
+    """Tapping anywhere in an answer's box, away from its radio and its words, picks it.
+
+    Each spot is checked twice: what the browser hits there belongs to the
+    answer's label (no touch-target adjustment involved), and a click there
+    checks the radio.
+    """
+    token = invite(live_server)
+    page = browsing.new_page(**PHONE)
+    page.goto(f"/s/{token}")
+    browsing.check(page)
+    page.locator('label[for="consent"]').click()
+    page.get_by_role("button", name="Start").click()
+    on_page(page, 1)
+    browsing.check(page)
+    item = PAGES[0].items[0]
+    for value in (item.scale.points[0], item.scale.points[-1], "skip"):
+        radio_id = f"{item.item.id}-{value}"
+        box = page.locator(".choice", has=page.locator(f"#{radio_id}")).bounding_box()
+        assert box is not None and box["width"] > 250 and box["height"] >= 44, box
+        left, top = box["x"] + 3, box["y"] + 3
+        right, bottom = box["x"] + box["width"] - 3, box["y"] + box["height"] - 3
+        middle = box["x"] + box["width"] * 0.75
+        for x, y in ((right, top), (left, bottom), (right, bottom), (middle, top)):
+            hit = page.evaluate(
+                "([x, y]) => document.elementFromPoint(x, y)?.closest('label')?.control?.id",
+                [x, y],
+            )
+            assert hit == radio_id, f"({x:.0f}, {y:.0f}) in the box of {radio_id} hits {hit}"
+            page.evaluate("document.querySelectorAll('input[type=radio]:checked')"
+                          ".forEach(r => { r.checked = false; })")  # fmt: skip
+            page.mouse.click(x, y)
+            expect(page.locator(f"#{radio_id}")).to_be_checked()
+
+
+def test_pages_print_without_navigation_or_buttons(
+    browsing: BrowserSession, live_server: LiveServer
+) -> None:
+    token = invite(live_server)
+    page = browsing.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(f"/s/{token}")
+    browsing.check(page)
+    icon = page.locator('link[rel="icon"]')
+    expect(icon).to_have_attribute("type", "image/svg+xml")
+    served = page.request.get(live_server(icon.get_attribute("href") or ""))
+    assert served.ok and served.headers["content-type"].startswith("image/svg+xml")
+    page.locator('label[for="consent"]').click()
+    page.get_by_role("button", name="Start").click()
+    on_page(page, 1)
+    browsing.check(page)
+    save = page.get_by_role("button", name="Save and continue")
+    expect(save).to_be_visible()
+    page.emulate_media(media="print")
+    expect(save).to_be_hidden()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator(f"#{PAGES[0].items[0].item.id}-1")).to_be_visible()
+    paper = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    assert paper == "rgb(255, 255, 255)"

@@ -142,7 +142,7 @@ def test_context_options_are_shown_capitalised_and_stored_as_written(
     shown = client.get(f"/survey/page/{page.number}").get_data(as_text=True)
     question = page.context[0]
     assert question.options[0] == "sales"
-    assert ">Sales</label>" in shown and ">sales</label>" not in shown
+    assert ">Sales</span>" in shown and ">sales<" not in shown
     values = {e.item.id: "3" for e in page.items}
     values.update({q.id: q.options[0] for q in page.context})
     assert post_page(client, page.number, values).status_code == 302
