@@ -1124,8 +1124,11 @@ def _presence(
 
 
 def _distinct(presence: list[np.ndarray]) -> np.ndarray:
-    """Distinct answered values per class and item (classes x items)."""
-    return np.column_stack([np.bitwise_count(p).sum(axis=1, dtype=np.int64) for p in presence])
+    """Distinct answered values per class and item (classes x items; at most 2**16 - 1)."""
+    out = np.empty((len(presence[0]) if presence else 0, len(presence)), dtype=np.uint16)
+    for i, p in enumerate(presence):
+        np.bitwise_count(p).sum(axis=1, dtype=np.uint16, out=out[:, i])
+    return out
 
 
 #: Step 6b tries, for a failing class, the largest classes of its team as partners.
@@ -1184,7 +1187,7 @@ def _diversify(
     tuples = tuples.astype(np.int64, copy=True)
     sizes = sizes.astype(np.int64, copy=True)
     presence = []
-    answered_n = np.zeros((n_classes, n_items), dtype=np.int64)
+    answered_n = np.zeros((n_classes, n_items), dtype=np.int32)  # answered cells
     for i in range(n_items):
         bits, answered_n[:, i] = _presence(answers[:, i][kept], cls, n_classes, missing)
         presence.append(bits)
@@ -1230,11 +1233,13 @@ def _diversify(
             count = answered_n[first_class, i] + np.where(real, answered_n[other, i], 0)
             distinct = np.bitwise_count(merged).sum(axis=1)
             fails += (count > 0) & (distinct < diversity) & ~team_items[:, i]
-        mine = tuples[first_class, 1:]
-        theirs = np.where(real[:, None], tuples[other, 1:], BLANK)
-        meet = np.where(mine == theirs, mine, BLANK)
-        lose_mine = (mine >= 0) & (meet < 0)
-        lose_theirs = (theirs >= 0) & (meet < 0)
+        cells = tuples[:, 1:].astype(np.int16)  # codes index categories: they fit
+        mine = cells[first_class]
+        theirs = np.where(real[:, None], cells[other], np.int16(BLANK))
+        differ = mine != theirs
+        lose_mine = (mine >= 0) & differ
+        lose_theirs = (theirs >= 0) & differ
+        del cells, mine, theirs, differ
         cost = lose_mine.sum(axis=1) * sizes[first_class]
         cost += lose_theirs.sum(axis=1) * np.where(real, sizes[other], 0)
         # per failing class: fewest failing items, then fewest cells blanked, then the
@@ -1254,7 +1259,7 @@ def _diversify(
         n_new = start.size
         tuples = tuples[start]
         sizes = np.bincount(regroup, weights=sizes, minlength=n_new).astype(np.int64)
-        new_answered = np.zeros((n_new, n_items), dtype=np.int64)
+        new_answered = np.zeros((n_new, n_items), dtype=np.int32)
         np.add.at(new_answered, regroup, answered_n)
         answered_n = new_answered
         for i, p in enumerate(presence):
@@ -1280,7 +1285,7 @@ def _diversify(
         shown_before |= before >= 0
         shown_after |= after >= 0
         codes[j][kept] = after
-    cells = int((answered_n * item_blanks).sum())
+    cells = int(answered_n[item_blanks].sum(dtype=np.int64))
     return _Diversity(
         row_class=row_class,
         sizes=sizes,

@@ -246,25 +246,40 @@ def snapshot_key(org_key: bytes, round_id: int, snapshot: releases.Snapshot) -> 
 def _keyed_order(
     ids: np.ndarray, key: bytes, chunk: int = CHUNK_ROWS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pseudonyms of ``ids`` and the order that sorts them (a keyed shuffle).
+    """The pseudonyms of ``ids`` as numbers, and the order that sorts them (a keyed shuffle).
 
-    Returns the order (indices into ``ids``) and the pseudonyms in that order
-    (``S16`` bytes). A pseudonym is 16 hex digits, so its order is that of the
-    64-bit number it writes. Made ``chunk`` ids at a time, so that no more
-    than that many Python strings exist at once.
+    A pseudonym is 16 hex digits: the 64-bit number it writes sorts as it
+    does (:func:`_hex` writes it back). Returns the order (indices into
+    ``ids``) and the numbers in that order. Made ``chunk`` ids at a time, so
+    that no more than that many Python strings exist at once.
     """
-    as_bytes = np.empty(ids.size, dtype=f"S{PSEUDONYM_LENGTH}")
     numbers = np.empty(ids.size, dtype=np.uint64)
     for start in range(0, ids.size, chunk):
         stop = min(start + chunk, ids.size)
         part = pseudonymize(
             ids[start:stop].tolist(), key, namespace="response", length=PSEUDONYM_LENGTH
         )
-        text = "".join(part)
-        numbers[start:stop] = np.frombuffer(bytes.fromhex(text), dtype=">u8")
-        as_bytes[start:stop] = np.frombuffer(text.encode("ascii"), dtype=as_bytes.dtype)
+        numbers[start:stop] = np.frombuffer(bytes.fromhex("".join(part)), dtype=">u8")
     order = np.argsort(numbers, kind="stable")
-    return order, as_bytes[order]
+    return order, numbers[order]
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex(numbers: np.ndarray) -> np.ndarray:
+    """64-bit numbers as 16 lowercase hex digits (``S16``), as :func:`pseudonymize` writes them.
+
+    Examples
+    --------
+    >>> _hex(np.array([0xABC, 2**64 - 1], dtype=np.uint64)).tolist()
+    [b'0000000000000abc', b'ffffffffffffffff']
+    """
+    octets = numbers.astype(">u8").view(np.uint8).reshape(-1, 8)
+    digits = np.empty((octets.shape[0], 16), dtype=np.uint8)
+    digits[:, 0::2] = _HEX_DIGITS[octets >> 4]
+    digits[:, 1::2] = _HEX_DIGITS[octets & 15]
+    return digits.view(f"S{PSEUDONYM_LENGTH}").reshape(-1)
 
 
 # ---------------------------------------------------------------- differencing
@@ -714,7 +729,7 @@ class _Batches:
                 self.item_dimension[position[item.id], d] = True
 
     def batch(self, at: np.ndarray, pseudonyms: np.ndarray) -> pa.RecordBatch:
-        """The rows ``at`` (indices into the round's rows), whose pseudonyms are given."""
+        """The rows ``at`` (indices into the round's rows), with their pseudonyms (numbers)."""
         m = at.size
         items = self.matrix.values[at]
         scores = _scores(self.instrument, items)  # from every answer given, as the analysis
@@ -725,7 +740,7 @@ class _Batches:
             scores[withheld.T] = np.nan
         cells = np.ascontiguousarray(items.T)
         columns: list[pa.Array] = [
-            pa.array(pseudonyms).cast(pa.string()),
+            pa.array(_hex(pseudonyms)).cast(pa.string()),
             self.team_pseudonyms.take(np.searchsorted(self.team_ids, self.rows.teams[at])),
             pa.repeat(self.round_name, m),
             pa.repeat(self.instrument_id, m),
@@ -873,7 +888,9 @@ def export_round(
             rows.ids[kept], snapshot_key(org_key, survey_round.id, snapshot)
         )
         kept = kept[order]
-        figures = hashlib.sha256(memoryview(pseudonyms)).hexdigest()  # in row order
+        figures = hashlib.sha256()  # of the pseudonyms in row order
+        for start in range(0, pseudonyms.size, chunk_rows):
+            figures.update(_hex(pseudonyms[start : start + chunk_rows]).tobytes())
         codebook = _codebook(instrument, anonymization, qis, profiles, DEFAULT_MIN_FRACTION)
         manifest = _manifest(
             survey_round,
@@ -924,7 +941,7 @@ def export_round(
         report=result,
         manifest=manifest,
         snapshot_id=snapshot.id,
-        figures=figures,
+        figures=figures.hexdigest(),
         released=released,
     )
 

@@ -212,9 +212,9 @@ def test_scores_from_the_answer_matrix_are_those_of_score_dimensions():
 def test_rows_are_ordered_by_their_keyed_pseudonym():
     ids = np.arange(1, 5001, dtype=np.int64) * 7
     key = bytes(range(32))
-    order, ordered = export_service._keyed_order(ids, key)
+    order, ordered = export_service._keyed_order(ids, key, chunk=777)
     expected = pseudonymize(ids.tolist(), key, namespace="response")
-    assert [p.decode() for p in ordered.tolist()] == sorted(expected)
+    assert [p.decode() for p in export_service._hex(ordered).tolist()] == sorted(expected)
     assert [expected[i] for i in order] == sorted(expected)
 
 
@@ -235,3 +235,35 @@ def test_pseudonyms_are_truncated_hmac_sha256(key_length):
                 for value in values
             ]
             assert pseudonymize(values, key, namespace=namespace, length=length) == expected
+
+
+@pytest.mark.parametrize("buffer_size", [1, 7, 4096, 1 << 20])
+def test_inflating_reads_a_zlib_stream_whole_whatever_the_buffer(buffer_size):
+    import io
+    import pickle
+    import zlib
+
+    rng = np.random.default_rng(0)
+    data = {"scores": rng.random((3000, 5)), "names": [f"n{i}" for i in range(500)]}
+    blob = zlib.compress(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), 3)
+    reader = io.BufferedReader(export_service._Inflating(blob), buffer_size=buffer_size)
+    loaded = pickle.load(reader)
+    assert np.array_equal(loaded["scores"], data["scores"]) and loaded["names"] == data["names"]
+    assert reader.read() == b""
+
+
+def test_the_export_reads_the_analysis_the_dashboards_stored(lite, tmp_path):  # noqa: F811
+    from survey.services import team_reports
+
+    world = build_export_world(lite, teams={"Alpha": 30, "Beta": 25})
+    with lite.app_context():
+        survey_round = db.session.get(SurveyRound, world.round_id)
+        snapshot = releases.current_snapshot(survey_round)
+        assert export_service._stored_analysis(world.round_id, snapshot.id) is None
+        team_reports.round_analysis(survey_round, 5)  # computes and stores it
+        db.session.rollback()  # stored by another connection: read it in a new transaction
+        ours = export_service._stored_analysis(world.round_id, snapshot.id)
+        theirs = team_reports._load_stored(world.round_id, snapshot.id)
+    assert ours is not None and theirs is not None
+    assert ours.assignments.equals(theirs.assignments) and ours.teams.equals(theirs.teams)
+    assert ours.scores.equals(theirs.scores)
