@@ -60,7 +60,10 @@ def test_json_has_the_documented_keys(analysis, default_instrument) -> None:
 
     assert set(out["reliability"]) == {d.id for d in default_instrument.dimensions}
     trust = out["reliability"]["trust"]
-    assert set(trust) == {"alpha", "n_items", "n_complete", "flagged"}
+    assert set(trust) == {
+        "alpha", "alpha_ci_low", "alpha_ci_high", "omega", "n_items", "n_complete", "flagged"
+    }  # fmt: skip
+    assert trust["alpha_ci_low"] <= trust["alpha"] <= trust["alpha_ci_high"]
     assert trust["n_items"] == 5 and isinstance(trust["flagged"], bool)
 
     profiles = out["profiles"]
