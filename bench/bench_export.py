@@ -2,12 +2,16 @@
 
 Builds (once, cached under ``bench/.data/``) a SQLite database holding one
 organization with one closed round of ``--responses`` simulated responses of
-the default instrument, written straight with bulk inserts. Then, each in a
+the default instrument, written straight with bulk inserts, then released as
+the app would (one release per team of at least the anonymity threshold) and
+analysed once (the stored round analysis, as after the first dashboard view or
+``negoscope analyze``: the export takes its profiles from it). Then, each in a
 fresh subprocess so that peak memory (its own ``VmHWM``: see
 :func:`own_peak_rss_kib`) is measured per run, it times for every format:
 
-* ``export``: the real export (two passes over the database, k-anonymity,
-  profiles, pseudonyms, codebook and manifest, zip/xlsx/parquet writer);
+* ``export``: the real export (two passes over the release snapshot, loading
+  the stored round analysis, k-anonymity and l-diversity, scores, pseudonyms
+  and their keyed order, codebook and manifest, zip/xlsx/parquet writer);
 * ``pandas write``: pandas writing the *same* frame (the export's own rows,
   loaded before timing) with ``to_csv`` / ``to_parquet`` / ``to_excel``;
 * ``load + pandas write``: the existing row->frame bridge
@@ -53,9 +57,14 @@ def database_path(n: int) -> Path:
 
 
 def build_database(n: int, seed: int = 0) -> Path:
-    """Create the benchmark database (once; reused while the file exists)."""
+    """Create the benchmark database (once; reused while the file exists).
+
+    A database cached before releases existed is brought up to date (releases,
+    export key, stored analysis) the first time it is used.
+    """
     path = database_path(n)
     if path.exists():
+        _prepare(path)
         return path
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
@@ -83,9 +92,86 @@ def build_database(n: int, seed: int = 0) -> Path:
         db.session.remove()
         db.engine.dispose()
     _bulk_insert(partial, instrument, n, sizes, team_ids, round_id, instrument_id, rng)
+    _prepare(partial)
     partial.rename(path)
     Path(f"{partial}-writegate").unlink(missing_ok=True)  # the app's write gate, unused now
     return path
+
+
+def _prepare(path: Path) -> None:
+    """Releases, the organization's export key and the stored round analysis (once)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(responses)")}
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "release_id" not in columns:  # cached before releases existed
+            conn.execute("ALTER TABLE responses ADD COLUMN release_id INTEGER")
+    finally:
+        conn.close()
+    app = _app(path)
+    with app.app_context():
+        from survey.extensions import db
+
+        db.create_all()  # team_releases, disclosures
+        db.session.remove()
+        db.engine.dispose()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        if (
+            "team_releases" not in tables
+            or not conn.execute("SELECT 1 FROM team_releases LIMIT 1").fetchone()
+        ):
+            _release(conn)
+    finally:
+        conn.close()
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.bench_export", "--child", "prepare", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"preparing {path}: {completed.stderr[-2000:]}")
+
+
+def _release(conn: sqlite3.Connection, threshold: int = 5) -> None:
+    """One release per team of at least ``threshold`` responses, as the app makes them."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO team_releases"
+        " (round_id, team_id, n, added, removed, reason, created_at, members)"
+        " SELECT round_id, team_id, COUNT(*), COUNT(*), 0, 'first', ?, group_concat(id, ',')"
+        " FROM responses WHERE status = 'submitted' GROUP BY round_id, team_id"
+        " HAVING COUNT(*) >= ?",
+        (now, threshold),
+    )
+    conn.execute(
+        "UPDATE responses SET release_id = (SELECT team_releases.id FROM team_releases"
+        " WHERE team_releases.round_id = responses.round_id"
+        " AND team_releases.team_id = responses.team_id) WHERE status = 'submitted'"
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+
+
+def _child_prepare(db_path: Path) -> dict[str, object]:
+    """The export key and the stored round analysis of the snapshot (what a dashboard makes)."""
+    app = _app(db_path)
+    with app.app_context():
+        from survey.extensions import db
+        from survey.models import SurveyRound
+        from survey.services import team_reports
+        from survey.services.export import stable_export_key
+
+        survey_round = db.session.query(SurveyRound).filter_by(name=ROUND).one()
+        stable_export_key(survey_round.organization)
+        db.session.commit()
+        start = time.perf_counter()
+        team_reports.round_analysis(survey_round, 5)  # stored: the first call computes it
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds}
 
 
 def _team_sizes(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -274,6 +360,8 @@ def _child_main(args: list[str]) -> None:
         result = _child_pandas(Path(parquet), fmt, Path(out), int(rows) or None)
     elif kind == "load":
         result = _child_load(Path(rest[0]))
+    elif kind == "prepare":
+        result = _child_prepare(Path(rest[0]))
     else:
         raise SystemExit(f"unknown child {kind}")
     result["peak_mb"] = own_peak_rss_kib() / 1024
