@@ -146,13 +146,21 @@ def test_the_command_asks_before_erasing(lite):
 
 
 def test_a_later_export_leaves_the_erased_person_out(lite, tmp_path):
+    """After an erasure the person's team is withheld until its next release.
+
+    Exporting the team one row short would show, by comparison with the earlier
+    export, which row was the erased person's.
+    """
     world = build_export_world(lite)
     run_export(lite, world, tmp_path / "before.zip", "csv")
     assert _erase(lite, world.emails[0]).exit_code == 0
     run_export(lite, world, tmp_path / "after.zip", "csv")
     before, _, _ = read_csv_zip(tmp_path / "before.zip")
     after, _, manifest = read_csv_zip(tmp_path / "after.zip")
-    assert len(before) == 23 and len(after) == 22 and manifest["rows_in_round"] == 32
+    # Alpha (14), the second team (9) and Gamma (7) are released; Delta (3) never is.
+    assert len(before) == 30
+    assert len(after) == 16 and manifest["snapshot"]["teams_withheld"] == 1
+    assert not set(before["respondent_id"]) & set(after["respondent_id"])
 
 
 def test_admin_erases_from_the_web_after_confirming(app, client):
