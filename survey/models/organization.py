@@ -18,8 +18,8 @@ class Organization(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    # Key for --stable-ids exports (HMAC pseudonyms that stay the same across exports);
-    # created on first use, never exported.
+    # Export key: team pseudonyms, and (HMAC'd with the round and snapshot) each
+    # snapshot's response pseudonyms and row order; created on first use, never exported.
     export_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
