@@ -2,10 +2,12 @@
 
 from survey.models.account import (
     ROLES,
+    STAFF_TOKEN_PURPOSES,
     AuditEvent,
     AuthSession,
     CoachAssignment,
     Membership,
+    StaffToken,
     ThrottleEvent,
     User,
 )
@@ -21,6 +23,7 @@ __all__ = [
     "ROLES",
     "ROUND_MODES",
     "ROUND_STATUSES",
+    "STAFF_TOKEN_PURPOSES",
     "Answer",
     "AuditEvent",
     "AuthSession",
@@ -33,6 +36,7 @@ __all__ = [
     "Organization",
     "Participant",
     "Response",
+    "StaffToken",
     "StoredAnalysis",
     "SurveyRound",
     "Team",

@@ -119,3 +119,32 @@ class AuditEvent(db.Model):
     target: Mapped[str] = mapped_column(String(400), default="")
     detail: Mapped[str] = mapped_column(String(1000), default="")
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+STAFF_TOKEN_PURPOSES = ("invite", "reset")
+
+
+class StaffToken(db.Model):
+    """A one-time link to set a staff account's password: an invitation or a reset.
+
+    Only the SHA-256 of the random token is stored. ``used_at`` is set once,
+    by a conditional ``UPDATE`` in the transaction that sets the password, so
+    a link works at most once even under concurrent use.
+    """
+
+    __tablename__ = "staff_tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('invite', 'reset')", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
