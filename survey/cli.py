@@ -235,31 +235,53 @@ def rounds_command(org_name: str | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=4, show_default=True, type=int)
 @click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=int,
+    help="Threads per worker: a client that sends its request slowly holds one thread.",
+)
+@click.option(
     "--plain-http",
     is_flag=True,
     help="Cookies without the Secure flag, for trying production mode without HTTPS.",
 )
-def serve_command(host: str, port: int, workers: int, plain_http: bool) -> None:
-    """Run the production server (gunicorn with several workers)."""
+def serve_command(host: str, port: int, workers: int, threads: int, plain_http: bool) -> None:
+    """Run the production server (gunicorn, threaded workers)."""
     import os
 
     env = dict(os.environ, NEGOSCOPE_ENV="production")
     if plain_http:
         env["NEGOSCOPE_SECURE_COOKIES"] = "false"
-    args = [
-        sys.executable,
-        "-m",
-        "gunicorn",
+    args = [sys.executable, "-m", "gunicorn", *gunicorn_arguments(host, port, workers, threads)]
+    click.echo(
+        f"Serving on http://{host}:{port} with {workers} workers x {threads} threads (gunicorn)."
+    )
+    os.execvpe(sys.executable, args, env)
+
+
+def gunicorn_arguments(host: str, port: int, workers: int, threads: int) -> list[str]:
+    """gunicorn's command-line arguments for ``negoscope serve``.
+
+    Threaded workers (``gthread``): a client that sends its request slowly
+    (slowloris) ties up one thread, not a whole worker, so a handful of them
+    cannot stall the server. In production a buffering proxy in front (see
+    ``deploy/nginx.conf``) passes on only complete requests. No access log: the
+    first request of a respondent carries their token.
+    """
+    return [
         "survey.wsgi:app",
         "--bind",
         f"{host}:{port}",
         "--workers",
         str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
         "--timeout",
         "120",
-    ]  # no access log: the first request of a respondent carries their token
-    click.echo(f"Serving on http://{host}:{port} with {workers} workers (gunicorn).")
-    os.execvpe(sys.executable, args, env)
+    ]
 
 
 @click.command("backup")
