@@ -37,7 +37,13 @@ from sqlalchemy import delete, or_, select, update
 from survey.extensions import db
 from survey.models import AuthSession, CoachAssignment, Membership, Organization, Team, User
 from survey.services import throttle
-from survey.services.passwords import hash_password, needs_rehash, verify_password
+from survey.services.passwords import (
+    UNUSABLE_PASSWORD,
+    has_usable_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from survey.services.tokens import hash_token
 
 WINDOW = timedelta(minutes=15)
@@ -68,6 +74,19 @@ def create_user(email: str, password: str) -> User:
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def create_invited_user(email: str) -> User:
+    """A new account with no usable password: its owner sets one through a one-time link."""
+    user = User(email=normalize_email(email), password_hash=UNUSABLE_PASSWORD)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def end_all_sessions(user_id: int) -> None:
+    """Delete every login session of the user, so every cookie of theirs stops working."""
+    db.session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
 
 
 def set_role(user: User, org: Organization, role: str) -> tuple[Membership, str | None]:
@@ -178,7 +197,9 @@ def authenticate(
     if wait is not None:
         return LoginResult(LoginOutcome.THROTTLED, retry_after=wait)
     user = find_user(email)
-    valid = verify_password(user.password_hash if user else None, password)
+    # An account without a password yet is verified against the dummy hash: same effort.
+    usable = user is not None and has_usable_password(user.password_hash)
+    valid = verify_password(user.password_hash if user and usable else None, password)
     if not valid or user is None or not user.active:
         throttle.record(counted, now)
         return LoginResult(LoginOutcome.WRONG)
@@ -247,7 +268,7 @@ def change_password(
         return PasswordChange.WRONG, None
     throttle.clear([key])
     user.password_hash = hash_password(new)
-    db.session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    end_all_sessions(user.id)
     db.session.flush()
     return PasswordChange.CHANGED, None
 

@@ -1,5 +1,8 @@
 """Invitation e-mails: SMTP settings, message text and batch sending.
 
+Staff messages (an account invitation, a password reset) carry a one-time
+set-password link and nothing else of the account.
+
 Pure helper on the standard library (``smtplib``, ``email``); no Flask. The
 server is configured with one URL (``NEGOSCOPE_SMTP_URL``)::
 
@@ -249,6 +252,91 @@ def invitation_message(
     )
     _check_headers(msg, to)
     return msg
+
+
+def staff_invitation_message(
+    *,
+    to: str,
+    organization: str,
+    role: str,
+    invited_by: str,
+    link: str,
+    expires_at: datetime,
+    sender: str,
+) -> EmailMessage:
+    """A plain-text invitation to a staff account, with its one-time set-password link.
+
+    Raises ValueError when ``to`` cannot be written into a header (see
+    :func:`invitation_message`).
+
+    Examples
+    --------
+    >>> msg = staff_invitation_message(to="cory@example.org", organization="Acme",
+    ...     role="coach", invited_by="ada@example.org", link="https://s.example.org/x",
+    ...     expires_at=datetime(2025, 3, 14, 17, tzinfo=UTC), sender="noreply@example.org")
+    >>> msg["Subject"]
+    'Your Negoscope account for Acme'
+    """
+    organization = _one_line(organization)
+    body = (
+        "Hello,\n\n"
+        f"{_one_line(invited_by)} invited you to Negoscope as {_article(role)} {_one_line(role)} "
+        f"of {organization}.\n\n"
+        "Choose your password with this link. It works once, until "
+        f"{_when(expires_at)}; please do not forward it:\n{link}\n\n"
+        "Then log in with this email address and your new password.\n\n"
+        "If you did not expect this message, you can ignore it.\n"
+        "-- \n"
+        f"Sent by Negoscope on behalf of {organization}.\n"
+    )
+    return _staff_message(to, f"Your Negoscope account for {organization}", body, sender)
+
+
+def password_reset_message(
+    *, to: str, link: str, expires_at: datetime, sender: str
+) -> EmailMessage:
+    """A plain-text message with a one-time link to choose a new password.
+
+    Raises ValueError when ``to`` cannot be written into a header.
+
+    Examples
+    --------
+    >>> msg = password_reset_message(to="cory@example.org", link="https://s.example.org/x",
+    ...     expires_at=datetime(2025, 3, 14, 17, tzinfo=UTC), sender="noreply@example.org")
+    >>> msg["Subject"], msg["To"]
+    ('Set a new Negoscope password', 'cory@example.org')
+    """
+    body = (
+        "Hello,\n\n"
+        "Someone, hopefully you, asked to set a new password for the Negoscope account "
+        "of this email address.\n\n"
+        f"Choose a new password with this link. It works once, until {_when(expires_at)}; "
+        f"please do not forward it:\n{link}\n\n"
+        "If you did not ask for this, ignore this message: your password stays as it is.\n"
+        "-- \n"
+        "Sent by Negoscope.\n"
+    )
+    return _staff_message(to, "Set a new Negoscope password", body, sender)
+
+
+def _staff_message(to: str, subject: str, body: str, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = sender
+    try:
+        msg["To"] = Address(addr_spec=to)
+    except (ValueError, MessageError):
+        raise ValueError(f"{to!r} cannot be written as an email address") from None
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    msg["Message-ID"] = make_msgid(domain=_domain(sender))
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
+    _check_headers(msg, to)
+    return msg
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _body(

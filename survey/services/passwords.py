@@ -17,6 +17,8 @@ MAX_PASSWORD_LENGTH = 256
 # A well-formed hash of a random password, verified against when the account
 # does not exist so that timing does not tell whether an email is registered.
 _DUMMY_HASH = _HASHER.hash("negoscope-timing-equaliser")
+# Stored for an invited account until its owner sets a password: matches nothing.
+UNUSABLE_PASSWORD = "!unset"
 
 
 def hash_password(password: str) -> str:
@@ -30,6 +32,11 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def has_usable_password(stored_hash: str | None) -> bool:
+    """Whether the stored value is a real password hash (not :data:`UNUSABLE_PASSWORD`)."""
+    return bool(stored_hash) and stored_hash.startswith("$argon2")
 
 
 def needs_rehash(stored_hash: str) -> bool:
