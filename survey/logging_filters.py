@@ -1,22 +1,22 @@
-"""Keep invitation tokens out of logs."""
+"""Keep invitation and set-password tokens out of logs."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"/s/[A-Za-z0-9_\-]+")
+TOKEN_IN_PATH = re.compile(r"/(s|set-password)/[A-Za-z0-9_\-]+")
 
 
 class RedactTokens(logging.Filter):
-    """Replace ``/s/<token>`` in log records with ``/s/[redacted]``."""
+    """Replace ``/s/<token>`` and ``/set-password/<token>`` in log records with ``[redacted]``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
             record.msg = record.getMessage()
             record.args = None
         if isinstance(record.msg, str):
-            record.msg = TOKEN_IN_PATH.sub("/s/[redacted]", record.msg)
+            record.msg = TOKEN_IN_PATH.sub(r"/\1/[redacted]", record.msg)
         return True
 
 

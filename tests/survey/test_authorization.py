@@ -19,6 +19,13 @@ RESPONDENT = {
 # Team-scoped pages a coach of the team may see; everything else under admin is admin-only.
 COACH_OF_TEAM: set[str] = set()
 LOGGED_IN_ANY = {"coach.index", "auth.change_password", "auth.logout", "home.index"}
+# Set-password links and the forgotten-password form, open to anyone: a link is traded
+# for the session (303), the form without a link in the session is not found (404).
+PASSWORD_LINKS = {
+    "auth.open_link": {303},
+    "auth.set_password": {404},
+    "auth.forgot_password": {200, 400},
+}
 
 
 @pytest.fixture
@@ -58,6 +65,8 @@ def expected(endpoint: str, principal: str) -> set[int]:
         return {200, 302, 400}  # 400: the empty login form; 302: already logged in
     if endpoint in PUBLIC:
         return {200}
+    if endpoint in PASSWORD_LINKS:
+        return PASSWORD_LINKS[endpoint]
     blueprint, _, view = endpoint.partition(".")
     if blueprint == "respond":
         return {200, 302, 400} if principal == "respondent" else {404}

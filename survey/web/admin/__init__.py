@@ -13,3 +13,4 @@ def _require_login() -> None:
 
 
 from survey.web.admin import export, overview, rounds, teams  # noqa: E402,F401
+from survey.web.admin import staff  # noqa: E402,F401

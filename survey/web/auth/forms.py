@@ -26,5 +26,20 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class ForgotPasswordForm(FlaskForm):
+    """The email of the account whose password was forgotten."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320), SingleLine()])
+
+
+class SetPasswordForm(FlaskForm):
+    """A new password, twice (reached through a one-time link)."""
+
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), EqualTo("new", "The two do not match.")]
+    )
+
+
 class EmptyForm(FlaskForm):
     """A button that changes state: only the CSRF token."""
