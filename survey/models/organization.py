@@ -21,6 +21,9 @@ class Organization(db.Model):
     # Export key: team pseudonyms, and (HMAC'd with the round and snapshot) each
     # snapshot's response pseudonyms and row order; created on first use, never exported.
     export_key: Mapped[str | None] = mapped_column(String(64))
+    # IANA time zone name: admin pages show times in it, and a closing date
+    # entered as a day means the end of that day here.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     teams: Mapped[list[Team]] = relationship(

@@ -40,6 +40,7 @@ ACTIONS = (
     "report_downloaded",
     "export_downloaded",
     "participant_erased",
+    "timezone_changed",
 )
 
 

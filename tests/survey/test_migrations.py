@@ -64,9 +64,11 @@ def test_existing_answers_become_one_release_per_team(database_url: str):
     """Upgrading a database with answers keeps every team's results as they were shown."""
     from datetime import timedelta
 
+    from sqlalchemy.orm import load_only
+
     from analytics.instrument_parser import load_default_instrument
     from survey.dbtypes import utcnow
-    from survey.models import Response, TeamRelease
+    from survey.models import Organization, Response, TeamRelease
     from survey.services import organizations, rounds
     from survey.services.instruments import store_instrument
 
@@ -75,7 +77,14 @@ def test_existing_answers_become_one_release_per_team(database_url: str):
         upgrade()
         downgrade(revision="0005")
         instrument_row, _ = store_instrument(load_default_instrument())
-        org, _ = organizations.get_or_create_organization("Old")
+        # Written as at 0005: later columns of organizations (0008: timezone) do not exist yet.
+        db.session.execute(
+            sa.text("INSERT INTO organizations (name, created_at) VALUES ('Old', :now)"),
+            {"now": utcnow().replace(tzinfo=None)},
+        )
+        org = db.session.scalar(
+            sa.select(Organization).options(load_only(Organization.id, Organization.name))
+        )
         team = organizations.create_team(org, "Legacy")
         survey_round = rounds.create_round(
             org, "Before", instrument_row, [team], status="closed", closes_at=utcnow()

@@ -26,6 +26,12 @@ class TeamForm(FlaskForm):
     name = StringField("Team name", validators=[DataRequired(), Length(max=200), SingleLine()])
 
 
+class TimezoneForm(FlaskForm):
+    """The organization's time zone, an IANA name."""
+
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64), SingleLine()])
+
+
 class MemberForm(FlaskForm):
     """One member: a name, an email, or both."""
 

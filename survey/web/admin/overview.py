@@ -1,18 +1,36 @@
-"""The organization overview, the audit log and the anonymity ledger."""
+"""The organization overview and time zone, the audit log and the anonymity ledger."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from survey.models import Organization
 from survey.services import access, audit, ledger, organizations, rounds
 from survey.web.admin import bp
-from survey.web.admin.forms import TeamForm
+from survey.web.admin.actions import Refused, change
+from survey.web.admin.forms import TeamForm, TimezoneForm
 from survey.web.authz import admin_org
 from survey.web.inputs import InputError, date_arg
+
+
+@bp.app_template_filter("local_time")
+def local_time(when: datetime | None, org: Organization, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant as local time in the organization's zone ("—" for none)."""
+    if when is None:
+        return "\u2014"
+    return organizations.local_text(organizations.zone_of(org), when, fmt)
+
+
+@bp.app_template_filter("closing")
+def closing(when: datetime | None, org: Organization) -> str:
+    """A closing instant in the organization's zone: "end of 2027-02-15" or date and time."""
+    if when is None:
+        return "\u2014"
+    return organizations.closing_text(organizations.zone_of(org), when)
 
 
 @bp.get("/")
@@ -29,7 +47,12 @@ def index() -> ResponseReturnValue:
 @bp.get("/<int:org_id>/")
 def overview(org_id: int) -> ResponseReturnValue:
     """Teams, members, rounds and completion at a glance."""
-    org = admin_org(org_id)
+    return _render_overview(admin_org(org_id))
+
+
+def _render_overview(
+    org: Organization, status: int = 200, timezone_form: TimezoneForm | None = None
+) -> ResponseReturnValue:
     all_rounds = rounds.rounds_of(org)
     return render_template(
         "admin/overview.html",
@@ -37,7 +60,32 @@ def overview(org_id: int) -> ResponseReturnValue:
         members=organizations.member_counts(org),
         rounds=[(r, rounds.round_counts(r)) for r in all_rounds],
         coaches=access.org_coaches(org.id),
-        team_form=TeamForm(),
+        team_form=TeamForm(formdata=None),
+        timezone_form=timezone_form or TimezoneForm(formdata=None, timezone=org.timezone),
+        timezones=organizations.timezone_names(),
+    ), status
+
+
+@bp.post("/<int:org_id>/timezone")
+def set_timezone(org_id: int) -> ResponseReturnValue:
+    """Use another time zone for the organization's dates."""
+    org = admin_org(org_id)
+    form = TimezoneForm()
+    if not form.validate():
+        return _render_overview(org, 400, form)
+    name = form.timezone.data.strip()
+
+    def work() -> str:
+        try:
+            changed = organizations.set_timezone(admin_org(org_id), name, actor=current_user)
+        except organizations.UnknownTimezone as error:
+            raise Refused(str(error), 400) from None
+        return f"Dates are now read and shown in {name}." if changed else f"Already {name}."
+
+    return change(
+        work,
+        done=url_for("admin.overview", org_id=org.id),
+        refused=lambda status: _render_overview(admin_org(org_id), status, form),
     )
 
 
@@ -48,14 +96,15 @@ def audit_log(org_id: int) -> ResponseReturnValue:
     action = request.args.get("action") or None
     if action is not None and action not in audit.ACTIONS:
         raise InputError("action: choose one of the listed actions.")
+    zone = organizations.zone_of(org)
     since = date_arg("since")
     until = date_arg("until")
     page = request.args.get("page", default=1, type=int) or 1
     result = audit.page_of_events(
         org.id,
         action=action,
-        since=since,
-        until=until + timedelta(days=1) if until else None,
+        since=organizations.day_start(zone, since.date()) if since else None,
+        until=organizations.day_end(zone, until.date()) if until else None,
         page=page,
     )
     return render_template(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -13,7 +13,7 @@ from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import Organization, SurveyRound
-from survey.services import audit, releases, rounds
+from survey.services import audit, organizations, releases, rounds
 from survey.services.instruments import list_instruments
 from survey.services.invitation_links import issue_links, links_csv
 from survey.web.admin import bp
@@ -41,8 +41,9 @@ def new_round(org_id: int) -> ResponseReturnValue:
         status = 400 if request.method == "POST" else 200
         return render_template("admin/round_new.html", org=org, form=form), status
     now = utcnow()
-    opens_at = _day_start(form.opens_on.data) if form.opens_on.data else None
-    closes_at = _day_end(form.closes_on.data)
+    zone = organizations.zone_of(org)
+    opens_at = organizations.day_start(zone, form.opens_on.data) if form.opens_on.data else None
+    closes_at = organizations.day_end(zone, form.closes_on.data)
     if closes_at <= now or (opens_at and opens_at >= closes_at):
         form.closes_on.errors = [
             "The closing date must be in the future and after the opening date."
@@ -178,7 +179,8 @@ def extend_round(org_id: int, round_id: int) -> ResponseReturnValue:
     begin_write()
     survey_round = admin_round(org, round_id)
     try:
-        rounds.extend_round(survey_round, _day_end(form.closes_on.data), utcnow())
+        closes_at = organizations.day_end(organizations.zone_of(org), form.closes_on.data)
+        rounds.extend_round(survey_round, closes_at, utcnow())
     except rounds.RoundStateError as error:
         db.session.rollback()
         form.closes_on.errors = [str(error)]
@@ -379,11 +381,3 @@ def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
         for address, reason in report.failed[:10]:
             flash(f"Not sent to {address}: {reason}", "error")
     return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
-
-
-def _day_start(day) -> datetime:  # type: ignore[no-untyped-def]
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _day_end(day) -> datetime:  # type: ignore[no-untyped-def]
-    return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=1)
