@@ -104,7 +104,7 @@ def _retry_page():  # type: ignore[no-untyped-def]
 def _safe_path() -> str:
     from survey.logging_filters import TOKEN_IN_PATH
 
-    return TOKEN_IN_PATH.sub("/s/[redacted]", request.path)[:200]
+    return TOKEN_IN_PATH.sub(r"/\1/[redacted]", request.path)[:200]
 
 
 def _who() -> str:
