@@ -14,6 +14,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import EmailField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
@@ -91,6 +92,10 @@ def invite_staff(org_id: int) -> ResponseReturnValue:
         db.session.rollback()
         form.email.errors = [error.message]
         return _render(org, error.status, invite_form=form)
+    except IntegrityError:  # someone invited the same email at the same moment
+        db.session.rollback()
+        form.email.errors = ["This email was just invited by someone else; reload the page."]
+        return _render(org, 409, invite_form=form)
     db.session.commit()
     role = form.role.data
     if invited.link is None:
