@@ -31,6 +31,8 @@ ACTIONS = (
     "team_archived",
     "members_added",
     "round_created",
+    "round_edited",
+    "round_deleted",
     "round_opened",
     "round_extended",
     "round_closed",

@@ -1,12 +1,21 @@
-"""Survey rounds and invitations."""
+"""Survey rounds and invitations.
+
+The admin operations (:func:`create_draft`, :func:`update_draft`,
+:func:`delete_draft`, :func:`open_round`, :func:`close_round`,
+:func:`extend_round`, :func:`revoke_invitation`, :func:`issue_links`) record
+themselves in the audit log; :func:`create_round` and :func:`issue_invitation`
+are the building blocks they, the command line and the demo share. Everything
+flushes; the caller commits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from survey.extensions import db
 from survey.models import (
@@ -17,10 +26,14 @@ from survey.models import (
     Response,
     SurveyRound,
     Team,
+    User,
     round_teams,
 )
-from survey.services import releases
+from survey.services import audit, releases
 from survey.services.tokens import new_token
+
+if TYPE_CHECKING:
+    from survey.services.invitation_links import IssuedLink
 
 
 def create_round(
@@ -53,6 +66,182 @@ def create_round(
     return survey_round
 
 
+class RoundStateError(ValueError):
+    """A round cannot move to the requested state, or be changed in its state.
+
+    ``status`` is the HTTP status a view answers with: 409, a conflict with the
+    round's state, unless a subclass says the input itself was wrong.
+    """
+
+    status = 409
+
+
+class InvalidRoundPlan(RoundStateError):
+    """The round's name, teams or dates cannot be used (400: fix the form)."""
+
+    status = 400
+
+
+class RoundNameTaken(InvalidRoundPlan):
+    """Another round of the organization has this name."""
+
+
+def _check_plan(
+    org: Organization,
+    name: str,
+    teams: Sequence[Team],
+    opens_at: datetime | None,
+    closes_at: datetime,
+    now: datetime,
+    survey_round: SurveyRound | None = None,
+) -> None:
+    """Refuse a round plan with a taken name, foreign teams or impossible dates."""
+    clash = find_round(org, name)
+    if clash is not None and clash is not survey_round:
+        raise RoundNameTaken(f"There is already a round called {name!r}.")
+    if not teams:
+        raise InvalidRoundPlan("Choose at least one team.")
+    if any(team.organization_id != org.id for team in teams):
+        raise InvalidRoundPlan("A round can only include the organization's own teams.")
+    if closes_at <= now or (opens_at is not None and opens_at >= closes_at):
+        raise InvalidRoundPlan("The closing date must be in the future and after the opening date.")
+
+
+def create_draft(
+    org: Organization,
+    name: str,
+    instrument: InstrumentVersion,
+    teams: Sequence[Team],
+    *,
+    mode: str,
+    opens_at: datetime | None,
+    closes_at: datetime,
+    now: datetime,
+    actor: User | None,
+) -> SurveyRound:
+    """A new draft round, checked (:class:`RoundStateError` says why not) and audited."""
+    _check_plan(org, name, teams, opens_at, closes_at, now)
+    survey_round = create_round(
+        org, name, instrument, teams, mode=mode, opens_at=opens_at, closes_at=closes_at
+    )
+    audit.record(
+        "round_created",
+        actor=actor,
+        organization_id=org.id,
+        target=name,
+        detail=f"{instrument.label}, {mode}, teams: {_names(teams)}",
+    )
+    return survey_round
+
+
+def update_draft(
+    survey_round: SurveyRound,
+    *,
+    name: str,
+    instrument: InstrumentVersion,
+    teams: Sequence[Team],
+    mode: str,
+    opens_at: datetime | None,
+    closes_at: datetime,
+    now: datetime,
+    actor: User | None,
+) -> list[str]:
+    """Change a draft round's name, teams, instrument, dates and mode; what changed, in words.
+
+    Refused (:class:`RoundStateError`) once the round has opened. Links already
+    issued to members of teams taken out of the round are deleted (nobody can
+    have answered a draft); links of the others stay valid at least until the
+    new closing date.
+    """
+    if survey_round.status != "draft":
+        raise RoundStateError(
+            f"Round {survey_round.name} has opened: its name, teams, instrument, dates and mode"
+            " can no longer be changed. Extend it to move its closing date."
+        )
+    org = survey_round.organization
+    _check_plan(org, name, teams, opens_at, closes_at, now, survey_round)
+    changes: list[str] = []
+    if name != survey_round.name:
+        changes.append(f"renamed from {survey_round.name!r}")
+        survey_round.name = name
+    if instrument.id != survey_round.instrument_id:
+        changes.append(f"instrument {survey_round.instrument.label} -> {instrument.label}")
+        survey_round.instrument_id = instrument.id
+    if mode != survey_round.mode:
+        changes.append(f"mode {survey_round.mode} -> {mode}")
+        survey_round.mode = mode
+    if opens_at != survey_round.opens_at or closes_at != survey_round.closes_at:
+        changes.append("dates changed")
+        survey_round.opens_at, survey_round.closes_at = opens_at, closes_at
+    old_ids = {team.id for team in survey_round.teams}
+    new_ids = {team.id for team in teams}
+    if old_ids != new_ids:
+        changes.append(f"teams: {_names(teams)}")
+        survey_round.teams = list(teams)
+        removed = old_ids - new_ids
+        if removed:
+            withdrawn = _delete_invitations(survey_round, removed)
+            if withdrawn:
+                changes.append(f"{withdrawn} links of teams taken out deleted")
+    for invitation in db.session.scalars(
+        select(Invitation).where(Invitation.round_id == survey_round.id)
+    ):
+        invitation.expires_at = max(invitation.expires_at, closes_at)
+    if changes:
+        audit.record(
+            "round_edited",
+            actor=actor,
+            organization_id=org.id,
+            target=survey_round.name,
+            detail="; ".join(changes),
+        )
+    db.session.flush()
+    return changes
+
+
+def _delete_invitations(survey_round: SurveyRound, team_ids: set[int]) -> int:
+    """Delete the round's invitations of members of these teams; how many."""
+    members = select(Participant.id).where(Participant.team_id.in_(sorted(team_ids)))
+    result = db.session.execute(
+        delete(Invitation)
+        .where(Invitation.round_id == survey_round.id, Invitation.participant_id.in_(members))
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def delete_draft(survey_round: SurveyRound, *, actor: User | None) -> None:
+    """Delete a round that has not opened, with its links; refused once it has opened."""
+    if survey_round.status != "draft":
+        raise RoundStateError(
+            f"Round {survey_round.name} has opened, so it is kept with its answers: only a"
+            " draft round can be deleted."
+        )
+    answered = db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.round_id == survey_round.id)
+    )
+    if answered:
+        raise RoundStateError(f"Round {survey_round.name} has answers, so it is kept.")
+    links = db.session.execute(
+        delete(Invitation)
+        .where(Invitation.round_id == survey_round.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    audit.record(
+        "round_deleted",
+        actor=actor,
+        organization_id=survey_round.organization_id,
+        target=survey_round.name,
+        detail=f"draft, {links or 0} links deleted",
+    )
+    db.session.delete(survey_round)
+    db.session.flush()
+
+
+def _names(teams: Iterable[Team]) -> str:
+    return ", ".join(sorted((team.name for team in teams), key=str.casefold))
+
+
 def find_round(org: Organization, name: str) -> SurveyRound | None:
     """The organization's round with this name, if any."""
     return db.session.scalar(select(SurveyRound).filter_by(organization_id=org.id, name=name))
@@ -81,6 +270,8 @@ def issue_invitation(
     """
     if participant.erased_at is not None:
         raise ValueError("this participant was erased and cannot be invited")
+    if participant.team_id not in {team.id for team in survey_round.teams}:
+        raise ValueError("this participant's team is not part of the round")
     token, token_hash = new_token()
     invitation = db.session.scalar(
         select(Invitation).filter_by(round_id=survey_round.id, participant_id=participant.id)
@@ -128,11 +319,7 @@ def round_counts(survey_round: SurveyRound) -> RoundCounts:
     return RoundCounts(invited=invited or 0, submitted=submitted or 0)
 
 
-class RoundStateError(ValueError):
-    """A round cannot move to the requested state."""
-
-
-def open_round(survey_round: SurveyRound, now: datetime) -> None:
+def open_round(survey_round: SurveyRound, now: datetime, *, actor: User | None = None) -> None:
     """Start collecting answers (a closed round can be reopened)."""
     if survey_round.closes_at is not None and survey_round.closes_at <= now:
         raise RoundStateError("The closing date has passed; extend the round to reopen it.")
@@ -141,10 +328,11 @@ def open_round(survey_round: SurveyRound, now: datetime) -> None:
     survey_round.status = "open"
     if survey_round.opens_at is None or survey_round.opens_at > now:
         survey_round.opens_at = now
+    _record("round_opened", survey_round, actor)
     db.session.flush()
 
 
-def close_round(survey_round: SurveyRound, now: datetime) -> None:
+def close_round(survey_round: SurveyRound, now: datetime, *, actor: User | None = None) -> None:
     """Stop collecting answers; drafts are kept but can no longer be submitted.
 
     Teams whose release is due (the release rule, also when releases wait for
@@ -155,12 +343,24 @@ def close_round(survey_round: SurveyRound, now: datetime) -> None:
     survey_round.status = "closed"
     if survey_round.closes_at is None or survey_round.closes_at > now:
         survey_round.closes_at = now
+    _record("round_closed", survey_round, actor)
     db.session.flush()
     releases.refresh(survey_round, now)
 
 
-def extend_round(survey_round: SurveyRound, closes_at: datetime, now: datetime) -> None:
-    """Move the closing date later; invitations stay valid until then (not for a draft)."""
+def extend_round(
+    survey_round: SurveyRound,
+    closes_at: datetime,
+    now: datetime,
+    *,
+    actor: User | None = None,
+    shown_as: str = "",
+) -> None:
+    """Move the closing date later; links stay valid until then (not for a draft).
+
+    Links of members who have moved to a team outside the round are left to
+    expire. ``shown_as`` is the new date as the admin gave it, for the audit log.
+    """
     if survey_round.status == "draft":
         raise RoundStateError("A draft round has not opened yet: open it first, then extend it.")
     if closes_at <= now:
@@ -168,11 +368,50 @@ def extend_round(survey_round: SurveyRound, closes_at: datetime, now: datetime) 
     if survey_round.closes_at is not None and closes_at <= survey_round.closes_at:
         raise RoundStateError("The new closing date must be later than the current one.")
     survey_round.closes_at = closes_at
+    in_round = select(Participant.id).where(
+        Participant.team_id.in_(
+            select(round_teams.c.team_id).where(round_teams.c.round_id == survey_round.id)
+        )
+    )
     for invitation in db.session.scalars(
-        select(Invitation).where(Invitation.round_id == survey_round.id)
+        select(Invitation).where(
+            Invitation.round_id == survey_round.id, Invitation.participant_id.in_(in_round)
+        )
     ):
         invitation.expires_at = max(invitation.expires_at, closes_at)
+    _record("round_extended", survey_round, actor, f"closes {shown_as or closes_at.isoformat()}")
     db.session.flush()
+
+
+def _record(action: str, survey_round: SurveyRound, actor: User | None, detail: str = "") -> None:
+    audit.record(
+        action,
+        actor=actor,
+        organization_id=survey_round.organization_id,
+        target=survey_round.name,
+        detail=detail,
+    )
+
+
+def issue_links(
+    survey_round: SurveyRound,
+    people: Iterable[Participant],
+    now: datetime,
+    ttl: timedelta,
+    *,
+    kind: str,
+    actor: User | None,
+) -> list[IssuedLink]:
+    """Issue (or re-issue) a link for each person and audit it; each link is shown once.
+
+    ``kind`` says which links in the audit log ("new", "all-open", or the
+    re-issued member's number).
+    """
+    from survey.services.invitation_links import issue_links as issue
+
+    links = issue(survey_round, people, now, ttl)
+    _record("invitations_issued", survey_round, actor, f"{len(links)} links ({kind})")
+    return links
 
 
 def members_without_invitation(survey_round: SurveyRound) -> list[Participant]:
@@ -195,7 +434,12 @@ def members_without_invitation(survey_round: SurveyRound) -> list[Participant]:
 
 
 def open_invitations(survey_round: SurveyRound) -> list[Invitation]:
-    """Invitations not yet answered and not revoked, by team then person."""
+    """Invitations not yet answered and not revoked, by team then person.
+
+    Members who have moved to a team outside the round are left out: their
+    links are no longer re-issued or reminded.
+    """
+    in_round = select(round_teams.c.team_id).where(round_teams.c.round_id == survey_round.id)
     return list(
         db.session.scalars(
             select(Invitation)
@@ -204,17 +448,24 @@ def open_invitations(survey_round: SurveyRound) -> list[Invitation]:
                 Invitation.round_id == survey_round.id,
                 Invitation.submitted_at.is_(None),
                 Invitation.revoked_at.is_(None),
+                Participant.team_id.in_(in_round),
             )
             .order_by(Participant.team_id, Participant.id)
         )
     )
 
 
-def revoke_invitation(invitation: Invitation, now: datetime) -> None:
+def revoke_invitation(invitation: Invitation, now: datetime, *, actor: User | None = None) -> None:
     """The link stops working; a draft already saved is kept."""
     if invitation.submitted_at is not None:
         raise RoundStateError("This person has already submitted; there is nothing to revoke.")
     invitation.revoked_at = now
+    _record(
+        "invitation_revoked",
+        invitation.survey_round,
+        actor,
+        f"member #{invitation.participant_id}",
+    )
     db.session.flush()
 
 

@@ -46,27 +46,32 @@ def require_confirmation(what: str) -> None:
 
 
 def change(
-    work: Callable[[], str],
+    work: Callable[[], str | tuple[str, str]],
     *,
-    done: str,
+    done: str | None = None,
     refused: Callable[[int], ResponseReturnValue],
 ) -> ResponseReturnValue:
     """Run ``work`` in a write transaction and redirect to ``done`` (303) with its message.
 
-    When ``work`` raises :class:`Refused` or ``RoundStateError``, roll back,
-    flash the reason and return ``refused(status)`` (409 for a state conflict).
+    ``work`` returns the message, or ``(message, url)`` to go somewhere only it
+    knows (a round it created). When it raises :class:`Refused` or
+    ``RoundStateError``, roll back, flash the reason and return
+    ``refused(status)`` (the error's status: 409 for a state conflict).
     """
     begin_write()
     try:
-        message = work()
+        outcome = work()
     except (Refused, RoundStateError) as error:
         db.session.rollback()
-        status = error.status if isinstance(error, Refused) else 409
+        status = error.status
         flash(str(error), "error")
         return refused(status)
     db.session.commit()
+    message, location = outcome if isinstance(outcome, tuple) else (outcome, done)
+    if location is None:
+        raise ValueError("change() needs done= or a (message, url) from work")
     flash(message, "info")
-    return redirect(done), 303
+    return redirect(location), 303
 
 
 def refuse(error: Refused, refused: Callable[[int], ResponseReturnValue]) -> ResponseReturnValue:

@@ -1,9 +1,9 @@
-"""Survey rounds: create, open, extend, close; invitations and completion."""
+"""Survey rounds: create, edit or delete while draft, open, extend, close; invitations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -12,10 +12,10 @@ from flask_login import current_user
 from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
-from survey.models import Organization, SurveyRound
-from survey.services import audit, organizations, releases, rounds
+from survey.models import InstrumentVersion, Organization, Participant, SurveyRound, Team
+from survey.services import organizations, releases, rounds
 from survey.services.instruments import list_instruments
-from survey.services.invitation_links import issue_links, links_csv
+from survey.services.invitation_links import links_csv
 from survey.web.admin import bp
 from survey.web.admin.actions import Refused, change, refuse, require_confirmation
 from survey.web.admin.forms import ExtendForm, RoundForm, choices
@@ -25,65 +25,127 @@ from survey.web.authz import admin_invitation, admin_org, admin_round
 DRAFT_NOT_EXTENDED = "A draft round has not opened yet: open it first, then extend it."
 
 
-def _round_form(org: Organization, formdata: object = "auto") -> RoundForm:
-    form = RoundForm() if formdata == "auto" else RoundForm(formdata=None)
+def _round_form(org: Organization, **prefill: object) -> RoundForm:
+    """The round form with the instruments and the organization's active teams to choose from."""
+    form = RoundForm(formdata=None, **prefill) if prefill else RoundForm()
     form.instrument.choices = choices([(i.id, f"{i.label}: {i.title}") for i in list_instruments()])
     form.teams.choices = choices([(t.id, t.name) for t in org.teams if t.archived_at is None])
     return form
+
+
+def _plan(org: Organization, form: RoundForm) -> dict[str, object]:
+    """The form's round as keyword arguments of :func:`rounds.create_draft`/``update_draft``."""
+    zone = organizations.zone_of(org)
+    instrument = db.session.get(InstrumentVersion, form.instrument.data)
+    teams: Sequence[Team] = [
+        team
+        for team in (db.session.get(Team, team_id) for team_id in form.teams.data)
+        if team is not None and team.organization_id == org.id
+    ]
+    if instrument is None:
+        raise Refused("That instrument is no longer stored; choose another.", 400)
+    return {
+        "name": form.name.data.strip(),
+        "instrument": instrument,
+        "teams": teams,
+        "mode": form.mode.data,
+        "opens_at": organizations.day_start(zone, form.opens_on.data)
+        if form.opens_on.data
+        else None,
+        "closes_at": organizations.day_end(zone, form.closes_on.data),
+        "now": utcnow(),
+        "actor": current_user,
+    }
 
 
 @bp.route("/<int:org_id>/rounds/new", methods=["GET", "POST"])
 def new_round(org_id: int) -> ResponseReturnValue:
-    """Create a round for some teams with an instrument version, dates and a mode."""
+    """Create a draft round for some teams with an instrument version, dates and a mode."""
     org = admin_org(org_id)
     form = _round_form(org)
+
+    def again(status: int) -> ResponseReturnValue:
+        return render_template("admin/round_new.html", org=org, form=form, edit=None), status
+
     if request.method == "GET" or not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("admin/round_new.html", org=org, form=form), status
-    now = utcnow()
-    zone = organizations.zone_of(org)
-    opens_at = organizations.day_start(zone, form.opens_on.data) if form.opens_on.data else None
-    closes_at = organizations.day_end(zone, form.closes_on.data)
-    if closes_at <= now or (opens_at and opens_at >= closes_at):
-        form.closes_on.errors = [
-            "The closing date must be in the future and after the opening date."
-        ]
-        return render_template("admin/round_new.html", org=org, form=form), 400
-    name = form.name.data.strip()
-    begin_write()
-    if rounds.find_round(org, name) is not None:
-        db.session.rollback()
-        form.name.errors = [f"There is already a round called {name!r}."]
-        return render_template("admin/round_new.html", org=org, form=_keep(form, org)), 400
-    from survey.models import InstrumentVersion, Team
+        return again(400 if request.method == "POST" else 200)
 
-    instrument = db.session.get(InstrumentVersion, form.instrument.data)
-    teams = [db.session.get(Team, team_id) for team_id in form.teams.data]
-    survey_round = rounds.create_round(
-        org,
-        name,
-        instrument,
-        [t for t in teams if t is not None],
-        mode=form.mode.data,
-        opens_at=opens_at,
-        closes_at=closes_at,
+    def work() -> tuple[str, str]:
+        plan = _plan(org, form)
+        survey_round = rounds.create_draft(org, **plan)  # type: ignore[arg-type]
+        return (
+            f"Round {survey_round.name} created as a draft. Generate the links, then open it.",
+            _round_url(org, survey_round.id),
+        )
+
+    return change(work, refused=again)
+
+
+@bp.route("/<int:org_id>/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+def edit_round(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Rename, re-scope or re-date a draft round; refused (409) once it has opened."""
+    org = admin_org(org_id)
+    survey_round = admin_round(org, round_id)
+    if survey_round.status != "draft":
+        return refuse(Refused(_not_draft(survey_round, "changed")), _page_again(org, round_id))
+    if request.method == "GET":
+        zone = organizations.zone_of(org)
+        form = _round_form(
+            org,
+            name=survey_round.name,
+            instrument=survey_round.instrument_id,
+            teams=[team.id for team in survey_round.teams],
+            mode=survey_round.mode,
+            opens_on=survey_round.opens_at.astimezone(zone).date()
+            if survey_round.opens_at
+            else None,
+            closes_on=organizations.closing_day(zone, survey_round.closes_at)
+            if survey_round.closes_at
+            else None,
+        )
+    else:
+        form = _round_form(org)
+
+    def again(status: int) -> ResponseReturnValue:
+        return render_template(
+            "admin/round_new.html", org=org, form=form, edit=admin_round(org, round_id)
+        ), status
+
+    if request.method == "GET" or not form.validate():
+        return again(400 if request.method == "POST" else 200)
+
+    def work() -> str:
+        changed = rounds.update_draft(admin_round(org, round_id), **_plan(org, form))  # type: ignore[arg-type]
+        return f"Changed: {'; '.join(changed)}." if changed else "Nothing was changed."
+
+    return change(work, done=_round_url(org, round_id), refused=again)
+
+
+@bp.post("/<int:org_id>/rounds/<int:round_id>/delete")
+def delete_round(org_id: int, round_id: int) -> ResponseReturnValue:
+    """Delete a draft round and its links, once "I understand" is ticked."""
+    org = admin_org(org_id)
+    try:
+        require_confirmation("delete the round")
+    except Refused as error:
+        return refuse(error, _page_again(org, round_id))
+
+    def work() -> str:
+        survey_round = admin_round(org, round_id)
+        name = survey_round.name
+        rounds.delete_draft(survey_round, actor=current_user)
+        return f"Draft round {name} deleted."
+
+    return change(
+        work, done=url_for("admin.overview", org_id=org.id), refused=_page_again(org, round_id)
     )
-    audit.record(
-        "round_created",
-        actor=current_user,
-        organization_id=org.id,
-        target=name,
-        detail=f"{instrument.label}, {form.mode.data}, {len(teams)} teams",
+
+
+def _not_draft(survey_round: SurveyRound, what: str) -> str:
+    return (
+        f"Round {survey_round.name} has opened, so it can no longer be {what}: only a draft"
+        " round can. Extend it to move its closing date."
     )
-    db.session.commit()
-    flash(f"Round {name} created as a draft. Generate the links, then open it.", "info")
-    return redirect(url_for("admin.round", org_id=org.id, round_id=survey_round.id)), 303
-
-
-def _keep(form: RoundForm, org: Organization) -> RoundForm:
-    form.instrument.choices = choices([(i.id, f"{i.label}: {i.title}") for i in list_instruments()])
-    form.teams.choices = choices([(t.id, t.name) for t in org.teams if t.archived_at is None])
-    return form
 
 
 @bp.get("/<int:org_id>/rounds/<int:round_id>")
@@ -127,7 +189,7 @@ def open_round(org_id: int, round_id: int) -> ResponseReturnValue:
     """Start collecting answers."""
     org = admin_org(org_id)
     EmptyForm().validate_on_submit()
-    return _change_state(org, round_id, "round_opened", rounds.open_round, "Round opened.")
+    return _change_state(org, round_id, rounds.open_round, "Round opened.")
 
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/close")
@@ -138,20 +200,17 @@ def close_round(org_id: int, round_id: int) -> ResponseReturnValue:
         require_confirmation("close the round")
     except Refused as error:
         return refuse(error, _page_again(org, round_id))
-    return _change_state(org, round_id, "round_closed", rounds.close_round, "Round closed.")
+    return _change_state(org, round_id, rounds.close_round, "Round closed.")
 
 
 def _change_state(
     org: Organization,
     round_id: int,
-    action: str,
-    change_state: Callable[[SurveyRound, datetime], None],
+    change_state: Callable[..., None],
     message: str,
 ) -> ResponseReturnValue:
     def work() -> str:
-        survey_round = admin_round(org, round_id)
-        change_state(survey_round, utcnow())
-        audit.record(action, actor=current_user, organization_id=org.id, target=survey_round.name)
+        change_state(admin_round(org, round_id), utcnow(), actor=current_user)
         return message
 
     return change(work, done=_round_url(org, round_id), refused=_page_again(org, round_id))
@@ -168,7 +227,7 @@ def _page_again(org: Organization, round_id: int) -> Callable[[int], ResponseRet
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/extend")
 def extend_round(org_id: int, round_id: int) -> ResponseReturnValue:
-    """Move the closing date later."""
+    """Move the closing date later (the end of the given day in the organization's zone)."""
     org = admin_org(org_id)
     survey_round = admin_round(org, round_id)
     if survey_round.status == "draft":  # the page offers no Extend: say why here
@@ -176,25 +235,23 @@ def extend_round(org_id: int, round_id: int) -> ResponseReturnValue:
     form = ExtendForm()
     if not form.validate():
         return _render_round(org, survey_round, 400, form)
-    begin_write()
-    survey_round = admin_round(org, round_id)
-    try:
-        closes_at = organizations.day_end(organizations.zone_of(org), form.closes_on.data)
-        rounds.extend_round(survey_round, closes_at, utcnow())
-    except rounds.RoundStateError as error:
-        db.session.rollback()
-        form.closes_on.errors = [str(error)]
+    day = form.closes_on.data
+
+    def work() -> str:
+        closes_at = organizations.day_end(organizations.zone_of(org), day)
+        rounds.extend_round(
+            admin_round(org, round_id),
+            closes_at,
+            utcnow(),
+            actor=current_user,
+            shown_as=f"end of {day.isoformat()} {org.timezone}",
+        )
+        return f"The round now closes at the end of {day.isoformat()} ({org.timezone})."
+
+    def again(status: int) -> ResponseReturnValue:
         return _render_round(org, admin_round(org, round_id), 400, form)
-    audit.record(
-        "round_extended",
-        actor=current_user,
-        organization_id=org.id,
-        target=survey_round.name,
-        detail=f"closes {form.closes_on.data.isoformat()}",
-    )
-    db.session.commit()
-    flash(f"The round now closes at the end of {form.closes_on.data.isoformat()}.", "info")
-    return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
+
+    return change(work, done=_round_url(org, round_id), refused=again)
 
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/links.csv")
@@ -205,7 +262,7 @@ def new_links(org_id: int, round_id: int) -> ResponseReturnValue:
     begin_write()
     survey_round = admin_round(org, round_id)
     people = rounds.members_without_invitation(survey_round)
-    return _download_links(org, survey_round, people, "new")
+    return _download_links(survey_round, people, "new")
 
 
 @bp.post("/<int:org_id>/rounds/<int:round_id>/reissue.csv")
@@ -227,7 +284,7 @@ def reissue_open_links(org_id: int, round_id: int) -> ResponseReturnValue:
         return refuse(error, _page_again(org, round_id))
     people = [i.participant for i in rounds.open_invitations(survey_round)]
     people += rounds.members_without_invitation(survey_round)
-    return _download_links(org, survey_round, people, "all-open")
+    return _download_links(survey_round, people, "all-open")
 
 
 def _refuse_when_closed(survey_round: SurveyRound) -> None:
@@ -251,17 +308,11 @@ def _anonymous_refusal(org: Organization, survey_round: SurveyRound) -> Response
 
 
 def _download_links(
-    org: Organization, survey_round: SurveyRound, people, kind: str
-) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    survey_round: SurveyRound, people: list[Participant], kind: str
+) -> ResponseReturnValue:
+    """Issue the links, commit, and send them as a CSV: the only time they are shown."""
     ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
-    links = issue_links(survey_round, people, utcnow(), ttl)
-    audit.record(
-        "invitations_issued",
-        actor=current_user,
-        organization_id=org.id,
-        target=survey_round.name,
-        detail=f"{len(links)} links ({kind})",
-    )
+    links = rounds.issue_links(survey_round, people, utcnow(), ttl, kind=kind, actor=current_user)
     db.session.commit()
     body = links_csv(links, current_app.config["PUBLIC_BASE_URL"])
     filename = f"invitation-links-{survey_round.id}-{kind}.csv"
@@ -284,16 +335,8 @@ def revoke_invitation(org_id: int, round_id: int, invitation_id: int) -> Respons
         return refuse(error, _page_again(org, round_id))
 
     def work() -> str:
-        survey_round = admin_round(org, round_id)
-        invitation = admin_invitation(survey_round, invitation_id)
-        rounds.revoke_invitation(invitation, utcnow())
-        audit.record(
-            "invitation_revoked",
-            actor=current_user,
-            organization_id=org.id,
-            target=survey_round.name,
-            detail=f"invitation {invitation.id}",
-        )
+        invitation = admin_invitation(admin_round(org, round_id), invitation_id)
+        rounds.revoke_invitation(invitation, utcnow(), actor=current_user)
         return f"The link of {invitation.participant.display_name} was withdrawn."
 
     return change(work, done=_round_url(org, round_id), refused=_page_again(org, round_id))
@@ -309,21 +352,23 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
     if survey_round.mode == "anonymous":
         return _anonymous_refusal(org, survey_round)
     invitation = admin_invitation(survey_round, invitation_id)
+    person = invitation.participant
     try:
         _refuse_when_closed(survey_round)
-        if invitation.submitted_at is not None or invitation.participant.erased_at is not None:
+        if invitation.submitted_at is not None or person.erased_at is not None:
             raise Refused("This person has already submitted or was erased.")
+        if not rounds.includes_team(survey_round, person.team):
+            raise Refused(
+                f"{person.display_name} has moved to {person.team.name}, which is not part of"
+                " this round: no new link is issued."
+            )
     except Refused as error:
         return refuse(error, _page_again(org, round_id))
     ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
-    [link] = issue_links(survey_round, [invitation.participant], utcnow(), ttl)
-    audit.record(
-        "invitations_issued",
+    [link] = rounds.issue_links(
+        survey_round, [person], utcnow(), ttl, kind=f"re-issued, member #{person.id}",
         actor=current_user,
-        organization_id=org.id,
-        target=survey_round.name,
-        detail=f"1 link (re-issued invitation {invitation.id})",
-    )
+    )  # fmt: skip
     db.session.commit()
     url = f"{current_app.config['PUBLIC_BASE_URL']}/s/{link.token}"
     return render_template(
@@ -367,7 +412,7 @@ def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
         threshold=current_app.config["ANONYMITY_THRESHOLD"],
     )
     db.session.commit()
-    report = emailing.send_prepared(settings, batch)
+    report = emailing.send_prepared(settings, batch)  # no transaction open: see above
     begin_write()
     emailing.record_outcome(
         batch, report, actor=current_user, organization_id=org.id, round_name=round_name
