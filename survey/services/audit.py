@@ -30,6 +30,8 @@ ACTIONS = (
     "team_renamed",
     "team_archived",
     "members_added",
+    "member_edited",
+    "member_moved",
     "round_created",
     "round_edited",
     "round_deleted",

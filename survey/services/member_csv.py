@@ -6,8 +6,14 @@ the rows that passed every check and every problem found, each with its row
 and column, so an admin can fix the whole file in one go.
 
 The file needs a header row naming the columns ``name``, ``email`` and
-``team`` (any order and case). Spreadsheet quirks are tolerated: a UTF-8 byte
-order mark, ``;`` or tab separators, blank lines and trailing empty cells.
+``team`` (any order and case), and may have a ``move`` column. Spreadsheet
+quirks are tolerated: a UTF-8 byte order mark, ``;`` or tab separators, blank
+lines and trailing empty cells.
+
+A row whose email is already a member of the organization is refused, unless
+it asks for a move (``yes`` in its ``move`` cell, or ``move=True`` for the
+whole file): then it moves that member to the row's team (``action`` "move"),
+or changes nothing when they are already there ("unchanged").
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ import csv
 import difflib
 import io
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 COLUMNS = ("name", "email", "team")
+OPTIONAL_COLUMNS = ("move",)
+MOVE_YES = frozenset({"yes", "y", "true", "1", "x", "move"})
+MOVE_NO = frozenset({"no", "n", "false", "0"})
+ACTIONS = ("add", "move", "unchanged")
 MAX_ERRORS = 100
 MAX_NAME_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
@@ -37,12 +47,18 @@ _NOT_CSV_SIGNATURES = {
 
 @dataclass(frozen=True)
 class MemberRow:
-    """One member to import: ``line`` is the file row it came from (header = 1)."""
+    """One member to import: ``line`` is the file row it came from (header = 1).
+
+    ``action`` is "add" for a new member, "move" for a member of ``from_team``
+    who goes to ``team``, and "unchanged" for a member already in ``team``.
+    """
 
     line: int
     name: str | None
     email: str | None
     team: str
+    action: str = "add"
+    from_team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,8 @@ def parse_member_csv(
     data: bytes,
     *,
     known_teams: Collection[str],
-    existing_emails: Collection[str] = (),
+    existing_emails: Collection[str] | Mapping[str, str] = (),
+    move: bool = False,
     max_bytes: int = 2_000_000,
     max_rows: int = 5_000,
 ) -> MemberCsvResult:
@@ -93,8 +110,12 @@ def parse_member_csv(
         The organization's team names. Teams in the file are matched
         case-insensitively, ignoring surrounding spaces, and returned in the
         spelling given here.
-    existing_emails : collection of str, optional
-        Addresses that are already members (compared case-insensitively).
+    existing_emails : collection of str, or mapping of str to str, optional
+        Addresses that are already members (compared case-insensitively); a
+        mapping gives each one's team, which makes moves possible.
+    move : bool, optional
+        Treat every row of an existing member as a move (a ``move`` cell of
+        ``no`` still refuses that row).
     max_bytes, max_rows : int, optional
         Upload limits.
 
@@ -120,7 +141,13 @@ def parse_member_csv(
     rows: list[MemberRow] = []
     try:
         text = _decode(data, max_bytes)
-        _read_members(text, _Teams(known_teams), existing_emails, max_rows, rows, problems)
+        existing = {
+            email.strip().lower(): (
+                existing_emails[email] if isinstance(existing_emails, Mapping) else None
+            )
+            for email in existing_emails
+        }
+        _read_members(text, _Teams(known_teams), existing, move, max_rows, rows, problems)
     except _Fatal as fatal:
         problems.add(fatal.line, None, fatal.message)
     return MemberCsvResult(rows=tuple(rows), errors=problems.collected())
@@ -221,7 +248,8 @@ def _size(n_bytes: int) -> str:
 def _read_members(
     text: str,
     teams: _Teams,
-    existing_emails: Collection[str],
+    existing: dict[str, str | None],
+    move: bool,
     max_rows: int,
     rows: list[MemberRow],
     problems: _Problems,
@@ -231,7 +259,6 @@ def _read_members(
     if not header:
         raise _Fatal(None, "The file is empty: it needs a header row name,email,team and members.")
     position, unnamed = _check_header(header_line, header, problems)
-    existing = {email.strip().lower() for email in existing_emails}
     first_seen: dict[str, int] = {}
     flagged_unnamed: set[int] = set()
     count = 0
@@ -250,7 +277,7 @@ def _read_members(
             problems.add(line, None, f"has {width} values but the header has {len(header)} columns")
             continue
         cells = {column: record[index].strip() for column, index in position.items()}
-        member = _check_row(line, cells, teams, existing, first_seen, problems)
+        member = _check_row(line, cells, teams, existing, move, first_seen, problems)
         if member is not None:
             rows.append(member)
     if count > max_rows:
@@ -319,11 +346,11 @@ def _check_header(
             unnamed.add(index)
         elif name in position:
             raise _Fatal(line, f"the column {name!r} appears twice in the header")
-        elif name in COLUMNS:
+        elif name in COLUMNS or name in OPTIONAL_COLUMNS:
             position[name] = index
         else:
             unknown.append(cell.strip())
-    if not position:
+    if not set(position) & set(COLUMNS):
         found = ", ".join(_show(cell.strip()) for cell in header[:5])
         raise _Fatal(
             line, f"the first row must be the header name,email,team (found {found} instead)"
@@ -339,7 +366,9 @@ def _check_header(
         names = ", ".join(_show(name) for name in unknown)
         plural = "s" if len(unknown) > 1 else ""
         problems.add(
-            line, None, f"unexpected column{plural} {names}; only name, email and team are allowed"
+            line,
+            None,
+            f"unexpected column{plural} {names}; only name, email, team and move are allowed",
         )
     return position, unnamed
 
@@ -348,7 +377,8 @@ def _check_row(
     line: int,
     cells: dict[str, str],
     teams: _Teams,
-    existing: set[str],
+    existing: dict[str, str | None],
+    move: bool,
     first_seen: dict[str, int],
     problems: _Problems,
 ) -> MemberRow | None:
@@ -363,6 +393,17 @@ def _check_row(
             found.append((column, f"contains a control character (U+{ord(control):04X})"))
     name, email, team = clean.get("name", ""), clean.get("email", "").lower(), clean.get("team")
 
+    wants_move = move
+    move_cell = clean.get("move", "").strip().lower()
+    if move_cell in MOVE_YES:
+        wants_move = True
+    elif move_cell in MOVE_NO:
+        wants_move = False
+    elif move_cell:
+        found.append(
+            ("move", f"{_show(cells['move'])}: write yes to move the member, or leave it empty")
+        )
+
     if len(name) > MAX_NAME_LENGTH:
         found.append(
             ("name", f"the name has {len(name)} characters; the limit is {MAX_NAME_LENGTH}")
@@ -372,8 +413,11 @@ def _check_row(
     if email:
         if not _is_email(email):
             found.append(("email", f"{_show(cells['email'])} is not an email address"))
-        elif email in existing:
-            found.append(("email", f"{email!r} is already a member"))
+        elif email in existing and not wants_move:
+            current = existing[email]
+            where = f" of {current}" if current else ""
+            hint = "; to move them, write yes in a move column" if current else ""
+            found.append(("email", f"{email!r} is already a member{where}{hint}"))
         elif email in first_seen:
             twice = f"{email!r} is listed twice, in rows {first_seen[email]} and {line}"
             found.append(("email", twice))
@@ -391,7 +435,12 @@ def _check_row(
         problems.add(line, column, message)
     if found or canonical is None:
         return None
-    return MemberRow(line=line, name=name or None, email=email or None, team=canonical)
+    action, from_team = "add", None
+    if email and email in existing:
+        from_team = existing[email]
+        same = from_team is not None and _team_key(from_team) == _team_key(canonical)
+        action = "unchanged" if same else "move"
+    return MemberRow(line, name or None, email or None, canonical, action, from_team)
 
 
 def _is_email(value: str) -> bool:

@@ -10,15 +10,18 @@ instant back as "end of 2027-02-15" (:func:`closing_text`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from survey.extensions import db
 from survey.models import Organization, Participant, Team, User
 from survey.services import audit
+from survey.services.member_csv import MemberRow
 
 DEFAULT_TIMEZONE = "UTC"
 
@@ -154,8 +157,8 @@ class TeamNameTaken(ValueError):
     """Another team of the organization already has this name."""
 
 
-def rename_team(team: Team, name: str) -> None:
-    """Give a team a new name, unique within its organization."""
+def rename_team(team: Team, name: str, *, actor: User | None = None) -> None:
+    """Give a team a new name, unique within its organization (audited)."""
     clash = db.session.scalar(
         select(Team).where(
             Team.organization_id == team.organization_id, Team.name == name, Team.id != team.id
@@ -163,7 +166,10 @@ def rename_team(team: Team, name: str) -> None:
     )
     if clash is not None:
         raise TeamNameTaken(f"There is already a team called {name!r}.")
-    team.name = name
+    old, team.name = team.name, name
+    audit.record(
+        "team_renamed", actor=actor, organization_id=team.organization_id, target=f"{old} -> {name}"
+    )
     db.session.flush()
 
 
@@ -173,6 +179,25 @@ def create_team(org: Organization, name: str) -> Team:
     if not created:
         raise TeamNameTaken(f"There is already a team called {name!r}.")
     return team
+
+
+def new_team(org: Organization, name: str, *, actor: User | None) -> Team:
+    """:func:`create_team` for an admin: the creation is audited."""
+    team = create_team(org, name)
+    audit.record("team_created", actor=actor, organization_id=org.id, target=name)
+    return team
+
+
+def archive_team(team: Team, now: datetime, *, actor: User | None) -> bool:
+    """Leave the team out of new rounds, its answers kept; False when already archived."""
+    if team.archived_at is not None:
+        return False
+    team.archived_at = now
+    audit.record(
+        "team_archived", actor=actor, organization_id=team.organization_id, target=team.name
+    )
+    db.session.flush()
+    return True
 
 
 def members_of(team: Team) -> list[Participant]:
@@ -188,8 +213,6 @@ def members_of(team: Team) -> list[Participant]:
 
 def member_counts(org: Organization) -> dict[int, int]:
     """Team id -> number of current members."""
-    from sqlalchemy import func
-
     return dict(
         db.session.execute(
             select(Participant.team_id, func.count(Participant.id))
@@ -210,3 +233,192 @@ def org_emails(org: Organization) -> set[str]:
             .where(Team.organization_id == org.id, Participant.email.is_not(None))
         )
     }
+
+
+def member_teams(org: Organization) -> dict[str, str]:
+    """Every member email in the organization, lowercased, with the member's team name."""
+    return {
+        email.lower(): team
+        for email, team in db.session.execute(
+            select(Participant.email, Team.name)
+            .join(Team, Team.id == Participant.team_id)
+            .where(Team.organization_id == org.id, Participant.email.is_not(None))
+            .order_by(Participant.id)
+        )
+    }
+
+
+class MemberProblem(ValueError):
+    """A member change that cannot be made as asked (the message says why)."""
+
+    status = 400
+
+
+def _check_details(
+    org: Organization, name: str | None, email: str | None, person: Participant | None = None
+) -> None:
+    if not (name or email):
+        raise MemberProblem("Give a name, an email, or both.")
+    if email:
+        holder = _member_with_email(org, email)
+        if holder is not None and holder is not person:
+            raise MemberProblem(f"{email} is already a member of this organization.")
+
+
+def _member_with_email(org: Organization, email: str) -> Participant | None:
+    return db.session.scalar(
+        select(Participant)
+        .join(Team, Team.id == Participant.team_id)
+        .where(Team.organization_id == org.id, func.lower(Participant.email) == email.lower())
+        .order_by(Participant.id)
+        .limit(1)
+    )
+
+
+def add_member(
+    team: Team, *, name: str | None, email: str | None, actor: User | None
+) -> Participant:
+    """Add one member to a team (email unique in the organization), audited by number."""
+    _check_details(team.organization, name, email)
+    person = add_participant(team, name=name, email=email)
+    audit.record(
+        "members_added",
+        actor=actor,
+        organization_id=team.organization_id,
+        target=team.name,
+        detail=f"1 member (member #{person.id})",
+    )
+    return person
+
+
+def edit_member(
+    person: Participant, *, name: str | None, email: str | None, actor: User | None
+) -> list[str]:
+    """Change a member's name and email; what changed ("name", "email").
+
+    Future invitations and emails use the new details; links already sent keep
+    working. The audit log names the member by number, never the details.
+    """
+    if person.erased_at is not None:
+        raise MemberProblem("This member was erased; nothing about them can be changed.")
+    org = person.team.organization
+    _check_details(org, name, email, person)
+    changed = [
+        field
+        for field, old, new in (("name", person.name, name), ("email", person.email, email))
+        if old != new
+    ]
+    person.name, person.email = name, email
+    if changed:
+        audit.record(
+            "member_edited",
+            actor=actor,
+            organization_id=org.id,
+            target=f"member #{person.id}",
+            detail=f"{' and '.join(changed)} changed",
+        )
+    db.session.flush()
+    return changed
+
+
+@dataclass(frozen=True)
+class Move:
+    """What moving a member did: teams, and rounds whose links changed."""
+
+    old_team: str
+    new_team: str
+    links_ended: tuple[str, ...]
+    links_deleted: tuple[str, ...]
+
+
+def move_member(person: Participant, team: Team, *, now: datetime, actor: User | None) -> Move:
+    """Move a member to another team of the organization.
+
+    Submitted answers stay with the team they were given in; answers not yet
+    submitted (drafts) follow the member when their new team is in the round.
+    In a round that does not include the new team, a draft round's link is
+    deleted and any other round's link stops working at ``now``; this is done
+    whether or not the member has answered, so nothing about anonymous rounds
+    shows. Future invitations go to the new team.
+    """
+    from survey.models import Invitation, Response, SurveyRound, round_teams
+
+    if person.erased_at is not None:
+        raise MemberProblem("This member was erased and cannot be moved.")
+    if team.organization_id != person.team.organization_id:
+        raise MemberProblem("A member can only move to a team of the same organization.")
+    if team.archived_at is not None:
+        raise MemberProblem(f"Team {team.name} is archived; members cannot move into it.")
+    old_team = person.team
+    if old_team.id == team.id:
+        raise MemberProblem(f"{person.display_name} is already in {team.name}.")
+    person.team_id = team.id
+    ended: list[str] = []
+    deleted: list[str] = []
+    for invitation, survey_round in db.session.execute(
+        select(Invitation, SurveyRound)
+        .join(SurveyRound, SurveyRound.id == Invitation.round_id)
+        .where(Invitation.participant_id == person.id)
+        .order_by(SurveyRound.id)
+    ).all():
+        in_round = db.session.scalar(
+            select(round_teams.c.team_id).where(
+                round_teams.c.round_id == survey_round.id, round_teams.c.team_id == team.id
+            )
+        )
+        if in_round is not None:
+            db.session.execute(
+                update(Response)
+                .where(Response.invitation_id == invitation.id, Response.status == "draft")
+                .values(team_id=team.id)
+                .execution_options(synchronize_session=False)
+            )
+        elif survey_round.status == "draft":
+            db.session.delete(invitation)
+            deleted.append(survey_round.name)
+        else:
+            invitation.expires_at = min(invitation.expires_at, now)
+            ended.append(survey_round.name)
+    detail = f"{old_team.name} -> {team.name}"
+    if ended or deleted:
+        detail += f"; links ended in {', '.join(ended + deleted)}"
+    audit.record(
+        "member_moved",
+        actor=actor,
+        organization_id=team.organization_id,
+        target=f"member #{person.id}",
+        detail=detail,
+    )
+    db.session.flush()
+    return Move(old_team.name, team.name, tuple(ended), tuple(deleted))
+
+
+def import_members(
+    org: Organization, rows: Iterable[MemberRow], *, now: datetime, actor: User | None
+) -> tuple[int, int]:
+    """Save checked CSV rows: add new members, move those marked "move"; (added, moved)."""
+    teams = {team.name.lower(): team for team in org.teams}
+    added = moved = 0
+    for row in rows:
+        team = teams[row.team.lower()]
+        if row.action == "add":
+            add_participant(team, name=row.name, email=row.email)
+            added += 1
+        elif row.action == "move" and row.email:
+            person = _member_with_email(org, row.email)
+            if person is None:
+                raise MemberProblem(f"row {row.line}: {row.email} is no longer a member.")
+            move_member(person, team, now=now, actor=actor)
+            if row.name and row.name != person.name:
+                person.name = row.name
+            moved += 1
+    if added:
+        audit.record(
+            "members_added",
+            actor=actor,
+            organization_id=org.id,
+            target="CSV upload",
+            detail=f"{added} members",
+        )
+    db.session.flush()
+    return added, moved

@@ -127,7 +127,7 @@ def test_missing_columns_are_named() -> None:
 def test_extra_columns_are_named_and_rows_still_checked() -> None:
     result = parse("name,email,team,phone,Role\nA,a@,Sales,1,x\n")
     assert messages(result) == [
-        "row 1: unexpected columns 'phone', 'Role'; only name, email and team are allowed",
+        "row 1: unexpected columns 'phone', 'Role'; only name, email, team and move are allowed",
         "row 2, column email: 'a@' is not an email address",
     ]
 
@@ -188,6 +188,56 @@ def test_existing_member_is_compared_case_insensitively() -> None:
         "name,email,team\nA,Old@Example.org,Sales\n", existing_emails=["old@EXAMPLE.org"]
     )
     assert messages(result) == ["row 2, column email: 'old@example.org' is already a member"]
+
+
+def test_existing_member_with_a_known_team_is_told_how_to_move() -> None:
+    result = parse(
+        "name,email,team\nA,old@example.org,Legal\n", existing_emails={"old@example.org": "Sales"}
+    )
+    assert messages(result) == [
+        "row 2, column email: 'old@example.org' is already a member of Sales;"
+        " to move them, write yes in a move column"
+    ]
+
+
+def test_a_move_column_moves_existing_members_and_adds_new_ones() -> None:
+    result = parse(
+        "name,email,team,move\n"
+        "A,old@example.org,Legal,yes\n"
+        "B,same@example.org,sales,Y\n"
+        "C,new@example.org,Legal,\n"
+        "D,kept@example.org,Legal,no\n",
+        existing_emails={
+            "OLD@example.org": "Sales",
+            "same@example.org": "Sales",
+            "kept@example.org": "Sales",
+        },
+    )
+    assert messages(result) == [
+        "row 5, column email: 'kept@example.org' is already a member of Sales;"
+        " to move them, write yes in a move column"
+    ]
+    assert result.rows == (
+        MemberRow(2, "A", "old@example.org", "Legal", "move", "Sales"),
+        MemberRow(3, "B", "same@example.org", "Sales", "unchanged", "Sales"),
+        MemberRow(4, "C", "new@example.org", "Legal"),
+    )
+
+
+def test_the_move_option_applies_to_every_row() -> None:
+    result = parse(
+        "name,email,team\nA,old@example.org,Legal\n",
+        existing_emails={"old@example.org": "Sales"},
+        move=True,
+    )
+    assert result.ok and result.rows[0].action == "move"
+
+
+def test_a_move_cell_must_say_yes_or_no() -> None:
+    result = parse("name,email,team,move\nA,a@example.org,Legal,perhaps\n")
+    assert messages(result) == [
+        "row 2, column move: 'perhaps': write yes to move the member, or leave it empty"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -39,16 +40,24 @@ class MemberForm(FlaskForm):
     email = EmailField("Email", validators=[Optional(), SingleLine(), Email(), Length(max=320)])
 
 
+class MoveForm(FlaskForm):
+    """Another team of the organization for a member."""
+
+    team = SelectField("Move to team", coerce=int, validators=[DataRequired()])
+
+
 class UploadForm(FlaskForm):
-    """A CSV file of members (name, email, team)."""
+    """A CSV file of members (name, email, team, optionally move)."""
 
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
+    move = BooleanField("Move members who are already in another team to the team in the file")
 
 
 class ConfirmUploadForm(FlaskForm):
     """The previewed CSV, sent back to be saved."""
 
     payload = HiddenField(validators=[DataRequired()])
+    move = HiddenField()
 
 
 class AssignCoachForm(FlaskForm):

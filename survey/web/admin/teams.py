@@ -1,4 +1,4 @@
-"""Teams and their members, one by one or from a CSV file; coach assignments."""
+"""Teams and their members (one by one, edited, moved, or from a CSV file); coach assignments."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from flask_login import current_user
 from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
-from survey.models import Organization, User
-from survey.services import access, accounts, audit, organizations
+from survey.models import Organization, Participant, User
+from survey.services import access, accounts, audit, erasure, organizations
 from survey.services.member_csv import MemberCsvResult, parse_member_csv
 from survey.web.admin import bp
 from survey.web.admin.actions import Refused, change
@@ -21,6 +21,7 @@ from survey.web.admin.forms import (
     AssignCoachForm,
     ConfirmUploadForm,
     MemberForm,
+    MoveForm,
     TeamForm,
     UploadForm,
     choices,
@@ -43,14 +44,13 @@ def create_team(org_id: int) -> ResponseReturnValue:
     name = form.name.data.strip()
     begin_write()
     try:
-        team = organizations.create_team(org, name)
+        team = organizations.new_team(org, name, actor=current_user)
     except organizations.TeamNameTaken as error:
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("admin.overview", org_id=org.id)), 303
-    audit.record("team_created", actor=current_user, organization_id=org.id, target=name)
     db.session.commit()
-    flash(f"Team {name} created.", "info")
+    flash(f"Team {name} created. Add its members below, or upload many from a CSV file.", "info")
     return redirect(url_for("admin.team", org_id=org.id, team_id=team.id)), 303
 
 
@@ -88,18 +88,15 @@ def rename_team(org_id: int, team_id: int) -> ResponseReturnValue:
     form = TeamForm()
     if not form.validate():
         return _render_team(org, the_team, 400, rename_form=form)
-    old, new = the_team.name, form.name.data.strip()
+    new = form.name.data.strip()
     begin_write()
     the_team = admin_team(org, team_id)
     try:
-        organizations.rename_team(the_team, new)
+        organizations.rename_team(the_team, new, actor=current_user)
     except organizations.TeamNameTaken as error:
         db.session.rollback()
         form.name.errors = [str(error)]
         return _render_team(org, admin_team(org, team_id), 400, rename_form=form)
-    audit.record(
-        "team_renamed", actor=current_user, organization_id=org.id, target=f"{old} -> {new}"
-    )
     db.session.commit()
     flash(f"Renamed to {new}.", "info")
     return redirect(url_for("admin.team", org_id=org.id, team_id=team_id)), 303
@@ -113,11 +110,7 @@ def archive_team(org_id: int, team_id: int) -> ResponseReturnValue:
 
     def work() -> str:
         the_team = admin_team(org, team_id)
-        if the_team.archived_at is None:
-            the_team.archived_at = utcnow()
-            audit.record(
-                "team_archived", actor=current_user, organization_id=org.id, target=the_team.name
-            )
+        organizations.archive_team(the_team, utcnow(), actor=current_user)
         return f"Team {the_team.name} archived. Its answers are kept."
 
     return change(
@@ -136,30 +129,136 @@ def add_member(org_id: int, team_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     the_team = admin_team(org, team_id)
     form = MemberForm()
-    valid = form.validate()
+    if not form.validate():
+        return _render_team(org, the_team, 400, member_form=form)
+    name, email = _details(form)
+
+    def work() -> str:
+        try:
+            organizations.add_member(
+                admin_team(org, team_id), name=name, email=email, actor=current_user
+            )
+        except organizations.MemberProblem as error:
+            raise Refused(str(error), 400) from None
+        return f"Added {name or email}."
+
+    return change(
+        work,
+        done=url_for("admin.team", org_id=org.id, team_id=team_id),
+        refused=lambda status: _render_team(
+            org, admin_team(org, team_id), status, member_form=form
+        ),
+    )
+
+
+def _details(form: MemberForm) -> tuple[str | None, str | None]:
+    """The form's name and (lowercased) email, None when blank."""
     name = (form.name.data or "").strip() or None
     email = (form.email.data or "").strip().lower() or None
-    if valid and not (name or email):
-        form.name.errors = ["Give a name, an email, or both."]
-        valid = False
-    if valid and email and email in organizations.org_emails(org):
-        form.email.errors = [f"{email} is already a member of this organization."]
-        valid = False
-    if not valid:
-        return _render_team(org, the_team, 400, member_form=form)
-    begin_write()
-    the_team = admin_team(org, team_id)
-    organizations.add_participant(the_team, name=name, email=email)
-    audit.record(
-        "members_added",
-        actor=current_user,
-        organization_id=org.id,
-        target=the_team.name,
-        detail="1 member",
+    return name, email
+
+
+def _member(org: Organization, participant_id: int) -> Participant:
+    """A member of the organization who has not been erased, else 404."""
+    person = erasure.participant_in(org, participant_id)
+    if person is None or person.erased_at is not None:
+        abort(404)
+    return person
+
+
+@bp.get("/<int:org_id>/participants/<int:participant_id>")
+def member(org_id: int, participant_id: int) -> ResponseReturnValue:
+    """One member: change the name or email, or move them to another team."""
+    org = admin_org(org_id)
+    return _render_member(org, _member(org, participant_id))
+
+
+def _render_member(
+    org: Organization,
+    person: Participant,
+    status: int = 200,
+    edit_form: MemberForm | None = None,
+    move_form: MoveForm | None = None,
+) -> ResponseReturnValue:
+    move_form = move_form or MoveForm(formdata=None)
+    move_form.team.choices = _team_choices(org, person)
+    return render_template(
+        "admin/member.html",
+        org=org,
+        person=person,
+        edit_form=edit_form or MemberForm(formdata=None, name=person.name, email=person.email),
+        move_form=move_form,
+    ), status
+
+
+def _team_choices(org: Organization, person: Participant) -> list:  # type: ignore[type-arg]
+    return choices(
+        [(t.id, t.name) for t in org.teams if t.archived_at is None and t.id != person.team_id]
     )
-    db.session.commit()
-    flash(f"Added {name or email}.", "info")
-    return redirect(url_for("admin.team", org_id=org.id, team_id=team_id)), 303
+
+
+@bp.post("/<int:org_id>/participants/<int:participant_id>/edit")
+def edit_member(org_id: int, participant_id: int) -> ResponseReturnValue:
+    """Change a member's name and email."""
+    org = admin_org(org_id)
+    person = _member(org, participant_id)
+    form = MemberForm()
+    if not form.validate():
+        return _render_member(org, person, 400, edit_form=form)
+    name, email = _details(form)
+
+    def work() -> str:
+        try:
+            changed = organizations.edit_member(
+                _member(org, participant_id), name=name, email=email, actor=current_user
+            )
+        except organizations.MemberProblem as error:
+            raise Refused(str(error), 400) from None
+        return f"Changed the {' and '.join(changed)}." if changed else "Nothing was changed."
+
+    return change(
+        work,
+        done=url_for("admin.member", org_id=org.id, participant_id=participant_id),
+        refused=lambda status: _render_member(
+            org, _member(org, participant_id), status, edit_form=form
+        ),
+    )
+
+
+@bp.post("/<int:org_id>/participants/<int:participant_id>/move")
+def move_member(org_id: int, participant_id: int) -> ResponseReturnValue:
+    """Move a member to another team; submitted answers stay with the team they were given in."""
+    org = admin_org(org_id)
+    person = _member(org, participant_id)
+    form = MoveForm()
+    form.team.choices = _team_choices(org, person)
+    if not form.validate():
+        return _render_member(org, person, 400, move_form=form)
+
+    def work() -> str:
+        target = admin_team(org, form.team.data)
+        try:
+            moved = organizations.move_member(
+                _member(org, participant_id), target, now=utcnow(), actor=current_user
+            )
+        except organizations.MemberProblem as error:
+            raise Refused(str(error), 400) from None
+        message = f"Moved from {moved.old_team} to {moved.new_team}."
+        rounds_left = moved.links_ended + moved.links_deleted
+        if rounds_left:
+            message += (
+                f" {moved.new_team} is not part of {', '.join(rounds_left)}, so the member's"
+                " link there no longer works."
+            )
+        return message + " Answers already submitted stay with the team they were given in."
+
+    return change(
+        work,
+        done=url_for("admin.member", org_id=org.id, participant_id=participant_id),
+        refused=lambda status: _render_member(
+            org, _member(org, participant_id), status, move_form=form
+        ),
+    )
 
 
 @bp.route("/<int:org_id>/members/upload", methods=["GET", "POST"])
@@ -171,8 +270,11 @@ def upload_members(org_id: int) -> ResponseReturnValue:
         status = 400 if request.method == "POST" else 200
         return render_template("admin/upload.html", org=org, form=form, result=None), status
     data = form.file.data.read()
-    result = _parse(org, data)
-    confirm = ConfirmUploadForm(formdata=None, payload=base64.b64encode(data).decode("ascii"))
+    move = bool(form.move.data)
+    result = _parse(org, data, move)
+    confirm = ConfirmUploadForm(
+        formdata=None, payload=base64.b64encode(data).decode("ascii"), move="1" if move else ""
+    )
     return render_template(
         "admin/upload.html", org=org, form=form, result=result, confirm=confirm
     ), 200 if result.ok else 400
@@ -189,31 +291,34 @@ def confirm_upload(org_id: int) -> ResponseReturnValue:
         data = base64.b64decode(form.payload.data, validate=True)
     except (binascii.Error, ValueError):
         abort(400)
+    move = form.move.data == "1"
     begin_write()
-    result = _parse(org, data)
+    result = _parse(org, data, move)
     if not result.ok:
         db.session.rollback()
         return render_template(
             "admin/upload.html", org=org, form=UploadForm(), result=result, confirm=None
         ), 400
-    teams = {t.name.lower(): t for t in org.teams}
-    for row in result.rows:
-        organizations.add_participant(teams[row.team.lower()], name=row.name, email=row.email)
-    audit.record(
-        "members_added",
-        actor=current_user,
-        organization_id=org.id,
-        target="CSV upload",
-        detail=f"{len(result.rows)} members",
-    )
+    try:
+        added, moved = organizations.import_members(
+            org, result.rows, now=utcnow(), actor=current_user
+        )
+    except organizations.MemberProblem as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return render_template(
+            "admin/upload.html", org=org, form=UploadForm(), result=None, confirm=None
+        ), 409
     db.session.commit()
-    flash(f"Added {len(result.rows)} members.", "info")
+    flash(f"Added {added} members, moved {moved}.", "info")
     return redirect(url_for("admin.overview", org_id=org.id)), 303
 
 
-def _parse(org: Organization, data: bytes) -> MemberCsvResult:
+def _parse(org: Organization, data: bytes, move: bool = False) -> MemberCsvResult:
     known = [t.name for t in org.teams if t.archived_at is None]
-    return parse_member_csv(data, known_teams=known, existing_emails=organizations.org_emails(org))
+    return parse_member_csv(
+        data, known_teams=known, existing_emails=organizations.member_teams(org), move=move
+    )
 
 
 @bp.post("/<int:org_id>/teams/<int:team_id>/coaches")
