@@ -32,6 +32,7 @@ ACTIONS = (
     "members_added",
     "member_edited",
     "member_moved",
+    "instrument_stored",
     "round_created",
     "round_edited",
     "round_deleted",

@@ -1,13 +1,24 @@
-"""Storing and loading instrument versions."""
+"""Storing and loading instrument versions; an uploaded instrument file, checked and stored."""
 
 from __future__ import annotations
+
+import os
+import unicodedata
 
 from sqlalchemy import select
 
 from analytics.instrument import Instrument, _plain
-from analytics.instrument_parser import parse_instrument
+from analytics.instrument_parser import (
+    InstrumentError,
+    InstrumentProblem,
+    parse_instrument,
+    parse_instrument_yaml,
+)
 from survey.extensions import db
-from survey.models import InstrumentVersion
+from survey.models import InstrumentVersion, User
+from survey.services import audit
+
+MAX_UPLOAD_BYTES = 512_000
 
 _PARSED_MAX = 64
 _PARSED: dict[str, Instrument] = {}  # content hash -> parsed instrument
@@ -86,3 +97,45 @@ def list_instruments() -> list[InstrumentVersion]:
     """Every stored version, by id then version."""
     query = select(InstrumentVersion).order_by(InstrumentVersion.key, InstrumentVersion.version)
     return list(db.session.scalars(query))
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's base name as shown in messages (printable, at most 80 characters)."""
+    name = os.path.basename((filename or "").replace("\\", "/"))
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return (name or "uploaded file")[:80]
+
+
+def check_upload(data: bytes, filename: str) -> Instrument:
+    """The instrument in an uploaded YAML file; :class:`InstrumentError` lists every problem."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InstrumentError(
+            [
+                InstrumentProblem(
+                    filename,
+                    "",
+                    f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes",
+                )
+            ]
+        )
+    return parse_instrument_yaml(data, source=filename)
+
+
+def store_upload(
+    instrument: Instrument, *, actor: User | None, organization_id: int
+) -> tuple[InstrumentVersion, bool]:
+    """Store a checked instrument (see :func:`store_instrument`) and audit a new version.
+
+    Instrument versions are shared by every organization on the server; the
+    event is logged in the uploading admin's organization.
+    """
+    row, created = store_instrument(instrument)
+    if created:
+        audit.record(
+            "instrument_stored",
+            actor=actor,
+            organization_id=organization_id,
+            target=row.label,
+            detail=f"{row.title[:200]}; {len(instrument.items)} items",
+        )
+    return row, created

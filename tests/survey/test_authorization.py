@@ -41,6 +41,7 @@ def url_for_rule(rule, world, principal: str) -> str:  # type: ignore[no-untyped
         "invitation_id": world.invitation_id,
         "user_id": world.coach_id,
         "participant_id": world.participant_id,
+        "instrument_id": 1,
         "number": 1,
         # The token is the respondent's credential: others try one that does not exist.
         "token": world.token if principal == "respondent" else "no-such-invitation-token-here",

@@ -229,6 +229,7 @@ def test_no_input_gives_a_server_error(fuzz_app: Flask) -> None:
         "invitation_id": [world.invitation_id],
         "user_id": [world.coach_id],
         "participant_id": [world.participant_id],
+        "instrument_id": [1],
         "number": [1, 1, 2],
     }
     valid = valid_values(world)

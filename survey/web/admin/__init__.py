@@ -12,5 +12,4 @@ def _require_login() -> None:
     """Every admin page needs a login; each view then checks the organization."""
 
 
-from survey.web.admin import export, overview, rounds, teams  # noqa: E402,F401
-from survey.web.admin import staff  # noqa: E402,F401
+from survey.web.admin import export, instruments, overview, rounds, staff, teams  # noqa: E402,F401

@@ -53,6 +53,14 @@ class UploadForm(FlaskForm):
     move = BooleanField("Move members who are already in another team to the team in the file")
 
 
+class InstrumentUploadForm(FlaskForm):
+    """An instrument definition (YAML file)."""
+
+    file = FileField(
+        "Instrument file (YAML)", validators=[FileRequired("Choose a YAML file to upload.")]
+    )
+
+
 class ConfirmUploadForm(FlaskForm):
     """The previewed CSV, sent back to be saved."""
 
