@@ -74,6 +74,8 @@ def run(ctx: Context) -> Section:
     with work_dir("analyze") as folder:
         command = [*negoscope_command(), "analyze", "--round", data.round_100k]
         command += ["--org", data.org, "--json", str(folder / "analysis.json")]
+        # --seed 1: compute the analysis (seed 0 reuses the stored one the dashboards show).
+        command += ["--seed", "1"]
 
         def analyze(index: int) -> ProcessRun:
             ctx.log(f"  analyze run {index + 1} ...")
