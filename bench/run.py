@@ -2,7 +2,7 @@
 
 Run from the project root::
 
-    .venv/bin/python -m bench.run                  # everything (about 15 minutes)
+    .venv/bin/python -m bench.run                  # everything (about 20 minutes)
     .venv/bin/python -m bench.run --only web,dashboard --runs 2
     .venv/bin/python -m bench.run --quick          # smoke test: one short run each
 
