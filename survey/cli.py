@@ -192,13 +192,8 @@ def create_user_command(
         )
     for name in team_names:
         team = organizations.find_team(org, name)
-        if team is not None and accounts.assign_coach(user, team):
-            audit.record(
-                "coach_assigned",
-                actor_label="cli",
-                organization_id=org.id,
-                target=f"{user.email} -> {team.name}",
-            )
+        if team is not None:
+            accounts.assign_coach(user, team, actor_label="cli")
     db.session.commit()
     teams = f", teams: {', '.join(team_names)}" if team_names else ""
     click.echo(f"{user.email} is {role} of {org_name!r}{teams}.")

@@ -36,7 +36,7 @@ from sqlalchemy import delete, or_, select, update
 
 from survey.extensions import db
 from survey.models import AuthSession, CoachAssignment, Membership, Organization, Team, User
-from survey.services import throttle
+from survey.services import audit, throttle
 from survey.services.passwords import (
     UNUSABLE_PASSWORD,
     has_usable_password,
@@ -107,23 +107,43 @@ def set_role(user: User, org: Organization, role: str) -> tuple[Membership, str 
     return membership, old
 
 
-def assign_coach(user: User, team: Team) -> bool:
-    """Let a coach see a team; False when already assigned."""
+def assign_coach(
+    user: User, team: Team, *, actor: User | None = None, actor_label: str | None = None
+) -> bool:
+    """Let a coach see a team (audited as ``actor``, else ``actor_label``); False when already."""
     if db.session.get(CoachAssignment, (user.id, team.id)) is not None:
         return False
     db.session.add(CoachAssignment(user_id=user.id, team_id=team.id))
+    audit.record(
+        "coach_assigned",
+        actor=actor,
+        actor_label=actor_label,
+        organization_id=team.organization_id,
+        target=f"{user.email} -> {team.name}",
+    )
     db.session.flush()
     return True
 
 
-def unassign_coach(user_id: int, team_id: int) -> bool:
-    """Stop a coach seeing a team; False when they were not assigned."""
+def unassign_coach(user_id: int, team_id: int, *, actor: User | None = None) -> bool:
+    """Stop a coach seeing a team (audited); False when they were not assigned."""
     result = db.session.execute(
         delete(CoachAssignment).where(
             CoachAssignment.user_id == user_id, CoachAssignment.team_id == team_id
         )
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    coach, team = db.session.get(User, user_id), db.session.get(Team, team_id)
+    if coach is not None and team is not None:
+        audit.record(
+            "coach_unassigned",
+            actor=actor,
+            organization_id=team.organization_id,
+            target=f"{coach.email} -> {team.name}",
+        )
+    db.session.flush()
+    return True
 
 
 class LoginOutcome(enum.Enum):
@@ -269,6 +289,8 @@ def change_password(
     throttle.clear([key])
     user.password_hash = hash_password(new)
     end_all_sessions(user.id)
+    for membership in user.memberships:
+        audit.record("password_changed", actor=user, organization_id=membership.organization_id)
     db.session.flush()
     return PasswordChange.CHANGED, None
 
@@ -363,6 +385,40 @@ def prune_expired(policy: SessionPolicy, now: datetime) -> None:
         )
     )
     throttle.prune(now - THROTTLE_KEEP)
+
+
+def log_in(user: User, now: datetime, remote_addr: str | None) -> str:
+    """Start a session for a user whose password was checked, audited; returns its id."""
+    session_id = start_session(user, now)
+    for membership in user.memberships:
+        audit.record(
+            "login", actor=user, organization_id=membership.organization_id, remote_addr=remote_addr
+        )
+    db.session.flush()
+    return session_id
+
+
+def record_failed_login(email: str, remote_addr: str | None) -> None:
+    """Audit a failed login (under each organization of the account, if there is one)."""
+    user = find_user(email)
+    orgs = [m.organization_id for m in user.memberships] if user else [None]
+    for organization_id in orgs:
+        audit.record(
+            "login_failed",
+            actor_label=normalize_email(email)[:320],
+            organization_id=organization_id,
+            remote_addr=remote_addr,
+        )
+    db.session.flush()
+
+
+def log_out(session_id: str | None, user: User | None) -> None:
+    """End a session, audited when the user is known."""
+    end_session(session_id)
+    if user is not None:
+        for membership in user.memberships:
+            audit.record("logout", actor=user, organization_id=membership.organization_id)
+    db.session.flush()
 
 
 def end_session(session_id: str | None) -> None:

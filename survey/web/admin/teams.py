@@ -13,7 +13,7 @@ from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import Organization, Participant, User
-from survey.services import access, accounts, audit, erasure, organizations
+from survey.services import access, accounts, erasure, organizations
 from survey.services.member_csv import MemberCsvResult, parse_member_csv
 from survey.web.admin import bp
 from survey.web.admin.actions import Refused, change
@@ -336,14 +336,8 @@ def assign_coach(org_id: int, team_id: int) -> ResponseReturnValue:
         team = admin_team(org, team_id)
         if coach is None or not access.is_member_of(coach, org.id):
             raise Refused("That coach is no longer part of this organization.")
-        if not accounts.assign_coach(coach, team):
+        if not accounts.assign_coach(coach, team, actor=current_user):
             return f"{coach.email} already sees {team.name}."
-        audit.record(
-            "coach_assigned",
-            actor=current_user,
-            organization_id=org.id,
-            target=f"{coach.email} -> {team.name}",
-        )
         return f"{coach.email} now sees {team.name}'s dashboard and reports."
 
     return change(
@@ -364,13 +358,7 @@ def unassign_coach(org_id: int, team_id: int, user_id: int) -> ResponseReturnVal
         coach = db.session.get(User, user_id)
         if coach is None:
             abort(404)
-        if accounts.unassign_coach(coach.id, team.id):
-            audit.record(
-                "coach_unassigned",
-                actor=current_user,
-                organization_id=org.id,
-                target=f"{coach.email} -> {team.name}",
-            )
+        accounts.unassign_coach(coach.id, team.id, actor=current_user)
         return f"{coach.email} no longer sees {team.name}."
 
     return change(

@@ -22,7 +22,7 @@ from survey.database import begin_write, is_unavailable
 from survey.dbtypes import utcnow
 from survey.extensions import db, login_manager
 from survey.models import User
-from survey.services import accounts, audit
+from survey.services import accounts
 from survey.services.accounts import LoginOutcome, PasswordChange, SessionPolicy, SessionState
 from survey.services.passwords import password_problem
 from survey.web.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
@@ -108,23 +108,16 @@ def login() -> ResponseReturnValue:
         db.session.commit()
         return _throttled("auth/login.html", form, result.retry_after)
     if result.outcome is LoginOutcome.WRONG or result.user is None:
-        _audit_failure(form.email.data)
+        accounts.record_failed_login(form.email.data, request.remote_addr)
         db.session.commit()
         current_app.logger.warning("failed login from %s", request.remote_addr)
         return render_template("auth/login.html", form=form, error="Wrong email or password."), 401
     user = result.user
     session.clear()  # a fresh session id at login
-    session[SESSION_KEY] = accounts.start_session(user, now)
+    session[SESSION_KEY] = accounts.log_in(user, now, request.remote_addr)
     session.permanent = True
     login_user(user)
     accounts.prune_expired(_policy(), now)
-    for membership in user.memberships:
-        audit.record(
-            "login",
-            actor=user,
-            organization_id=membership.organization_id,
-            remote_addr=request.remote_addr,
-        )
     db.session.commit()
     response = redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
     cookie, _ = accounts.device_cookie(user.email, secret, device)
@@ -146,10 +139,7 @@ def logout() -> ResponseReturnValue:
     EmptyForm().validate_on_submit()
     user = current_user if current_user.is_authenticated else None
     begin_write()
-    accounts.end_session(session.get(SESSION_KEY))
-    if user is not None:
-        for membership in user.memberships:
-            audit.record("logout", actor=user, organization_id=membership.organization_id)
+    accounts.log_out(session.get(SESSION_KEY), user)
     db.session.commit()
     logout_user()
     session.clear()
@@ -179,8 +169,6 @@ def change_password() -> ResponseReturnValue:
         form.current.errors = ["That is not your current password."]
         return render_template("auth/password.html", form=form), 400
     session[SESSION_KEY] = accounts.start_session(user, _now())
-    for membership in user.memberships:
-        audit.record("password_changed", actor=user, organization_id=membership.organization_id)
     db.session.commit()
     return render_template("auth/password.html", form=ChangePasswordForm(formdata=None), done=True)
 
@@ -191,18 +179,6 @@ def _throttled(template: str, form: FlaskForm, retry_after: timedelta | None):  
     minutes = math.ceil(seconds / 60)
     message = f"Too many failed attempts. Try again in {minutes} minute{'s' * (minutes != 1)}."
     return render_template(template, form=form, error=message), 429, {"Retry-After": str(seconds)}
-
-
-def _audit_failure(email: str) -> None:
-    user = accounts.find_user(email)
-    orgs = [m.organization_id for m in user.memberships] if user else [None]
-    for organization_id in orgs:
-        audit.record(
-            "login_failed",
-            actor_label=accounts.normalize_email(email)[:320],
-            organization_id=organization_id,
-            remote_addr=request.remote_addr,
-        )
 
 
 def _safe_next(target: str | None) -> str | None:
