@@ -52,8 +52,26 @@ FORMATS = ("csv", "parquet", "xlsx")
 
 # --------------------------------------------------------------------------- data
 def database_path(n: int) -> Path:
-    """Where the cached database of ``n`` responses lives."""
-    return DATA_DIR / f"export-{n}.sqlite3"
+    """Where the cached database of ``n`` responses lives.
+
+    The name carries the newest migration, so a schema change builds a new one
+    (the database is made with ``create_all``, not migrated).
+    """
+    return DATA_DIR / f"export-{n}-schema{_schema_revision()}.sqlite3"
+
+
+def _schema_revision() -> str:
+    """The newest Alembic revision, from the migration files' names (``0008_...``)."""
+    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+    return max(path.name.split("_", 1)[0] for path in versions.glob("[0-9]*_*.py"))
+
+
+def _forget_older_databases(n: int) -> None:
+    """Delete cached databases of ``n`` responses built for another schema (disk space)."""
+    keep = database_path(n).name
+    for old in DATA_DIR.glob(f"export-{n}*.sqlite3*"):
+        if not old.name.startswith(keep):
+            old.unlink(missing_ok=True)
 
 
 def build_database(n: int, seed: int = 0) -> Path:
@@ -67,6 +85,7 @@ def build_database(n: int, seed: int = 0) -> Path:
         _prepare(path)
         return path
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _forget_older_databases(n)
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
     app = _app(partial)
