@@ -28,7 +28,7 @@ from sqlalchemy import exists, select
 
 from survey.extensions import db
 from survey.models import Invitation, Participant, Response, SurveyRound, User
-from survey.services import audit, rounds
+from survey.services import audit, organizations, rounds
 from survey.services.mailer import SendReport, SmtpSettings, invitation_message, send_messages
 from survey.services.tokens import hash_token
 
@@ -93,7 +93,7 @@ def prepare_emails(
                 organization=organization,
                 round_name=survey_round.name,
                 link=f"{base_url}/s/{token}",
-                closes_at=survey_round.closes_at,
+                closes_at=_local(survey_round),
                 reminder=reminder,
                 sender=sender or DEFAULT_SENDER,
                 threshold=threshold,
@@ -165,3 +165,10 @@ def _put_back(
     ):
         db.session.delete(invitation)
     db.session.flush()
+
+
+def _local(survey_round: SurveyRound) -> datetime | None:
+    """The round's closing time in its organization's time zone (emails print it so)."""
+    if survey_round.closes_at is None:
+        return None
+    return survey_round.closes_at.astimezone(organizations.zone_of(survey_round.organization))

@@ -6,7 +6,7 @@ import re
 import socket
 import sqlite3
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.utils import getaddresses
 from pathlib import Path
@@ -253,3 +253,26 @@ def test_a_failed_send_never_undoes_a_link_issued_meanwhile(app: Flask, make_wor
             == before[first.invitation_id]
         )
         assert db.session.get(Invitation, second.invitation_id).token_hash == hash_token(newest)
+
+
+def test_emails_give_the_closing_time_in_the_organizations_time_zone(
+    database_url: str, tmp_path: Path, smtp_inbox
+):
+    inbox, port = smtp_inbox
+    app = make_app(database_url, tmp_path, SMTP_URL=f"smtp://127.0.0.1:{port}")
+    world = build_access_world(app)
+    with app.app_context():
+        from survey.models import Organization
+
+        db.session.get(Organization, world.org_id).timezone = "Asia/Tokyo"
+        closes = datetime(2030, 1, 15, 15, 0, tzinfo=UTC)  # midnight in Tokyo
+        db.session.get(SurveyRound, world.round_id).closes_at = closes
+        db.session.commit()
+    client = app.test_client()
+    log_in(client, world.emails["admin"])
+    round_url = f"/admin/{world.org_id}/rounds/{world.round_id}"
+    token = csrf_from(client.get(round_url))
+    client.post(f"{round_url}/email/invitations", data={"csrf_token": token})
+    [invite] = inbox.messages
+    body = invite.get_payload(decode=True).decode()
+    assert "Wednesday 16 January 2030 at 00:00 JST" in body and "UTC" not in body
