@@ -3,11 +3,17 @@
 Every writer takes the data as :class:`pyarrow.RecordBatch` chunks, in order,
 and puts the codebook and the manifest beside them:
 
-* ``csv``: a zip holding ``data.csv``, ``codebook.csv`` and ``manifest.json``
+* ``csv``: a zip holding ``data.csv``, ``codebook.csv``, ``manifest.json``,
+  ``variable_labels.csv``, ``value_labels.csv`` and ``read_negoscope.R``, a
+  base-R script that reads the data with its variable and value labels
   (deflate level 1: CSV shrinks about fourfold at little cost);
 * ``xlsx``: one workbook with the sheets ``data`` (continued on ``data (2)``...
   beyond Excel's 1,048,576 rows), ``codebook`` and ``manifest``, written by
   xlsxwriter in constant-memory mode;
+* ``sav`` / ``dta``: a zip holding ``data.sav`` (SPSS) or ``data.dta`` (Stata)
+  with variable and value labels (:mod:`survey.services.export_labels`),
+  ``codebook.csv`` and ``manifest.json``; pyreadstat writes a whole frame, so
+  these two keep the rows in memory until ``close``;
 * ``parquet``: one row group per batch, the codebook and manifest as JSON in
   the file's key-value metadata (``negoscope.codebook``, ``negoscope.manifest``)
   *and* in sidecar files ``<name>.codebook.json`` and ``<name>.manifest.json``;
@@ -32,6 +38,7 @@ import json
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,8 +47,15 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from analytics.anonymity import neutralize
+from survey.services.export_labels import (
+    STATS_FORMATS,
+    stats_labels,
+    value_label_rows,
+    variable_label_rows,
+)
 
-FORMATS = ("csv", "xlsx", "parquet")
+FORMATS = ("csv", "xlsx", "parquet", *STATS_FORMATS)
+R_SCRIPT = "read_negoscope.R"
 CODEBOOK_FIELDS = (
     "name",
     "meaning",
@@ -85,6 +99,8 @@ def open_writer(
         return CsvZipWriter(out, schema, codebook, manifest)
     if fmt == "xlsx":
         return XlsxExportWriter(out, schema, codebook, manifest)
+    if fmt in STATS_FORMATS:
+        return StatsExportWriter(fmt, out, schema, codebook, manifest)
     if fmt == "parquet":
         return ParquetExportWriter(
             out, schema, codebook, manifest, bundle=bundle, volatile=volatile
@@ -183,6 +199,12 @@ class CsvZipWriter:
         self.member.close()
         self.zip.writestr("codebook.csv", _csv_text(codebook_rows(self.codebook)))
         self.zip.writestr("manifest.json", manifest_json(self.manifest))
+        for name, rows in (
+            ("variable_labels.csv", variable_label_rows(self.codebook)),
+            ("value_labels.csv", value_label_rows(self.codebook)),
+        ):
+            self.zip.writestr(name, _csv_text([[neutralize(c) for c in row] for row in rows]))
+        self.zip.writestr(R_SCRIPT, r_script())
         self.zip.close()
         return [self.out]
 
@@ -335,4 +357,70 @@ class ParquetExportWriter:
         with contextlib.suppress(Exception):  # cleaning up after an earlier error
             self.writer.close()
         self.tmpdir.cleanup()
+        self.out.unlink(missing_ok=True)
+
+
+def r_script() -> str:
+    """The base-R script shipped in every CSV export (``survey/data/read_negoscope.R``)."""
+    return (resources.files("survey") / "data" / R_SCRIPT).read_text(encoding="utf-8")
+
+
+class StatsExportWriter:
+    """An SPSS or Stata file with labels, zipped with the codebook and the manifest.
+
+    pyreadstat writes a whole data frame at once, so the batches are kept (as
+    compact Arrow tables) until :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        fmt: str,
+        out: Path,
+        schema: pa.Schema,
+        codebook: Sequence[Mapping[str, Any]],
+        manifest: Mapping[str, Any],
+    ) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.schema = schema
+        self.labels = stats_labels(fmt, codebook)
+        self.codebook = [{**entry, "name": self.labels.names[entry["name"]]} for entry in codebook]
+        self.manifest = manifest
+        self.batches: list[pa.RecordBatch] = []
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.batches.append(batch)
+
+    def close(self) -> list[Path]:
+        import pyreadstat
+
+        frame = pa.Table.from_batches(self.batches, schema=self.schema).to_pandas()
+        self.batches = []
+        for field in self.schema:
+            if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+                frame[field.name] = frame[field.name].fillna("").astype(str)
+        frame = frame.rename(columns=self.labels.names)
+        with tempfile.TemporaryDirectory(prefix="negoscope-stats-") as tmp:
+            data_path = Path(tmp) / f"data.{self.fmt}"
+            common = {
+                "file_label": "Negoscope export",
+                "column_labels": self.labels.column_labels,
+                "variable_value_labels": self.labels.value_labels,
+            }
+            if self.fmt == "sav":
+                pyreadstat.write_sav(
+                    frame, data_path, variable_measure=self.labels.measures, **common
+                )
+            else:
+                pyreadstat.write_dta(frame, data_path, version=15, **common)
+            with zipfile.ZipFile(
+                self.out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+            ) as bundle:
+                bundle.write(data_path, data_path.name)
+                bundle.writestr("codebook.csv", _csv_text(codebook_rows(self.codebook)))
+                bundle.writestr("manifest.json", manifest_json(self.manifest))
+        return [self.out]
+
+    def abort(self) -> None:
+        self.batches = []
         self.out.unlink(missing_ok=True)

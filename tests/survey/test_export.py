@@ -233,7 +233,14 @@ def run_export(app: Flask, world: ExportWorld, out: Path, fmt: str, *extra: str)
 def read_csv_zip(path: Path) -> tuple[pd.DataFrame, list[dict], dict]:
     """Data (every cell as text, blanks as ''), codebook rows, manifest."""
     with zipfile.ZipFile(path) as bundle:
-        assert sorted(bundle.namelist()) == ["codebook.csv", "data.csv", "manifest.json"]
+        assert sorted(bundle.namelist()) == [
+            "codebook.csv",
+            "data.csv",
+            "manifest.json",
+            "read_negoscope.R",
+            "value_labels.csv",
+            "variable_labels.csv",
+        ]
         data = pd.read_csv(io.BytesIO(bundle.read("data.csv")), dtype=str, keep_default_na=False)
         codebook = pd.read_csv(
             io.BytesIO(bundle.read("codebook.csv")), dtype=str, keep_default_na=False

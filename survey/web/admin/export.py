@@ -33,6 +33,8 @@ MIMETYPES = {
     "csv": ("application/zip", "zip"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     "parquet": ("application/zip", "zip"),
+    "sav": ("application/zip", "zip"),
+    "dta": ("application/zip", "zip"),
 }
 
 
@@ -46,6 +48,12 @@ class ExportForm(FlaskForm):
             SelectChoice("xlsx", "Excel: one workbook with data, codebook and manifest sheets"),
             SelectChoice(
                 "parquet", "Parquet: a zip with data.parquet, codebook.json and manifest.json"
+            ),
+            SelectChoice(
+                "sav", "SPSS: a zip with data.sav (variable and value labels), codebook, manifest"
+            ),
+            SelectChoice(
+                "dta", "Stata: a zip with data.dta (variable and value labels), codebook, manifest"
             ),
         ],
         default="csv",
