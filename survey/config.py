@@ -52,6 +52,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PROXY_FIX_X_HOST": 0,
         "PROXY_FIX_X_PORT": 0,
         "PROXY_FIX_X_PREFIX": 0,
+        # Single sign-on providers must use https; this also accepts http on a
+        # loopback address (a provider on the same machine, in tests or development).
+        "SSO_ALLOW_HTTP_LOOPBACK": False,
     }
 
 
@@ -76,6 +79,8 @@ def environment_settings() -> dict[str, Any]:
         settings["RELEASE_STEP"] = int(step)
     if while_open := os.environ.get(f"{ENV_PREFIX}RELEASE_WHILE_OPEN"):
         settings["RELEASE_WHILE_OPEN"] = while_open.lower() in {"1", "true", "yes", "on"}
+    if loopback := os.environ.get(f"{ENV_PREFIX}SSO_ALLOW_HTTP_LOOPBACK"):
+        settings["SSO_ALLOW_HTTP_LOOPBACK"] = loopback.lower() in {"1", "true", "yes", "on"}
     for header in PROXY_FIX_HEADERS:
         if (count := os.environ.get(f"{ENV_PREFIX}PROXY_FIX_{header}")) is not None:
             settings[f"PROXY_FIX_{header}"] = _proxy_count(header, count)

@@ -17,6 +17,7 @@ from survey.models.organization import Organization, Participant, Team
 from survey.models.release import DISCLOSURE_KINDS, Disclosure, TeamRelease
 from survey.models.response import Answer, ContextAnswer, Response
 from survey.models.round import ROUND_MODES, ROUND_STATUSES, Invitation, SurveyRound, round_teams
+from survey.models.sso import SsoSettings
 
 __all__ = [
     "DISCLOSURE_KINDS",
@@ -36,6 +37,7 @@ __all__ = [
     "Organization",
     "Participant",
     "Response",
+    "SsoSettings",
     "StaffToken",
     "StoredAnalysis",
     "SurveyRound",

@@ -387,12 +387,20 @@ def prune_expired(policy: SessionPolicy, now: datetime) -> None:
     throttle.prune(now - THROTTLE_KEEP)
 
 
-def log_in(user: User, now: datetime, remote_addr: str | None) -> str:
-    """Start a session for a user whose password was checked, audited; returns its id."""
+def log_in(user: User, now: datetime, remote_addr: str | None, *, method: str = "") -> str:
+    """Start a session for a user whose password (or sign-in) was checked, audited.
+
+    ``method`` names a sign-in other than the password (e.g. the single
+    sign-on issuer) in the audit entries. Returns the session id.
+    """
     session_id = start_session(user, now)
     for membership in user.memberships:
         audit.record(
-            "login", actor=user, organization_id=membership.organization_id, remote_addr=remote_addr
+            "login",
+            actor=user,
+            organization_id=membership.organization_id,
+            remote_addr=remote_addr,
+            detail=method,
         )
     db.session.flush()
     return session_id

@@ -58,6 +58,7 @@ ACTIONS = (
     "participant_erased",
     "audit_exported",
     "timezone_changed",
+    "sso_settings_changed",
 )
 
 

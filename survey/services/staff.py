@@ -40,7 +40,7 @@ from survey.models import (
     Team,
     User,
 )
-from survey.services import accounts, audit, throttle
+from survey.services import accounts, audit, sso, throttle
 from survey.services.mailer import SmtpSettings, send_messages
 from survey.services.passwords import has_usable_password
 from survey.services.tokens import new_token
@@ -493,6 +493,8 @@ def request_reset(
     throttle.record(keys, now)
     user = accounts.find_user(address)
     if account_blocked is not None or not mail_enabled or user is None or not user.active:
+        return ResetRequest()
+    if not sso.password_login_allowed(user):  # no local password to reset: same answer
         return ResetRequest()
     link = _issue(user, "reset", None, None, now)
     for m in user.memberships:

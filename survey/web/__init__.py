@@ -11,6 +11,7 @@ from survey.services import access
 from survey.web import errors, headers, home, inputs, system
 from survey.web.admin import bp as admin_bp
 from survey.web.auth import bp as auth_bp
+from survey.web.auth import sso as auth_sso
 from survey.web.coach import bp as coach_bp
 from survey.web.respond import bp as respond_bp
 
@@ -22,6 +23,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(respond_bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(auth_bp)
+    auth_sso.init_app(app)
     app.register_blueprint(admin_bp)
     app.register_blueprint(coach_bp)
     if app.config.get("BENCH_ROUTES"):

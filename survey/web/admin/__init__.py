@@ -12,4 +12,12 @@ def _require_login() -> None:
     """Every admin page needs a login; each view then checks the organization."""
 
 
-from survey.web.admin import export, instruments, overview, rounds, staff, teams  # noqa: E402,F401
+from survey.web.admin import (  # noqa: E402,F401
+    export,
+    instruments,
+    overview,
+    rounds,
+    sso,
+    staff,
+    teams,
+)

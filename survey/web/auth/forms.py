@@ -16,6 +16,12 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
+class SsoLoginForm(FlaskForm):
+    """The work email whose organization's provider signs the user in."""
+
+    email = EmailField("Work email", validators=[DataRequired(), Length(max=320), SingleLine()])
+
+
 class ChangePasswordForm(FlaskForm):
     """The current password and a new one, twice."""
 

@@ -22,7 +22,7 @@ from survey.database import begin_write, is_unavailable
 from survey.dbtypes import utcnow
 from survey.extensions import db, login_manager
 from survey.models import User
-from survey.services import accounts
+from survey.services import accounts, sso
 from survey.services.accounts import LoginOutcome, PasswordChange, SessionPolicy, SessionState
 from survey.services.passwords import password_problem
 from survey.web.auth.forms import ChangePasswordForm, EmptyForm, LoginForm
@@ -113,6 +113,13 @@ def login() -> ResponseReturnValue:
         current_app.logger.warning("failed login from %s", request.remote_addr)
         return render_template("auth/login.html", form=form, error="Wrong email or password."), 401
     user = result.user
+    if not sso.password_login_allowed(user):
+        db.session.rollback()
+        message = (
+            "Your organization signs in with single sign-on only: "
+            "use “Sign in with your organization” below."
+        )
+        return render_template("auth/login.html", form=form, error=message), 403
     session.clear()  # a fresh session id at login
     session[SESSION_KEY] = accounts.log_in(user, now, request.remote_addr)
     session.permanent = True
