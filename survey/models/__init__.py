@@ -12,6 +12,8 @@ from survey.models.account import (
     User,
 )
 from survey.models.analysis import StoredAnalysis
+from survey.models.commitment import Commitment
+from survey.models.counterparty import COUNTERPARTY_KINDS, Counterparty
 from survey.models.instrument import InstrumentVersion
 from survey.models.organization import Organization, Participant, Team
 from survey.models.release import DISCLOSURE_KINDS, Disclosure, TeamRelease
@@ -20,6 +22,7 @@ from survey.models.round import ROUND_MODES, ROUND_STATUSES, Invitation, SurveyR
 from survey.models.sso import SsoSettings
 
 __all__ = [
+    "COUNTERPARTY_KINDS",
     "DISCLOSURE_KINDS",
     "ROLES",
     "ROUND_MODES",
@@ -29,7 +32,9 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "CoachAssignment",
+    "Commitment",
     "ContextAnswer",
+    "Counterparty",
     "Disclosure",
     "InstrumentVersion",
     "Invitation",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.dbtypes import UTCDateTime, utcnow
 from survey.extensions import db
+from survey.models.counterparty import Counterparty
 from survey.models.instrument import InstrumentVersion
 from survey.models.organization import Organization, Participant, Team
 
@@ -44,9 +45,15 @@ class SurveyRound(db.Model):
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set for a counterparty round: the team rates this counterparty with the
+    # counterparty instrument. No ON DELETE action: a counterparty with rounds
+    # cannot be deleted (their answers are about it), yet deleting the whole
+    # organization still cascades to both in one statement.
+    counterparty_id: Mapped[int | None] = mapped_column(ForeignKey("counterparties.id"), index=True)
 
     organization: Mapped[Organization] = relationship()
     instrument: Mapped[InstrumentVersion] = relationship()
+    counterparty: Mapped[Counterparty | None] = relationship()
     teams: Mapped[list[Team]] = relationship(secondary=round_teams, order_by="Team.name")
 
     def accepts_answers(self, now: datetime) -> bool:
