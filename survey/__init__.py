@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from analytics.release import check_release_settings
-from survey import config, logging_filters
+from survey import config, i18n, jobs, logging_filters
 from survey.database import configure_engine
 from survey.extensions import csrf, db, login_manager, migrate
 
@@ -36,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=_migrations_directory())
     csrf.init_app(app)
     login_manager.init_app(app)
+    i18n.init_app(app)
     configure_engine(app)
 
     from survey import models  # noqa: F401  (registers the tables on the metadata)
@@ -44,6 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     register_web(app)
     register_commands(app)
+    jobs.init_app(app)
     _trust_proxies(app)
     return app
 

@@ -55,6 +55,13 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Single sign-on providers must use https; this also accepts http on a
         # loopback address (a provider on the same machine, in tests or development).
         "SSO_ALLOW_HTTP_LOOPBACK": False,
+        # Background jobs (survey.jobs): the queue's storage, empty for instance/jobs.sqlite3;
+        # reminders sent by themselves this many days before a round closes (0: never);
+        # files jobs produce (exports) are kept here for this many hours.
+        "JOBS_URL": "",
+        "REMINDER_DAYS_BEFORE_CLOSE": 2,
+        "JOB_FILES_DIR": "",
+        "JOB_FILES_HOURS": 24,
     }
 
 
@@ -81,6 +88,14 @@ def environment_settings() -> dict[str, Any]:
         settings["RELEASE_WHILE_OPEN"] = while_open.lower() in {"1", "true", "yes", "on"}
     if loopback := os.environ.get(f"{ENV_PREFIX}SSO_ALLOW_HTTP_LOOPBACK"):
         settings["SSO_ALLOW_HTTP_LOOPBACK"] = loopback.lower() in {"1", "true", "yes", "on"}
+    if jobs := os.environ.get(f"{ENV_PREFIX}JOBS_URL"):
+        settings["JOBS_URL"] = jobs
+    if days := os.environ.get(f"{ENV_PREFIX}REMINDER_DAYS_BEFORE_CLOSE"):
+        settings["REMINDER_DAYS_BEFORE_CLOSE"] = int(days)
+    if files := os.environ.get(f"{ENV_PREFIX}JOB_FILES_DIR"):
+        settings["JOB_FILES_DIR"] = files
+    if hours := os.environ.get(f"{ENV_PREFIX}JOB_FILES_HOURS"):
+        settings["JOB_FILES_HOURS"] = int(hours)
     for header in PROXY_FIX_HEADERS:
         if (count := os.environ.get(f"{ENV_PREFIX}PROXY_FIX_{header}")) is not None:
             settings[f"PROXY_FIX_{header}"] = _proxy_count(header, count)

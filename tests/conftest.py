@@ -65,6 +65,8 @@ def make_app(database_url: str, instance_path: Path, **overrides: object) -> Fla
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PUBLIC_BASE_URL": "http://localhost",
         "WTF_CSRF_ENABLED": True,
+        # Background jobs run at once, in the request that queues them (survey.jobs.queue).
+        "JOBS_URL": "immediate:",
     }
     settings.update(overrides)
     app = create_app(settings)

@@ -50,6 +50,9 @@ class SurveyRound(db.Model):
     # cannot be deleted (their answers are about it), yet deleting the whole
     # organization still cascades to both in one statement.
     counterparty_id: Mapped[int | None] = mapped_column(ForeignKey("counterparties.id"), index=True)
+    #: When the scheduled reminder (N days before closing, survey.jobs.tasks) was queued;
+    #: set once, so that it is sent once.
+    scheduled_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization] = relationship()
     instrument: Mapped[InstrumentVersion] = relationship()
