@@ -16,10 +16,11 @@ rwg and rwg(j)
     **Convention when the observed variance exceeds the null variance.** Then
     agreement is worse than random answering and both formulas leave ``[0, 1]``
     (rwg(j) can even exceed 1 or divide by zero). Following James et al.
-    (1984) and Lindell & Brandt (1997; also LeBreton & Senter 2008, and the
-    ``multilevel`` package, which resets such values to 0), the value is
-    **truncated to 0**: ``s^2 >= sigma_E^2`` gives 0. So every value returned is
-    in ``[0, 1]`` (or ``NaN`` when fewer than two raters answered).
+    (1984), as discussed by Lindell & Brandt (1997) and recommended by
+    LeBreton & Senter (2008), the value is **truncated to 0** (not
+    Lindell & Brandt's r*wg(j), which keeps negative values):
+    ``s^2 >= sigma_E^2`` gives 0. So every value returned is in ``[0, 1]``
+    (or ``NaN`` when fewer than two raters answered).
 
 ICC
     Shrout & Fleiss (1979), with the names of R's ``psych::ICC`` and
@@ -59,6 +60,10 @@ __all__ = [
     "rwg",
     "rwg_j",
 ]
+
+
+# Sums of squares below this fraction of the total are rounding noise, i.e. zero.
+_RELATIVE_NOISE = 1e-12
 
 
 def null_variance(scale_points: int) -> float:
@@ -205,8 +210,9 @@ def icc(ratings: pd.DataFrame, confidence: float = 0.95) -> IccResult:
     Raises
     ------
     ValueError
-        With fewer than two complete targets or fewer than two raters, or when
-        every rating is the same (no variance to partition).
+        With fewer than two complete targets or fewer than two raters, when
+        every rating is the same (no variance to partition) or every target has
+        the same mean rating (``MSR = 0``: the ratios are 0/0 or -inf).
 
     Examples
     --------
@@ -233,7 +239,9 @@ def icc(ratings: pd.DataFrame, confidence: float = 0.95) -> IccResult:
         raise ValueError("icc is undefined when every rating is the same")
     ss_rows = float(k * ((values.mean(axis=1) - grand) ** 2).sum())
     ss_cols = float(n * ((values.mean(axis=0) - grand) ** 2).sum())
-    ss_error = ss_total - ss_rows - ss_cols
+    ss_error = max(ss_total - ss_rows - ss_cols, 0.0)
+    if ss_rows <= _RELATIVE_NOISE * ss_total:
+        raise ValueError("icc is undefined when every target has the same mean rating")
     msr = ss_rows / (n - 1)
     msc = ss_cols / (k - 1)
     mse = ss_error / ((n - 1) * (k - 1))
@@ -264,7 +272,7 @@ def icc(ratings: pd.DataFrame, confidence: float = 0.95) -> IccResult:
         spread = k * msc + (k * n - k - n) * mse
         low2 = n * (msr - f2_high * mse) / (f2_high * spread + n * msr)
         high2 = n * (f2_low * msr - mse) / (spread + n * f2_low * msr)
-    icc2k_ci = (low2 * k / (1 + low2 * (k - 1)), high2 * k / (1 + high2 * (k - 1)))
+        icc2k_ci = (low2 * k / (1 + low2 * (k - 1)), high2 * k / (1 + high2 * (k - 1)))
     return IccResult(
         icc1=IccEstimate(float(icc1), float(icc1_ci[0]), float(icc1_ci[1])),
         icc2=IccEstimate(float(icc2), float(low2), float(high2)),
