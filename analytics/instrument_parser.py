@@ -18,7 +18,18 @@ An instrument file is a YAML mapping::
           - {id: TR1, text: "I tell the other side what we really need.", reverse: true}
     context:                          # optional non-identifying multiple-choice questions
       - {id: role, text: Your role, options: [sales, procurement, engineering, management, other]}
-    translations: {...}               # optional, stored but not interpreted (see below)
+    language: en                      # optional: the language of the texts above (default en)
+    translations:                     # optional: the texts in other languages (see below)
+      fr:
+        title: Profil des freins à la négociation
+        description: optional text
+        response_scale: {labels: [Pas du tout d'accord, ..., Tout à fait d'accord]}
+        dimensions:
+          trust: {name: Confiance, description: ..., response_scale: {labels: [...]}}
+        items:
+          TR1: "Je dis à l'autre partie ce dont nous avons vraiment besoin."
+        context:
+          role: {text: Votre famille de métier, options: [ventes, achats, ...]}
 
 Rules (every broken rule is reported with the file, the field and the problem):
 
@@ -37,21 +48,50 @@ Rules (every broken rule is reported with the file, the field and the problem):
 * A context question has at least two distinct options.
 * Texts (title, names, descriptions of dimensions, item texts, labels, options)
   are non-empty; surrounding whitespace is stripped.
-* ``translations`` is an optional mapping of JSON-like data (text keys; text,
-  numbers, booleans, null, lists, mappings). It is kept in
-  :attr:`~analytics.instrument.Instrument.definition`, so it counts towards the
-  content hash, but nothing reads it yet; its inner layout is not part of the
-  format yet.
+
+The structure is defined by the pydantic models of
+:mod:`analytics.instrument_schema`; the rules across the file are checked here.
+
+Languages
+---------
+``language`` is a language code (ISO 639 language in lower case, optional
+script and region: ``en``, ``fr``, ``pt-BR``, ``zh-Hant``) of a locale the
+Unicode CLDR knows. ``translations`` maps other language codes to the texts in
+that language, each keyed by the ids of the file:
+
+* ``title``, ``description``, ``response_scale.labels``;
+* ``dimensions.<dimension id>``: ``name``, ``description`` and, only for a
+  dimension with its own scale, ``response_scale.labels``;
+* ``items.<item id>``: the item text;
+* ``context.<question id>``: ``text`` and ``options``.
+
+Labels and options are complete lists in the order of the list they translate
+(an answer is stored as the file's own option, whatever language it was given
+in: see :meth:`~analytics.instrument.Instrument.option_pairs`). Every id must
+exist in the file, every list must have the length of the one it translates,
+texts are non-empty and a translation cannot be into the file's own language.
+A translation may be *partial* while it is being written:
+:meth:`~analytics.instrument.Instrument.untranslated` lists every missing text,
+and only complete languages are in
+:attr:`~analytics.instrument.Instrument.languages` (those a respondent is
+offered). The shipped instruments are complete in every language they declare.
+
+Translations are not part of the content hash
+(:attr:`~analytics.instrument.Instrument.content_hash`): it covers every other
+field, so a stored version keeps its hash, its answers and its comparisons when
+a language is added to its file or a translation is corrected (see
+:func:`with_shipped_translations` for versions stored before). Everything else
+follows the rule of the shipped files' header: once answers exist, change the
+file only under a new version number.
 
 Files using only the fields above will keep loading in later versions.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -60,6 +100,7 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from analytics.instrument import (
     ContextQuestion,
@@ -67,10 +108,26 @@ from analytics.instrument import (
     Instrument,
     Item,
     ResponseScale,
+    Translation,
+)
+from analytics.instrument_schema import (
+    DIMENSION_KINDS,
+    IDENTIFIER,
+    RESERVED_IDS,
+    InstrumentFile,
+    Location,
+    ScaleFile,
+    SortKey,
+    TranslationFile,
+    describe,
+    field_name,
+    problems_of,
+    sort_key,
 )
 
 __all__ = [
     "DEFAULT_INSTRUMENT_FILE",
+    "DIMENSION_KINDS",
     "RESERVED_IDS",
     "InstrumentError",
     "InstrumentProblem",
@@ -79,30 +136,13 @@ __all__ = [
     "load_instrument",
     "parse_instrument",
     "parse_instrument_yaml",
+    "with_shipped_translations",
 ]
 
 DEFAULT_INSTRUMENT_FILE = "negotiation-blockers-v1.yaml"
 """File name of the shipped default instrument in :mod:`analytics.instruments`."""
 
-RESERVED_IDS = frozenset({"team", "respondent"})
-"""Column names of response data that no item, dimension or context id may take."""
-
-DIMENSION_KINDS = ("blocker", "practice")
-
 _PACKAGE = "analytics.instruments"
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_TOP_KEYS = (
-    {"id", "version", "title", "response_scale", "dimensions"},
-    {"description", "context", "translations"},
-)
-_SCALE_KEYS = ({"min", "max", "labels"}, set())
-_DIMENSION_KEYS = ({"id", "name", "description", "items"}, {"kind", "response_scale"})
-_ITEM_KEYS = ({"id", "text"}, {"reverse"})
-_CONTEXT_KEYS = ({"id", "text", "options"}, set())
-# Bounds for the free-form ``translations`` data, which YAML aliases could
-# otherwise blow up exponentially (or make cyclic) before it is hashed.
-_MAX_FREE_DEPTH = 32
-_MAX_FREE_NODES = 50_000
 
 
 @dataclass(frozen=True)
@@ -269,8 +309,8 @@ def load_instrument(path: str | os.PathLike[str]) -> Instrument:
 
     Examples
     --------
-    >>> instrument = load_instrument(default_instrument_paths()[0])
-    >>> instrument.id
+    >>> path = next(p for p in default_instrument_paths() if p.name == DEFAULT_INSTRUMENT_FILE)
+    >>> load_instrument(path).id
     'negotiation-blockers'
     """
     return parse_instrument_yaml(Path(path).read_bytes(), source=os.fspath(path))
@@ -317,7 +357,10 @@ def default_instrument_paths() -> list[Path]:
 def parse_instrument(data: Mapping[str, Any], source: str = "<instrument>") -> Instrument:
     """Validate a parsed instrument mapping and build the :class:`Instrument`.
 
-    Every problem found is collected before raising, so one run lists them all.
+    The structure is checked by the pydantic models of
+    :mod:`analytics.instrument_schema`; rules across the file (unique ids,
+    kinds, translations naming existing ids) are checked here. Every problem
+    found is collected before raising, so one run lists them all.
 
     Parameters
     ----------
@@ -355,330 +398,282 @@ def parse_instrument(data: Mapping[str, Any], source: str = "<instrument>") -> I
     ['extra', 'version']
     demo.yaml: version: must be a positive integer, got '2'
     """
-    return _Checker(source).instrument(data)
-
-
-class _Checker:
-    """Walks one instrument mapping, collecting problems instead of stopping at the first."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[InstrumentProblem] = []
-        self.ids: dict[str, tuple[str, str]] = {}  # casefolded id -> (id, field)
-
-    def report(self, field: str, message: str) -> None:
-        self.problems.append(InstrumentProblem(self.source, field, message))
-
-    # ---- the structure
-
-    def instrument(self, data: Any) -> Instrument:
-        if not isinstance(data, Mapping):
-            found = "an empty file" if data is None else _describe(data)
-            self.report("", f"the top level must be a mapping of instrument fields, got {found}")
-            raise InstrumentError(self.problems)
-        self.keys(data, "", *_TOP_KEYS)
-        instrument_id = self.identifier(data.get("id", _MISSING), "id")
-        version = self.positive_int(data.get("version", _MISSING), "version")
-        title = self.text(data.get("title", _MISSING), "title")
-        description = self.text(data.get("description", ""), "description", allow_empty=True)
-        scale = self.scale(data.get("response_scale", _MISSING), "response_scale")
-        dimensions = self.dimensions(data.get("dimensions", _MISSING), "dimensions")
-        context = self.context(data.get("context", ()), "context")
-        self.translations(data.get("translations", _MISSING), "translations")
-        if self.problems:
-            raise InstrumentError(self.problems)
-        return Instrument(
-            id=instrument_id,
-            version=version,
-            title=title,
-            response_scale=scale,
-            dimensions=dimensions,
-            context=context,
-            description=description,
-            definition=_freeze(data),
+    if not isinstance(data, Mapping):
+        found = "an empty file" if data is None else describe(data)
+        raise InstrumentError(
+            [
+                InstrumentProblem(
+                    source, "", f"the top level must be a mapping of instrument fields, got {found}"
+                )
+            ]
         )
+    problems: list[tuple[SortKey, Location, str]] = []
+    model: InstrumentFile | None = None
+    try:
+        model = InstrumentFile.model_validate(data)
+    except ValidationError as error:
+        problems += problems_of(error)
+    except RecursionError:
+        problems.append((sort_key(()), (), "is nested too deeply"))
+    problems += _duplicate_ids(data)
+    if model is not None:
+        problems += _kind_problems(model)
+        problems += _translation_problems(model)
+    if problems:
+        problems.sort(key=lambda problem: problem[0])
+        raise InstrumentError(
+            [InstrumentProblem(source, field_name(loc), message) for _, loc, message in problems]
+        )
+    assert model is not None
+    return _build(model, data)
 
-    def scale(self, data: Any, field: str) -> ResponseScale | None:
-        if data is _MISSING or not self.mapping(data, field):
-            return None
-        self.keys(data, field, *_SCALE_KEYS)
-        low = self.integer(data.get("min", _MISSING), f"{field}.min")
-        high = self.integer(data.get("max", _MISSING), f"{field}.max")
-        labels = self.texts(data.get("labels", _MISSING), f"{field}.labels", "label")
-        if low is None or high is None:
-            return None
-        if low >= high:
-            self.report(field, f"min must be less than max, got min {low} and max {high}")
-            return None
-        if labels is None:
-            return None
-        if len(labels) != high - low + 1:
-            self.report(
-                f"{field}.labels",
-                f"needs one label per point from {low} to {high} ({high - low + 1}),"
-                f" got {len(labels)}",
-            )
-            return None
-        return ResponseScale(min=low, max=high, labels=labels)
 
-    def dimensions(self, data: Any, field: str) -> tuple[Dimension, ...]:
-        entries = self.sequence(data, field, minimum=1, what="dimension")
-        dimensions = tuple(self.dimension(entry, f"{field}[{i}]") for i, entry in entries)
-        if any(dim is None for dim in dimensions):
-            return ()
-        kinds = [dim.kind for dim in dimensions]
-        if any(kinds) and not all(kinds):
-            for i, dim in enumerate(dimensions):
-                if dim.kind is None:
-                    self.report(f"{field}[{i}].kind", "required because other dimensions have one")
-        elif any(kinds) and "blocker" not in kinds:
-            self.report(field, "at least one dimension must have kind 'blocker'")
-        return dimensions
+def _problem(loc: Location, message: str) -> tuple[SortKey, Location, str]:
+    return sort_key(loc), loc, message
 
-    def dimension(self, data: Any, field: str) -> Dimension | None:
-        if not self.mapping(data, field):
-            return None
-        self.keys(data, field, *_DIMENSION_KEYS)
-        dim_id = self.claim_id(data.get("id", _MISSING), f"{field}.id")
-        name = self.text(data.get("name", _MISSING), f"{field}.name")
-        description = self.text(data.get("description", _MISSING), f"{field}.description")
-        kind = None
-        if "kind" in data:
-            kind = data["kind"]
-            if not isinstance(kind, str) or kind not in DIMENSION_KINDS:
-                self.report(
-                    f"{field}.kind",
-                    f"must be one of {', '.join(DIMENSION_KINDS)}, got {_describe(kind)}",
-                )
-                kind = None
-        scale = self.scale(data.get("response_scale", _MISSING), f"{field}.response_scale")
-        entries = self.sequence(data.get("items", _MISSING), f"{field}.items", 2, "item")
-        items = tuple(self.item(entry, f"{field}.items[{i}]") for i, entry in entries)
-        if None in (dim_id, name, description) or None in items or not items:
-            return None
-        if "response_scale" in data and scale is None:
-            return None
-        return Dimension(dim_id, name, description, items, kind=kind, response_scale=scale)
 
-    def item(self, data: Any, field: str) -> Item | None:
-        if not self.mapping(data, field):
-            return None
-        self.keys(data, field, *_ITEM_KEYS)
-        item_id = self.claim_id(data.get("id", _MISSING), f"{field}.id")
-        text = self.text(data.get("text", _MISSING), f"{field}.text")
-        reverse = data.get("reverse", False)
-        if not isinstance(reverse, bool):
-            self.report(f"{field}.reverse", f"must be true or false, got {_describe(reverse)}")
-            return None
-        if item_id is None or text is None:
-            return None
-        return Item(item_id, text, reverse)
+def _duplicate_ids(data: Mapping[str, Any]) -> list[tuple[SortKey, Location, str]]:
+    """Item, dimension and context ids used twice (ignoring case), in file order.
 
-    def context(self, data: Any, field: str) -> tuple[ContextQuestion, ...]:
-        entries = self.sequence(data, field, minimum=0, what="question")
-        questions = [self.question(entry, f"{field}[{i}]") for i, entry in entries]
-        return tuple(q for q in questions if q is not None)
+    Walks the raw mapping as far as its shape allows, so duplicates are reported
+    together with any other problem; ids that are not valid identifiers or are
+    reserved are reported by the schema and not claimed here.
+    """
+    claimed: dict[str, tuple[str, str]] = {}  # casefolded id -> (id, field)
+    problems = []
 
-    def question(self, data: Any, field: str) -> ContextQuestion | None:
-        if not self.mapping(data, field):
-            return None
-        self.keys(data, field, *_CONTEXT_KEYS)
-        question_id = self.claim_id(data.get("id", _MISSING), f"{field}.id")
-        text = self.text(data.get("text", _MISSING), f"{field}.text")
-        options = self.texts(data.get("options", _MISSING), f"{field}.options", "option")
-        if options is not None and len(options) < 2:
-            self.report(f"{field}.options", f"needs at least 2 options, got {len(options)}")
-            return None
-        if question_id is None or text is None or options is None:
-            return None
-        return ContextQuestion(question_id, text, options)
-
-    def translations(self, data: Any, field: str) -> None:
-        if self.mapping(data, field):
-            problem = _json_problem(data)
-            if problem is not None:
-                where, message = problem
-                self.report(field + where, message)
-
-    # ---- single values
-
-    def keys(
-        self, data: Mapping[Any, Any], field: str, required: set[str], optional: set[str]
-    ) -> None:
-        allowed = required | optional
-        for key in data:
-            if key not in allowed:
-                self.report(
-                    _join(field, key),
-                    f"unknown key (allowed here: {', '.join(sorted(allowed))})",
-                )
-        for key in sorted(required):
-            if key not in data:
-                self.report(_join(field, key), "required field is missing")
-
-    def mapping(self, data: Any, field: str) -> bool:
-        if data is _MISSING:
-            return False
-        if not isinstance(data, Mapping):
-            self.report(field, f"must be a mapping, got {_describe(data)}")
-            return False
-        return True
-
-    def sequence(self, data: Any, field: str, minimum: int, what: str) -> Iterator[tuple[int, Any]]:
-        if data is _MISSING:
-            return iter(())
-        if not isinstance(data, list | tuple):
-            self.report(field, f"must be a list, got {_describe(data)}")
-            return iter(())
-        if len(data) < minimum:
-            plural = what if minimum == 1 else f"{what}s"
-            self.report(field, f"needs at least {minimum} {plural}, got {len(data)}")
-        return iter(enumerate(data))
-
-    def text(self, data: Any, field: str, allow_empty: bool = False) -> str | None:
-        if data is _MISSING:
-            return None
-        if not isinstance(data, str):
-            self.report(field, f"must be text, got {_describe(data)}")
-            return None
-        if not data.strip() and not allow_empty:
-            self.report(field, "must not be empty")
-            return None
-        return data.strip()
-
-    def texts(self, data: Any, field: str, what: str) -> tuple[str, ...] | None:
-        """A list of distinct non-empty texts (labels, options)."""
-        if data is _MISSING:
-            return None
-        if not isinstance(data, list | tuple):
-            self.report(field, f"must be a list of {what}s, got {_describe(data)}")
-            return None
-        values = [self.text(value, f"{field}[{i}]") for i, value in enumerate(data)]
-        if None in values:
-            return None
-        seen: set[str] = set()
-        for i, value in enumerate(values):
-            if value.casefold() in seen:
-                self.report(f"{field}[{i}]", f"duplicate {what} {value!r}")
-                return None
-            seen.add(value.casefold())
-        return tuple(values)
-
-    def integer(self, data: Any, field: str) -> int | None:
-        if data is _MISSING:
-            return None
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.report(field, f"must be a whole number, got {_describe(data)}")
-            return None
-        return data
-
-    def positive_int(self, data: Any, field: str) -> int | None:
-        if data is _MISSING:
-            return None
-        if isinstance(data, bool) or not isinstance(data, int) or data < 1:
-            self.report(field, f"must be a positive integer, got {_describe(data)}")
-            return None
-        return data
-
-    def identifier(self, data: Any, field: str) -> str | None:
-        if data is _MISSING:
-            return None
-        if not isinstance(data, str) or not _IDENTIFIER.fullmatch(data):
-            self.report(
-                field,
-                "must be an identifier (ASCII letters, digits, '_' or '-', starting with a"
-                f" letter), got {_describe(data)}",
-            )
-            return None
-        return data
-
-    def claim_id(self, data: Any, field: str) -> str | None:
-        """An item, dimension or context id, unique in the instrument's shared namespace."""
-        value = self.identifier(data, field)
-        if value is None:
-            return None
+    def claim(entry: Any, loc: Location) -> None:
+        if not isinstance(entry, Mapping):
+            return
+        value = entry.get("id")
+        if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+            return
         folded = value.casefold()
         if folded in RESERVED_IDS:
-            self.report(field, f"{value!r} is reserved (it names a column of response data)")
-            return None
-        if folded in self.ids:
-            first, where = self.ids[folded]
+            return
+        if folded in claimed:
+            first, where = claimed[folded]
             same = "" if first == value else f" as {first!r} (ids are compared ignoring case)"
-            self.report(field, f"duplicate id {value!r}: already used by {where}{same}")
-            return None
-        self.ids[folded] = (value, field.removesuffix(".id"))
-        return value
+            message = f"duplicate id {value!r}: already used by {where}{same}"
+            problems.append(_problem((*loc, "id"), message))
+            return
+        claimed[folded] = (value, field_name(loc))
+
+    for i, dim in enumerate(_entries(data.get("dimensions"))):
+        claim(dim, ("dimensions", i))
+        if isinstance(dim, Mapping):
+            for j, item in enumerate(_entries(dim.get("items"))):
+                claim(item, ("dimensions", i, "items", j))
+    for i, question in enumerate(_entries(data.get("context"))):
+        claim(question, ("context", i))
+    return problems
 
 
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
+def _entries(value: Any) -> Sequence[Any]:
+    return value if isinstance(value, list | tuple) else ()
 
 
-_MISSING: Any = _Missing()
+def _kind_problems(model: InstrumentFile) -> list[tuple[SortKey, Location, str]]:
+    """Every dimension declares a kind, at least one a blocker, or none declares one."""
+    kinds = [dim.kind for dim in model.dimensions]
+    if not any(kinds):
+        return []
+    if not all(kinds):
+        return [
+            _problem(("dimensions", i, "kind"), "required because other dimensions have one")
+            for i, kind in enumerate(kinds)
+            if kind is None
+        ]
+    if "blocker" not in kinds:
+        return [_problem(("dimensions",), "at least one dimension must have kind 'blocker'")]
+    return []
 
 
-def _join(field: str, key: Any) -> str:
-    name = key if isinstance(key, str) else repr(key)
-    return f"{field}.{name}" if field else name
+def _translation_problems(model: InstrumentFile) -> list[tuple[SortKey, Location, str]]:
+    """Translations name existing ids and have one label or option per original one."""
+    problems = []
+    item_ids = {item.id for dim in model.dimensions for item in dim.items}
+    dimensions = {dim.id: (i, dim) for i, dim in enumerate(model.dimensions)}
+    questions = {q.id: (i, q) for i, q in enumerate(model.context)}
+
+    def count(loc: Location, got: int, want: int, what: str, of: str) -> None:
+        if got != want:
+            message = f"needs {want} {what}s, one per {what} of {of} in the same order; got {got}"
+            problems.append(_problem(loc, message))
+
+    for language, translation in model.translations.items():
+        here: Location = ("translations", language)
+        if language == model.language:
+            problems.append(
+                _problem(
+                    here,
+                    f"{language!r} is the language of the file's own texts (language:"
+                    f" {model.language}); translate into other languages only",
+                )
+            )
+        if translation.response_scale is not None:
+            count(
+                (*here, "response_scale", "labels"),
+                len(translation.response_scale.labels),
+                len(model.response_scale.labels),
+                "label",
+                "response_scale.labels",
+            )
+        for item_id in translation.items:
+            if item_id not in item_ids:
+                problems.append(
+                    _problem(
+                        (*here, "items", item_id), f"{item_id!r} is not an item id of the file"
+                    )
+                )
+        for dim_id, dim_translation in translation.dimensions.items():
+            loc = (*here, "dimensions", dim_id)
+            if dim_id not in dimensions:
+                problems.append(_problem(loc, f"{dim_id!r} is not a dimension id of the file"))
+                continue
+            position, dim = dimensions[dim_id]
+            if dim_translation.response_scale is None:
+                continue
+            if dim.response_scale is None:
+                problems.append(
+                    _problem(
+                        (*loc, "response_scale"),
+                        f"dimensions[{position}] has no response_scale of its own; translate the"
+                        " instrument's response_scale instead",
+                    )
+                )
+                continue
+            count(
+                (*loc, "response_scale", "labels"),
+                len(dim_translation.response_scale.labels),
+                len(dim.response_scale.labels),
+                "label",
+                f"dimensions[{position}].response_scale.labels",
+            )
+        for question_id, question_translation in translation.context.items():
+            loc = (*here, "context", question_id)
+            if question_id not in questions:
+                problems.append(_problem(loc, f"{question_id!r} is not a context question id"))
+                continue
+            position, question = questions[question_id]
+            if question_translation.options is not None:
+                count(
+                    (*loc, "options"),
+                    len(question_translation.options),
+                    len(question.options),
+                    "option",
+                    f"context[{position}].options",
+                )
+    return problems
 
 
-def _describe(value: Any) -> str:
-    """A short description of a wrong value for error messages."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:37] + "...")
-    if isinstance(value, int | float):
-        text = repr(value)
-        return text if len(text) <= 40 else f"a {len(text)}-digit number"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return f"a value of type {type(value).__name__}"
+def _scale(model: ScaleFile | None) -> ResponseScale | None:
+    return None if model is None else ResponseScale(model.min, model.max, model.labels)
 
 
-def _json_problem(data: Any) -> tuple[str, str] | None:
-    """``(field suffix, message)`` for the first part of ``data`` that is not JSON-like."""
-    budget = [_MAX_FREE_NODES]
+def _build(model: InstrumentFile, data: Mapping[str, Any]) -> Instrument:
+    """The :class:`Instrument` of a validated file."""
+    dimensions = tuple(
+        Dimension(
+            dim.id,
+            dim.name,
+            dim.description,
+            tuple(Item(item.id, item.text, item.reverse) for item in dim.items),
+            kind=dim.kind,
+            response_scale=_scale(dim.response_scale),
+        )
+        for dim in model.dimensions
+    )
+    context = tuple(ContextQuestion(q.id, q.text, q.options) for q in model.context)
+    translations = {
+        language: _translation(language, translation)
+        for language, translation in model.translations.items()
+    }
+    scale = _scale(model.response_scale)
+    assert scale is not None
+    return Instrument(
+        id=model.id,
+        version=model.version,
+        title=model.title,
+        response_scale=scale,
+        dimensions=dimensions,
+        context=context,
+        description=model.description,
+        definition=_freeze(data),
+        language=model.language,
+        translations=MappingProxyType(translations),
+    )
 
-    def check(
-        value: Any, where: str, depth: int, parents: tuple[int, ...]
-    ) -> tuple[str, str] | None:
-        budget[0] -= 1
-        if budget[0] < 0:
-            return "", f"is too large (more than {_MAX_FREE_NODES} values)"
-        if depth > _MAX_FREE_DEPTH:
-            return where, f"is nested more than {_MAX_FREE_DEPTH} levels deep"
-        if isinstance(value, str | bool | int) or value is None:
-            return None
-        if isinstance(value, float):
-            return None if math.isfinite(value) else (where, f"must be finite, got {value}")
-        if not isinstance(value, Mapping | list | tuple):
-            allowed = "text, numbers, true/false, null, lists and mappings"
-            return where, f"must hold only {allowed}, got {_describe(value)}"
-        if id(value) in parents:
-            return where, "refers to itself"
-        parents = (*parents, id(value))
-        if isinstance(value, Mapping):
-            children = []
-            for key, child in value.items():
-                if not isinstance(key, str):
-                    return where, f"keys must be text, got {_describe(key)}"
-                step = f".{key}" if _IDENTIFIER.fullmatch(key) else f"[{key!r}]"
-                children.append((where + step, child))
-        else:
-            children = [(f"{where}[{i}]", child) for i, child in enumerate(value)]
-        for child_where, child in children:
-            problem = check(child, child_where, depth + 1, parents)
-            if problem is not None:
-                return problem
-        return None
 
-    return check(data, "", 0, ())
+def _translation(language: str, model: TranslationFile) -> Translation:
+    def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+        return MappingProxyType({key: value for key, value in mapping.items() if value is not None})
+
+    dims = model.dimensions
+    return Translation(
+        language=language,
+        title=model.title,
+        description=model.description,
+        labels=model.response_scale.labels if model.response_scale is not None else None,
+        dimension_names=frozen({key: dim.name for key, dim in dims.items()}),
+        dimension_descriptions=frozen({key: dim.description for key, dim in dims.items()}),
+        dimension_labels=frozen(
+            {
+                key: dim.response_scale.labels if dim.response_scale is not None else None
+                for key, dim in dims.items()
+            }
+        ),
+        items=MappingProxyType(dict(model.items)),
+        context_texts=frozen({key: q.text for key, q in model.context.items()}),
+        context_options=frozen({key: q.options for key, q in model.context.items()}),
+    )
+
+
+# --------------------------------------------------------------------------- shipped translations
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[tuple[str, int], Instrument]:
+    return {
+        (instrument.id, instrument.version): instrument
+        for instrument in map(load_instrument, default_instrument_paths())
+    }
+
+
+def with_shipped_translations(instrument: Instrument) -> Instrument:
+    """A stored copy of a shipped version, with the translations of the shipped file.
+
+    A version stored before its shipped file gained a language has the same
+    content hash (translations are outside it) but lacks the language. Given
+    such a stored instrument, this returns it with the translations of both:
+    those stored and those of the shipped file, the shipped one winning for a
+    language both have. Any other instrument is returned unchanged.
+
+    Examples
+    --------
+    >>> shipped = load_default_instrument()
+    >>> stored = parse_instrument({k: v for k, v in shipped.definition.items()
+    ...                            if k != "translations"}, source="stored")
+    >>> stored.languages, stored.content_hash == shipped.content_hash
+    (('en',), True)
+    >>> with_shipped_translations(stored).languages
+    ('en', 'fr')
+    """
+    original = instrument.original
+    shipped = _shipped().get((original.id, original.version))
+    if shipped is None or shipped.content_hash != original.content_hash:
+        return instrument
+    if shipped.translations_hash == original.translations_hash:
+        return instrument
+    merged = dict(original.definition)
+    merged["translations"] = {
+        **dict(original.definition.get("translations", {})),
+        **dict(shipped.definition.get("translations", {})),
+    }
+    combined = parse_instrument(merged, source=f"{original.id} v{original.version}")
+    if instrument.source is not None:
+        return combined.localized(instrument.language, fallback=True)
+    return combined
 
 
 def _freeze(value: Any) -> Any:

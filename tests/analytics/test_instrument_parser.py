@@ -214,12 +214,17 @@ REJECTIONS = {
     "translations with a set": (
         _set("translations", {"de": {1, 2}}),
         "translations.de",
-        "must hold only text, numbers",
+        "must be a mapping, got a value of type set",
     ),
-    "translations with nan": (
-        _set("translations", {"x": float("nan")}),
+    "translations not a language": (
+        _set("translations", {"x": {"title": "X"}}),
         "translations.x",
-        "finite",
+        "must be a language code such as fr, pt-BR or zh-Hant",
+    ),
+    "translations unknown language": (
+        _set("translations", {"qq": {"title": "X"}}),
+        "translations.qq",
+        "unknown language code 'qq'",
     ),
     # unknown keys at every level
     "unknown top key": (_set("author", "me"), "author", "unknown key"),
@@ -597,8 +602,62 @@ def instruments(draw: st.DrawFn) -> dict[str, Any]:
             for _ in range(n_context)
         ]
     if draw(st.booleans()):
-        data["translations"] = draw(st.dictionaries(st.text(max_size=5), JSON, max_size=3))
+        languages = draw(st.lists(st.sampled_from(LANGUAGES), max_size=3, unique=True))
+        data["translations"] = {lang: draw(translations_of(data)) for lang in languages}
     return data
+
+
+LANGUAGES = ["de", "fr", "es", "pt-BR", "zh-Hant"]
+
+
+@st.composite
+def translations_of(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
+    """A valid, possibly partial translation of an instrument mapping."""
+
+    def labels(scale: dict[str, Any]) -> dict[str, Any]:
+        n = len(scale["labels"])
+        return {"labels": draw(_distinct_texts(n, n))}
+
+    found: dict[str, Any] = {}
+    if draw(st.booleans()):
+        found["title"] = draw(TEXTS)
+    if draw(st.booleans()):
+        found["description"] = draw(TEXTS)
+    if draw(st.booleans()):
+        found["response_scale"] = labels(data["response_scale"])
+    dimensions: dict[str, Any] = {}
+    for dim in data["dimensions"]:
+        entry: dict[str, Any] = {}
+        if draw(st.booleans()):
+            entry["name"] = draw(TEXTS)
+        if draw(st.booleans()):
+            entry["description"] = draw(TEXTS)
+        if "response_scale" in dim and draw(st.booleans()):
+            entry["response_scale"] = labels(dim["response_scale"])
+        if entry or draw(st.booleans()):
+            dimensions[dim["id"]] = entry
+    if dimensions:
+        found["dimensions"] = dimensions
+    items = {
+        item["id"]: draw(TEXTS)
+        for dim in data["dimensions"]
+        for item in dim["items"]
+        if draw(st.booleans())
+    }
+    if items:
+        found["items"] = items
+    context: dict[str, Any] = {}
+    for question in data.get("context", []):
+        entry = {}
+        if draw(st.booleans()):
+            entry["text"] = draw(TEXTS)
+        if draw(st.booleans()):
+            n = len(question["options"])
+            entry["options"] = draw(_distinct_texts(n, n))
+        context[question["id"]] = entry
+    if context:
+        found["context"] = context
+    return found
 
 
 def _shuffled(value: Any, draw: st.DrawFn) -> Any:
