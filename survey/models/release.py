@@ -18,7 +18,7 @@ from survey.dbtypes import UTCDateTime, utcnow
 from survey.extensions import db
 
 RELEASE_REASONS = ("first", "step", "migration")
-DISCLOSURE_KINDS = ("dashboard", "report", "export", "analyze", "assignments")
+DISCLOSURE_KINDS = ("dashboard", "report", "export", "analyze", "assignments", "api")
 
 
 class TeamRelease(db.Model):
@@ -68,7 +68,8 @@ class Disclosure(db.Model):
     __tablename__ = "disclosures"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('dashboard', 'report', 'export', 'analyze', 'assignments')", name="kind"
+            "kind IN ('dashboard', 'report', 'export', 'analyze', 'assignments', 'api')",
+            name="kind",
         ),
         Index("ix_disclosures_round_kind", "round_id", "kind"),
     )

@@ -59,6 +59,18 @@ ACTIONS = (
     "audit_exported",
     "timezone_changed",
     "sso_settings_changed",
+    "commitment_added",
+    "commitment_edited",
+    "commitment_deleted",
+    "worksheet_downloaded",
+    "counterparty_created",
+    "counterparty_edited",
+    "counterparty_deleted",
+    "api_token_created",
+    "api_token_revoked",
+    "api_write",
+    "webhook_created",
+    "webhook_disabled",
 )
 
 
@@ -78,7 +90,7 @@ def record(
     event = AuditEvent(
         action=action,
         actor_id=actor.id if actor else None,
-        actor=actor.email if actor else (actor_label or "system"),
+        actor=actor.email if actor else (actor_label or _request_actor() or "system"),
         organization_id=organization_id,
         target=target[:400],
         detail=detail[:1000],
@@ -87,6 +99,13 @@ def record(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def _request_actor() -> str | None:
+    """Who acts in this request when no user does: an API token sets ``g.audit_actor``."""
+    from flask import g, has_app_context
+
+    return g.get("audit_actor") if has_app_context() else None
 
 
 @dataclass(frozen=True)

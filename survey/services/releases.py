@@ -151,6 +151,10 @@ def refresh(
         )
         published.append(release)
     db.session.flush()
+    if published:
+        from survey.services import webhooks
+
+        webhooks.results_released(survey_round, published, now)  # sent after the commit
     return published
 
 

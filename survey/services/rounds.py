@@ -29,7 +29,7 @@ from survey.models import (
     User,
     round_teams,
 )
-from survey.services import audit, releases
+from survey.services import audit, releases, webhooks
 from survey.services.tokens import new_token
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ def close_round(survey_round: SurveyRound, now: datetime, *, actor: User | None 
     """Stop collecting answers; drafts are kept but can no longer be submitted.
 
     Teams whose release is due (the release rule, also when releases wait for
-    the close) are released.
+    the close) are released. Webhooks get ``round.closed`` once the caller commits.
     """
     if survey_round.status != "open":
         raise RoundStateError("Only an open round can be closed.")
@@ -346,6 +346,7 @@ def close_round(survey_round: SurveyRound, now: datetime, *, actor: User | None 
     _record("round_closed", survey_round, actor)
     db.session.flush()
     releases.refresh(survey_round, now)
+    webhooks.round_closed(survey_round, now)  # delivered after the caller's commit
 
 
 def extend_round(
