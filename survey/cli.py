@@ -534,9 +534,15 @@ def resolve_round_or_exit(round_name: str, org_name: str | None):  # type: ignor
     from survey.services.rounds import RoundNotFound, resolve_round
 
     try:
-        return resolve_round(round_name, org_name)
+        found = resolve_round(round_name, org_name)
     except RoundNotFound as error:
         raise click.ClickException(str(error)) from error
+    if found.counterparty_id is not None:  # analyze, report, export: no team profile (#16)
+        raise click.ClickException(
+            f"Round {round_name!r} rates a counterparty: its results are shown on the coach's gap"
+            " view and in the team report of the team's own round."
+        )
+    return found
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

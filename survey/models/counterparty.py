@@ -13,6 +13,16 @@ from survey.models.organization import Organization
 
 #: What kind of other side a counterparty is (the check constraint repeats this list).
 COUNTERPARTY_KINDS = ("customer", "supplier", "partner", "internal")
+#: The instrument a counterparty round uses, and only a counterparty round
+#: (``analytics/instruments/counterparty-blockers-v1.yaml``).
+COUNTERPARTY_INSTRUMENT_KEY = "counterparty-blockers"
+#: How each kind is named on pages and in reports.
+COUNTERPARTY_KIND_LABELS = {
+    "customer": "customer",
+    "supplier": "supplier",
+    "partner": "partner",
+    "internal": "internal team",
+}
 
 
 class Counterparty(db.Model):

@@ -829,6 +829,11 @@ def export_round(
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if k < 2:
         raise ExportError(f"k must be at least 2, got {k}")
+    if survey_round.counterparty_id is not None:  # no profiles or scores of a team to export
+        raise ExportRefused(
+            f"Round {survey_round.name} rates a counterparty: its results are the team's rating"
+            " (the coach's gap view) and are not exported."
+        )
     report = progress or (lambda message: None)
     threshold, _ = releases.release_settings()
     instrument = instrument_of(survey_round.instrument)

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 
 from survey.extensions import db
 from survey.models import (
+    Counterparty,
     InstrumentVersion,
     Invitation,
     Organization,
@@ -29,6 +30,7 @@ from survey.models import (
     User,
     round_teams,
 )
+from survey.models.counterparty import COUNTERPARTY_INSTRUMENT_KEY
 from survey.services import audit, releases, webhooks
 from survey.services.tokens import new_token
 
@@ -46,11 +48,20 @@ def create_round(
     status: str = "draft",
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
+    counterparty: Counterparty | None = None,
 ) -> SurveyRound:
-    """A new round of one instrument version for some of the organization's teams."""
+    """A new round of one instrument version for some of the organization's teams.
+
+    With ``counterparty`` it is a counterparty round: the teams rate it with the
+    counterparty instrument, which no other round may use
+    (:func:`check_instrument` raises :class:`InvalidRoundPlan`).
+    """
     team_list = list(teams)
     if any(team.organization_id != org.id for team in team_list):
         raise ValueError("a round can only include the organization's own teams")
+    if counterparty is not None and counterparty.organization_id != org.id:
+        raise InvalidRoundPlan("A round can only rate the organization's own counterparties.")
+    check_instrument(instrument, counterparty)
     survey_round = SurveyRound(
         organization_id=org.id,
         name=name,
@@ -60,6 +71,7 @@ def create_round(
         opens_at=opens_at,
         closes_at=closes_at,
         teams=team_list,
+        counterparty_id=counterparty.id if counterparty is not None else None,
     )
     db.session.add(survey_round)
     db.session.flush()
@@ -84,6 +96,21 @@ class InvalidRoundPlan(RoundStateError):
 
 class RoundNameTaken(InvalidRoundPlan):
     """Another round of the organization has this name."""
+
+
+def check_instrument(instrument: InstrumentVersion, counterparty: Counterparty | None) -> None:
+    """Refuse the counterparty instrument in a normal round, any other in a counterparty round."""
+    rates_counterparty = instrument.key == COUNTERPARTY_INSTRUMENT_KEY
+    if counterparty is None and rates_counterparty:
+        raise InvalidRoundPlan(
+            f"The instrument {instrument.label} rates a counterparty: open it from a team's"
+            " Counterparties page as a counterparty round, not as a normal round."
+        )
+    if counterparty is not None and not rates_counterparty:
+        raise InvalidRoundPlan(
+            f"A counterparty round uses the instrument {COUNTERPARTY_INSTRUMENT_KEY},"
+            f" not {instrument.label}."
+        )
 
 
 def _check_plan(
@@ -118,18 +145,30 @@ def create_draft(
     closes_at: datetime,
     now: datetime,
     actor: User | None,
+    counterparty: Counterparty | None = None,
 ) -> SurveyRound:
-    """A new draft round, checked (:class:`RoundStateError` says why not) and audited."""
+    """A new draft round, checked (:class:`RoundStateError` says why not) and audited.
+
+    With ``counterparty``, a counterparty round (see :func:`create_round`).
+    """
     _check_plan(org, name, teams, opens_at, closes_at, now)
     survey_round = create_round(
-        org, name, instrument, teams, mode=mode, opens_at=opens_at, closes_at=closes_at
+        org,
+        name,
+        instrument,
+        teams,
+        mode=mode,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        counterparty=counterparty,
     )
+    rates = f", rates {counterparty.name}" if counterparty is not None else ""
     audit.record(
         "round_created",
         actor=actor,
         organization_id=org.id,
         target=name,
-        detail=f"{instrument.label}, {mode}, teams: {_names(teams)}",
+        detail=f"{instrument.label}, {mode}, teams: {_names(teams)}{rates}",
     )
     return survey_round
 
@@ -160,6 +199,7 @@ def update_draft(
         )
     org = survey_round.organization
     _check_plan(org, name, teams, opens_at, closes_at, now, survey_round)
+    check_instrument(instrument, survey_round.counterparty)
     changes: list[str] = []
     if name != survey_round.name:
         changes.append(f"renamed from {survey_round.name!r}")

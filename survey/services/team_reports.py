@@ -12,6 +12,7 @@ records which analytics code computed it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import threading
@@ -71,6 +72,8 @@ def round_analysis(
 
     ``value`` is the round's :func:`fingerprint` when the caller has it already.
     """
+    if survey_round.counterparty_id is not None:
+        raise CounterpartyRoundError(survey_round.name)
     key = (_database_key(), survey_round.id, fingerprint(survey_round) if value is None else value)
     with _LOCK:
         cached = _ANALYSES.get(key)
@@ -83,6 +86,17 @@ def round_analysis(
         while len(_ANALYSES) > MAX_ANALYSES:
             _ANALYSES.popitem(last=False)
     return analysis
+
+
+class CounterpartyRoundError(ValueError):
+    """A counterparty round has no team profile: its results are ratings of the counterparty
+    (:mod:`survey.services.counterparty_rounds`, :mod:`survey.services.gap_views`)."""
+
+    def __init__(self, round_name: str) -> None:
+        super().__init__(
+            f"Round {round_name} rates a counterparty: its results are the team's rating of the"
+            " counterparty (the coach's gap view), not a team profile."
+        )
 
 
 def _database_key() -> str:
@@ -191,6 +205,9 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         today,
         threshold,
     )
+    from survey.services import gap_views  # it builds on this module
+
+    key += gap_views.report_counterparty_key(team) or ()  # the counterparty page (#16)
     with _LOCK:
         cached = _CONTEXTS.get(key)
     if cached is not None:
@@ -208,6 +225,10 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         previous=_previous(survey_round, team, threshold),
         round_mode=survey_round.mode,
         release=releases.release_info(survey_round, team),
+    )
+    # The counterparty page: the team's newest released counterparty rating (#16).
+    context = dataclasses.replace(
+        context, counterparty=gap_views.report_counterparty(survey_round, team, threshold)
     )
     with _LOCK:
         _CONTEXTS[key] = context

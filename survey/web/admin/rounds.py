@@ -13,6 +13,7 @@ from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import InstrumentVersion, Organization, Participant, SurveyRound, Team
+from survey.models.counterparty import COUNTERPARTY_INSTRUMENT_KEY
 from survey.services import organizations, releases, rounds
 from survey.services.instruments import list_instruments
 from survey.services.invitation_links import links_csv
@@ -28,7 +29,13 @@ DRAFT_NOT_EXTENDED = "A draft round has not opened yet: open it first, then exte
 def _round_form(org: Organization, **prefill: object) -> RoundForm:
     """The round form with the instruments and the organization's active teams to choose from."""
     form = RoundForm(formdata=None, **prefill) if prefill else RoundForm()
-    form.instrument.choices = choices([(i.id, f"{i.label}: {i.title}") for i in list_instruments()])
+    form.instrument.choices = choices(
+        [
+            (i.id, f"{i.label}: {i.title}")
+            for i in list_instruments()
+            if i.key != COUNTERPARTY_INSTRUMENT_KEY  # only counterparty rounds use it (#16)
+        ]
+    )
     form.teams.choices = choices([(t.id, t.name) for t in org.teams if t.archived_at is None])
     return form
 

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from survey.database import begin_write
 from survey.extensions import db
 from survey.models import SurveyRound, Team
-from survey.services import audit, ledger, releases, rounds, team_reports
+from survey.services import audit, gap_views, ledger, releases, rounds, team_reports
 from survey.services.coaching import coach_overview
 from survey.web.authz import viewable_team
 
@@ -55,6 +64,8 @@ class _Suppressed(Exception):
 
 def _view(team: Team, survey_round: SurveyRound) -> team_reports.TeamView:
     """The team's released findings, or :class:`_Suppressed` with the page saying why not."""
+    if survey_round.counterparty_id is not None:
+        abort(404)  # a counterparty round has no team profile: see its gap view
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
         return team_reports.team_view(survey_round, team, threshold, date.today())
@@ -80,6 +91,8 @@ def _view(team: Team, survey_round: SurveyRound) -> team_reports.TeamView:
 def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
     """The team's findings: top blockers, pillars, plays, charts."""
     team, survey_round = _team_and_round(team_id, round_id)
+    if survey_round.counterparty_id is not None:  # its results are the gap view (#16)
+        return redirect(url_for("coach.gap", team_id=team.id, round_id=survey_round.id))
     try:
         view = _view(team, survey_round)
     except _Suppressed as suppressed:
@@ -129,6 +142,7 @@ def report(team_id: int, round_id: int) -> ResponseReturnValue:
         survey_round.name,
         team.name,
     )
+    also_shown = gap_views.report_disclosures(view, "report")  # its counterparty page (#16)
     begin_write()
     audit.record(
         "report_downloaded",
@@ -138,6 +152,8 @@ def report(team_id: int, round_id: int) -> ResponseReturnValue:
         remote_addr=request.remote_addr,
     )
     ledger.record(shown, user=current_user)
+    for extra in also_shown:
+        ledger.record(extra, user=current_user)
     db.session.commit()
     filename = f"negoscope-team-{team_id_value}-round-{round_id}.pdf"
     return Response(
