@@ -29,6 +29,13 @@ from analytics.coarsen import count_phrase, format_score, shows_exact_count
 
 DEFAULT_ADVICE_PATH = Path(__file__).parent / "data" / "framework.yaml"
 
+#: Top-level sections of the framework file that other modules read and this loader
+#: accepts and ignores: the counterparty and session-kit sections of #16, validated by
+#: :mod:`analytics.kit_schema` (its ``KIT_SECTIONS``).
+OTHER_SECTIONS = frozenset(
+    {"agreement", "gap", "pair_rules", "drills", "session_kit", "worksheet", "trend"}
+)
+
 #: Placeholders a sentence template may use. ``{members}`` is the count of members
 #: at or above the threshold as :func:`analytics.coarsen.count_phrase` words it
 #: ("a few members", "7 of 12 members"); there is no placeholder for the exact count.

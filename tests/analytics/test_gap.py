@@ -260,3 +260,10 @@ def test_kit_validation_of_the_other_sections() -> None:
 def test_advice_loader_still_loads_the_file_with_the_new_sections() -> None:
     advice = load_advice()
     assert {b.id for b in advice.blockers} == set(BLOCKERS)
+
+
+def test_the_advice_loader_knows_the_kit_sections() -> None:
+    from analytics import advice
+    from analytics.kit_schema import KIT_SECTIONS
+
+    assert set(KIT_SECTIONS) <= advice.OTHER_SECTIONS
