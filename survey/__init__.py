@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from analytics.release import check_release_settings
-from survey import config, i18n, jobs, logging_filters
+from survey import api, config, i18n, jobs, logging_filters
 from survey.database import configure_engine
 from survey.extensions import csrf, db, login_manager, migrate
 
@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey.web import register_web
 
     register_web(app)
+    api.init_app(app)  # after the web: its id converter and error pages
     register_commands(app)
     jobs.init_app(app)
     _trust_proxies(app)

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from survey.api import errors as api_errors
+from survey.api.errors import is_api_request
 from survey.database import is_unavailable
 from survey.extensions import db
 from survey.web.inputs import InputError
@@ -56,6 +58,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
         status = error.code or 500
+        if is_api_request():
+            return api_errors.http_error(error)
         if status in (401, 403):
             log.warning("denied %s %s (%s)", request.method, _safe_path(), _who())
         if isinstance(error, InputError):
@@ -69,10 +73,14 @@ def register(app: Flask) -> None:
         _as_visitor()
         if is_unavailable(error):
             log.warning("database unavailable: %s", type(error).__name__)
+            if is_api_request():
+                return api_errors.server_error(unavailable=True)
             if request.method == "POST" and (request.endpoint or "").startswith("respond."):
                 return _retry_page()
             return render_error(503)
         log.exception("database error")
+        if is_api_request():
+            return api_errors.server_error()
         return render_error(500)
 
     @app.errorhandler(Exception)
@@ -80,6 +88,8 @@ def register(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return _http(error)
         log.exception("unhandled error")
+        if is_api_request():
+            return api_errors.server_error()
         return render_error(500)
 
 
