@@ -9,11 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from analytics.instrument_parser import default_instrument_paths
+from analytics.instrument_parser import DEFAULT_INSTRUMENT_FILE, default_instrument_paths
 from survey.extensions import db
 from survey.models import InstrumentVersion, Invitation, Organization, Response, Team
 
-DEFAULT_FILE = str(default_instrument_paths()[0])
+DEFAULT_FILE = str(next(p for p in default_instrument_paths() if p.name == DEFAULT_INSTRUMENT_FILE))
 
 
 def test_instrument_validate_reports_ok(runner):
