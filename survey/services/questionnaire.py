@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from analytics.instrument import ContextQuestion, Dimension, Instrument, Item, ResponseScale
 
@@ -28,18 +33,38 @@ class PageItem:
 
 @dataclass(frozen=True)
 class Page:
-    """One screen of the questionnaire: items, or the context questions."""
+    """One screen of the questionnaire: items, or the context questions.
+
+    Texts are in the language of the instrument the page was built from. A
+    context question's answer is stored as the option text of the instrument
+    file's own language, whatever language the page shows (:meth:`choices`).
+    ``title`` and ``intro`` are the instrument's texts when
+    ``heading_from_instrument``, else interface texts (translated lazily).
+    """
 
     number: int
-    title: str
-    intro: str
+    title: str | LazyString
+    intro: str | LazyString
     items: tuple[PageItem, ...] = ()
     context: tuple[ContextQuestion, ...] = ()
+    option_pairs: Mapping[str, tuple[tuple[str, str], ...]] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+    heading_from_instrument: bool = True
 
     @property
     def field_names(self) -> tuple[str, ...]:
         """The form field names this page expects."""
         return tuple(p.item.id for p in self.items) + tuple(q.id for q in self.context)
+
+    def choices(self, question: ContextQuestion) -> tuple[tuple[str, str], ...]:
+        """``(stored value, shown text)`` of each option of a context question on this page."""
+        pairs = self.option_pairs.get(question.id)
+        return pairs if pairs is not None else tuple((o, o) for o in question.options)
+
+    def option_text(self, question: ContextQuestion, value: str) -> str:
+        """The shown text of a stored option value (the value itself when unknown)."""
+        return dict(self.choices(question)).get(value, value)
 
 
 @dataclass(frozen=True)
@@ -86,27 +111,46 @@ def build_pages(instrument: Instrument) -> tuple[Page, ...]:
         ]
         for start in range(0, len(entries), MAX_ITEMS_PER_PAGE):
             chunk = tuple(entries[start : start + MAX_ITEMS_PER_PAGE])
-            title, intro = _page_heading(group)
-            pages.append(Page(number=len(pages) + 1, title=title, intro=intro, items=chunk))
+            title, intro, own = _page_heading(group)
+            pages.append(
+                Page(
+                    number=len(pages) + 1,
+                    title=title,
+                    intro=intro,
+                    items=chunk,
+                    heading_from_instrument=own,
+                )
+            )
     if instrument.context:
         pages.append(
             Page(
                 number=len(pages) + 1,
-                title="About you",
-                intro="Optional questions that help compare similar roles. "
-                "They are only ever shown for groups of several people.",
+                title=_l("About you"),
+                intro=_l(
+                    "Optional questions that help compare similar roles. "
+                    "They are only ever shown for groups of several people."
+                ),
                 context=instrument.context,
+                option_pairs=MappingProxyType(
+                    {q.id: instrument.option_pairs(q.id) for q in instrument.context}
+                ),
+                heading_from_instrument=False,
             )
         )
     return tuple(pages)
 
 
-def _page_heading(group: list[Dimension]) -> tuple[str, str]:
+def _page_heading(group: list[Dimension]) -> tuple[str | LazyString, str | LazyString, bool]:
+    """Title, intro, and whether they are the instrument's own texts."""
     if len(group) == 1:
-        return group[0].name, group[0].description
+        return group[0].name, group[0].description, True
     if all(d.kind == "practice" for d in group):
-        return "How often you use these plays", "Think of your negotiations in the past year."
-    return " · ".join(d.name for d in group), ""
+        return (
+            _l("How often you use these plays"),
+            _l("Think of your negotiations in the past year."),
+            False,
+        )
+    return " · ".join(d.name for d in group), "", True
 
 
 def parse_page(page: Page, form: Mapping[str, str], *, require_all: bool = True) -> PageInput:
@@ -124,21 +168,25 @@ def parse_page(page: Page, form: Mapping[str, str], *, require_all: bool = True)
     form_errors = ()
     if unexpected:
         shown = ", ".join(name[:40] for name in unexpected[:5])
-        form_errors = (f"The form contained fields this page does not have: {shown}.",)
+        form_errors = (
+            _("The form contained fields this page does not have: %(names)s.", names=shown),
+        )
 
     for entry in page.items:
         raw = form.get(entry.item.id)
         if raw is None or raw == "":
             if require_all:
-                errors[entry.item.id] = "Choose an answer, or choose “Skip” to leave it blank."
+                errors[entry.item.id] = _("Choose an answer, or choose “Skip” to leave it blank.")
             continue
         if raw == SKIP:
             answers[entry.item.id] = None
             continue
         value = _as_int(raw)
         if value is None or value not in entry.scale.points:
-            errors[entry.item.id] = (
-                f"Choose one of the options from {entry.scale.min} to {entry.scale.max}."
+            errors[entry.item.id] = _(
+                "Choose one of the options from %(min)s to %(max)s.",
+                min=entry.scale.min,
+                max=entry.scale.max,
             )
             continue
         answers[entry.item.id] = value
@@ -147,14 +195,14 @@ def parse_page(page: Page, form: Mapping[str, str], *, require_all: bool = True)
         raw = form.get(question.id)
         if raw is None or raw == "":
             if require_all:
-                errors[question.id] = "Choose an option, or “Prefer not to say”."
+                errors[question.id] = _("Choose an option, or “Prefer not to say”.")
             continue
         if raw == SKIP:
             context[question.id] = None
-        elif raw in question.options:
+        elif any(raw == value for value, _shown in page.choices(question)):
             context[question.id] = raw
         else:
-            errors[question.id] = "Choose one of the listed options."
+            errors[question.id] = _("Choose one of the listed options.")
     return PageInput(answers, context, errors, form_errors)
 
 

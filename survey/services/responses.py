@@ -138,25 +138,39 @@ def instrument_for(access: Access) -> Instrument:
     return instrument_by_hash(access.instrument_id, access.instrument_hash)
 
 
-_PAGES: dict[str, tuple[Page, ...]] = {}  # per instrument content hash; versions never change
+_PAGES: dict[tuple[str, str | None], tuple[Page, ...]] = {}  # per content hash and language
 _PAGES_MAX = 64
 
 
-def pages_of(instrument_id: int, instrument_hash: str) -> tuple[Page, ...]:
-    """The questionnaire pages of an instrument version (built once per process)."""
-    pages = _PAGES.get(instrument_hash)
+def pages_of(
+    instrument_id: int, instrument_hash: str, language: str | None = None
+) -> tuple[Page, ...]:
+    """The questionnaire pages of an instrument version (built once per process and language).
+
+    The texts are in ``language`` when the instrument is written in it (see
+    :func:`content_language`), else in the instrument file's own language; the
+    fields and stored values are the same in every language.
+    """
+    key = (instrument_hash, language)
+    pages = _PAGES.get(key)
     if pages is None:
-        pages = build_pages(instrument_by_hash(instrument_id, instrument_hash))
+        instrument = instrument_by_hash(instrument_id, instrument_hash)
+        pages = build_pages(instrument.localized(content_language(instrument, language)))
         if len(_PAGES) >= _PAGES_MAX:
             _PAGES.pop(next(iter(_PAGES)))
-        _PAGES[instrument_hash] = pages
+        _PAGES[key] = pages
     return pages
 
 
-def pages_for(access: Access) -> tuple[Page, ...]:
-    """The questionnaire pages the invitation's round asks."""
+def pages_for(access: Access, language: str | None = None) -> tuple[Page, ...]:
+    """The questionnaire pages the invitation's round asks, in ``language`` when it can."""
     assert access.instrument_id is not None and access.instrument_hash is not None
-    return pages_of(access.instrument_id, access.instrument_hash)
+    return pages_of(access.instrument_id, access.instrument_hash, language)
+
+
+def content_language(instrument: Instrument, wanted: str | None) -> str:
+    """The language the instrument's texts are shown in: ``wanted`` if it is written in it."""
+    return wanted if wanted in instrument.languages else instrument.source_language
 
 
 def round_of(access: Access) -> SurveyRound:

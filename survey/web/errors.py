@@ -6,6 +6,8 @@ import contextlib
 import logging
 
 from flask import Flask, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -19,18 +21,26 @@ from survey.web.inputs import InputError
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("The request could not be read", "Please go back, check the form and try again."),
-    403: ("Not allowed", "Your account may not open this page."),
-    404: ("Not found", "There is nothing at this address. Check the link you were given."),
-    405: ("Not allowed", "This page cannot be used that way."),
-    410: ("No longer available", "This page is no longer available."),
-    413: ("Too large", "What was sent is larger than this page accepts."),
-    429: ("Too many attempts", "Please wait a minute and try again."),
-    500: ("Something went wrong", "The error has been logged. Please try again in a moment."),
+    400: (_l("The request could not be read"), _l("Please go back, check the form and try again.")),
+    403: (_l("Not allowed"), _l("Your account may not open this page.")),
+    404: (
+        _l("Not found"),
+        _l("There is nothing at this address. Check the link you were given."),
+    ),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    410: (_l("No longer available"), _l("This page is no longer available.")),
+    413: (_l("Too large"), _l("What was sent is larger than this page accepts.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("The error has been logged. Please try again in a moment."),
+    ),
     503: (
-        "Temporarily unavailable",
-        "The service is busy or being restarted. Nothing you sent was lost: "
-        "go back and send the page again in a few seconds.",
+        _l("Temporarily unavailable"),
+        _l(
+            "The service is busy or being restarted. Nothing you sent was lost: "
+            "go back and send the page again in a few seconds."
+        ),
     ),
 }
 
@@ -51,8 +61,10 @@ def register(app: Flask) -> None:
         log.warning("CSRF check failed: %s", error.description)
         return render_error(
             400,
-            "This form had expired or was sent from elsewhere. "
-            "Reload the page and send it again; your saved answers are kept.",
+            _(
+                "This form had expired or was sent from elsewhere. "
+                "Reload the page and send it again; your saved answers are kept."
+            ),
         )
 
     @app.errorhandler(HTTPException)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms.validators import DataRequired
@@ -11,8 +12,8 @@ class ConsentForm(FlaskForm):
     """The landing page's consent."""
 
     consent = BooleanField(
-        "I have read who sees what and agree to take part.",
-        validators=[DataRequired("Please tick the box to agree before you start.")],
+        _l("I have read who sees what and agree to take part."),
+        validators=[DataRequired(_l("Please tick the box to agree before you start."))],
     )
 
 

@@ -20,13 +20,20 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from analytics.instrument import Instrument
+from survey import i18n
 from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.services import responses
+from survey.services.instruments import instrument_by_hash
 from survey.services.questionnaire import Page, PageInput, parse_page
 from survey.services.responses import Access, AccessStatus, SubmitOutcome
 from survey.services.tokens import hash_token, looks_like_token
@@ -37,27 +44,68 @@ SESSION_KEY = "respondent"
 INSTRUMENT_KEY = "respondent_instrument"  # [id, content hash]: lets a save skip a read
 STATUS_TEXT = {
     AccessStatus.UNKNOWN: (
-        "This link is not valid",
-        "Check that you copied the whole link from your invitation. If it still does not "
-        "work, ask the person who invited you for a new one.",
+        _l("This link is not valid"),
+        _l(
+            "Check that you copied the whole link from your invitation. If it still does not "
+            "work, ask the person who invited you for a new one."
+        ),
     ),
     AccessStatus.REVOKED: (
-        "This invitation was withdrawn",
-        "Ask the person who invited you for a new link.",
+        _l("This invitation was withdrawn"),
+        _l("Ask the person who invited you for a new link."),
     ),
     AccessStatus.EXPIRED: (
-        "This invitation has expired",
-        "Ask the person who invited you for a new link.",
+        _l("This invitation has expired"),
+        _l("Ask the person who invited you for a new link."),
     ),
     AccessStatus.NOT_OPEN: (
-        "This survey has not opened yet",
-        "Come back with the same link once the survey opens.",
+        _l("This survey has not opened yet"),
+        _l("Come back with the same link once the survey opens."),
     ),
     AccessStatus.CLOSED: (
-        "This survey is closed",
-        "Answers are no longer collected for this round. Anything you saved is kept.",
+        _l("This survey is closed"),
+        _l("Answers are no longer collected for this round. Anything you saved is kept."),
     ),
 }
+
+
+def instrument_languages() -> tuple[str, ...] | None:
+    """The languages the session's instrument is written in; None without one.
+
+    Used by :mod:`survey.i18n` to offer respondents only those languages. The
+    parsed instrument is kept per process, so this reads the database at most
+    once per instrument version and process (and falls back to None if it fails).
+    """
+    instrument = session.get(INSTRUMENT_KEY)
+    if not isinstance(instrument, list) or len(instrument) != 2:
+        return None
+    try:
+        return instrument_by_hash(*instrument).languages
+    except (LookupError, SQLAlchemyError, TypeError):
+        return None
+
+
+def _shown(instrument: Instrument) -> Instrument:
+    """The instrument with its texts in the page's language (or its own, see content_language)."""
+    language = responses.content_language(instrument, i18n.current_language())
+    g.content_language = language
+    return instrument.localized(language)
+
+
+def _pages(access: Access) -> tuple[Page, ...]:
+    """The questionnaire pages in the page's language (or the instrument's own)."""
+    _shown(responses.instrument_for(access))
+    return responses.pages_for(access, i18n.current_language())
+
+
+@bp.context_processor
+def _content_language() -> dict[str, object]:
+    """``content_lang_attr``: a ``lang`` attribute for the instrument's texts when they are
+    not in the interface's language (an instrument in a language the interface lacks)."""
+    content = g.get("content_language")
+    if content is None or content == i18n.current_language():
+        return {"content_lang_attr": ""}
+    return {"content_lang_attr": Markup(' lang="%s"') % content}
 
 
 @bp.app_template_filter("first_upper")
@@ -73,7 +121,10 @@ def open_invitation(token: str) -> ResponseReturnValue:
     access = responses.check_access(token_hash, utcnow())
     if access.status not in (AccessStatus.OK, AccessStatus.SUBMITTED):
         return _status_page(access)
+    language = session.get(i18n.SESSION_KEY)
     session.clear()
+    if language is not None:
+        session[i18n.SESSION_KEY] = language  # a language picked before is not a secret
     session[SESSION_KEY] = token_hash
     session[INSTRUMENT_KEY] = [access.instrument_id, access.instrument_hash]
     session.permanent = True
@@ -86,7 +137,7 @@ def landing() -> ResponseReturnValue:
     access = _current_access()
     if access.status is not AccessStatus.OK:
         return _status_page(access)
-    instrument = responses.instrument_for(access)
+    instrument = _shown(responses.instrument_for(access))
     return render_template(
         "respond/landing.html",
         instrument=instrument,
@@ -106,7 +157,7 @@ def start() -> ResponseReturnValue:
     if access.status is not AccessStatus.OK:
         return _status_page(access)
     if not form.validate():
-        instrument = responses.instrument_for(access)
+        instrument = _shown(responses.instrument_for(access))
         return render_template(
             "respond/landing.html",
             instrument=instrument,
@@ -147,7 +198,7 @@ def page(number: int) -> ResponseReturnValue:
     draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
-    pages = responses.pages_for(access)
+    pages = _pages(access)
     if not 1 <= number <= len(pages):
         abort(404)
     if number > draft.current_page:
@@ -159,7 +210,7 @@ def page(number: int) -> ResponseReturnValue:
 
     form = _posted_form()
     if form is None:
-        message = "Your answers could not be read: the page sent far more data than it should."
+        message = _("Your answers could not be read: the page sent far more data than it should.")
         saved_items, saved_context = responses.saved_answers(draft)
         return _render_page(current, len(pages), saved_items, saved_context, [message], 400)
     page_input = _parse(current, form)
@@ -262,7 +313,7 @@ def review() -> ResponseReturnValue:
     draft = access.draft
     if draft is None:
         return redirect(url_for("respond.landing"))
-    pages = responses.pages_for(access)
+    pages = _pages(access)
     saved_items, saved_context = responses.saved_answers(draft)
     return render_template(
         "respond/review.html",
