@@ -229,8 +229,27 @@ Labels = Annotated[tuple[Text, ...], WrapValidator(_distinct("label"))]
 Options = Annotated[tuple[Text, ...], WrapValidator(_distinct("option"))]
 
 
+# A text that may be left out, but not given as null.
+MaybeText = Annotated[str | None, PlainValidator(_text)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_null(check: Callable[[Any], Any]) -> Any:
+    """For an optional field: absent is fine, an explicit null gets ``check``'s message."""
+
+    def validate(value: Any) -> Any:
+        if value is None:
+            check(value)
+        return value
+
+    return BeforeValidator(validate)
+
+
+def _options_check(value: Any) -> Any:
+    return _distinct("option")(value, None)
 
 
 def _nested(model: type[BaseModel]) -> Any:
@@ -285,8 +304,8 @@ class DimensionFile(_Model):
     id: ColumnId
     name: Text
     description: Text
-    kind: Kind | None = None
-    response_scale: _nested(ScaleFile) | None = None  # type: ignore[valid-type]
+    kind: Annotated[Kind | None, _not_null(_kind)] = None
+    response_scale: Annotated[_nested(ScaleFile) | None, _not_null(_mapping)] = None  # type: ignore[valid-type]
     items: Annotated[tuple[_nested(ItemFile), ...], WrapValidator(_sequence("item", 2))]  # type: ignore[valid-type]
 
 
@@ -314,16 +333,16 @@ class ScaleTranslation(_Model):
 class DimensionTranslation(_Model):
     """A dimension's name, description and (when it has its own scale) labels."""
 
-    name: Text | None = None
-    description: Text | None = None
-    response_scale: _nested(ScaleTranslation) | None = None  # type: ignore[valid-type]
+    name: MaybeText = None
+    description: MaybeText = None
+    response_scale: Annotated[_nested(ScaleTranslation) | None, _not_null(_mapping)] = None  # type: ignore[valid-type]
 
 
 class ContextTranslation(_Model):
     """A context question's text and its options, in the file's option order."""
 
-    text: Text | None = None
-    options: Options | None = None
+    text: MaybeText = None
+    options: Annotated[Options | None, _not_null(_options_check)] = None
 
 
 def _id_map(model: Any) -> Any:
@@ -333,9 +352,9 @@ def _id_map(model: Any) -> Any:
 class TranslationFile(_Model):
     """The texts of the instrument in one more language (each part optional)."""
 
-    title: Text | None = None
-    description: Text | None = None
-    response_scale: _nested(ScaleTranslation) | None = None  # type: ignore[valid-type]
+    title: MaybeText = None
+    description: MaybeText = None
+    response_scale: Annotated[_nested(ScaleTranslation) | None, _not_null(_mapping)] = None  # type: ignore[valid-type]
     items: _id_map(Text) = {}  # type: ignore[valid-type]
     dimensions: _id_map(_nested(DimensionTranslation)) = {}  # type: ignore[valid-type]
     context: _id_map(_nested(ContextTranslation)) = {}  # type: ignore[valid-type]

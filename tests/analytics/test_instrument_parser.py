@@ -354,6 +354,13 @@ REJECTIONS = {
         "dimensions[0].kind",
         "must be one of blocker, practice, got 'enabler'",
     ),
+    "kind null": (_set("dimensions.0.kind", None), "dimensions[0].kind", "got nothing (null)"),
+    "dimension scale null": (
+        _set("dimensions.1.response_scale", None),
+        "dimensions[1].response_scale",
+        "must be a mapping, got nothing (null)",
+    ),
+    "description null": (_set("description", None), "description", "must be text, got nothing"),
     "mixed kinds": (
         _drop("dimensions.1.kind"),
         "dimensions[1].kind",
