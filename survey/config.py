@@ -55,6 +55,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Single sign-on providers must use https; this also accepts http on a
         # loopback address (a provider on the same machine, in tests or development).
         "SSO_ALLOW_HTTP_LOOPBACK": False,
+        # Webhook endpoints must be https to a public host; this also accepts a loopback
+        # receiver (http or https), for tests and development.
+        "WEBHOOK_ALLOW_HTTP_LOOPBACK": False,
         # Background jobs (survey.jobs): the queue's storage, empty for instance/jobs.sqlite3;
         # reminders sent by themselves this many days before a round closes (0: never);
         # files jobs produce (exports) are kept here for this many hours.
@@ -88,6 +91,8 @@ def environment_settings() -> dict[str, Any]:
         settings["RELEASE_WHILE_OPEN"] = while_open.lower() in {"1", "true", "yes", "on"}
     if loopback := os.environ.get(f"{ENV_PREFIX}SSO_ALLOW_HTTP_LOOPBACK"):
         settings["SSO_ALLOW_HTTP_LOOPBACK"] = loopback.lower() in {"1", "true", "yes", "on"}
+    if hooks := os.environ.get(f"{ENV_PREFIX}WEBHOOK_ALLOW_HTTP_LOOPBACK"):
+        settings["WEBHOOK_ALLOW_HTTP_LOOPBACK"] = hooks.lower() in {"1", "true", "yes", "on"}
     if jobs := os.environ.get(f"{ENV_PREFIX}JOBS_URL"):
         settings["JOBS_URL"] = jobs
     if days := os.environ.get(f"{ENV_PREFIX}REMINDER_DAYS_BEFORE_CLOSE"):

@@ -68,7 +68,7 @@ def team_results(org_id: int, round_id: int, team_id: int) -> dict[str, Any]:
         "released": True,
         "reason": None,
         "snapshot_id": view.snapshot_id,
-        "released_at": None if info is None else info.released_on.isoformat(),
+        "released_on": None if info is None else info.released_on,
         "n": context.n,
         "findings": findings,
     }

@@ -175,7 +175,7 @@ class TeamResultsSchema(Strict):
     )
     reason = fields.String(allow_none=True)
     snapshot_id = fields.Integer(allow_none=True)
-    released_at = fields.DateTime(allow_none=True)
+    released_on = fields.Date(allow_none=True, metadata={"description": "Day of the release"})
     n = fields.Integer(allow_none=True, metadata={"description": "Responses in the release"})
     findings = fields.Dict(
         allow_none=True,

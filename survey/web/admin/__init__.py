@@ -13,6 +13,7 @@ def _require_login() -> None:
 
 
 from survey.web.admin import (  # noqa: E402,F401
+    api_tokens,
     counterparties,
     export,
     instruments,
