@@ -20,6 +20,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,7 +34,7 @@ from survey.database import IMMEDIATE_OPTION
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import StoredAnalysis, SurveyRound, Team, TeamRelease, round_teams
-from survey.services import ledger, releases
+from survey.services import ledger, releases, session_kit
 from survey.services.datasets import invited_by_team, round_frame
 from survey.services.instruments import instrument_of
 
@@ -205,6 +206,8 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         today,
         threshold,
     )
+    earlier = previous_round(survey_round, team)
+    key += (session_kit.kit_key(survey_round, team, earlier),)  # commitments and trend (#16)
     from survey.services import gap_views  # it builds on this module
 
     key += gap_views.report_counterparty_key(team) or ()  # the counterparty page (#16)
@@ -222,7 +225,7 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         round_name=survey_round.name,
         instrument=instrument_of(survey_round.instrument),
         report_date=today,
-        previous=_previous(survey_round, team, threshold),
+        previous=_previous(earlier, team, threshold),
         round_mode=survey_round.mode,
         release=releases.release_info(survey_round, team),
     )
@@ -230,11 +233,20 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
     context = dataclasses.replace(
         context, counterparty=gap_views.report_counterparty(survey_round, team, threshold)
     )
+    # The kit's agenda uses the counterparty gap: set the counterparty part before this.
+    context = session_kit.with_session_kit(
+        context, survey_round, team, earlier, threshold, partial(_analysis_at, threshold=threshold)
+    )
     with _LOCK:
         _CONTEXTS[key] = context
         while len(_CONTEXTS) > MAX_CONTEXTS:
             _CONTEXTS.popitem(last=False)
     return TeamView(context, key)
+
+
+def _analysis_at(survey_round: SurveyRound, value: int, *, threshold: int) -> RoundAnalysis:
+    """The round's analysis at snapshot ``value`` (what the trend reads)."""
+    return round_analysis(survey_round, threshold, value)
 
 
 def team_context(
@@ -244,9 +256,9 @@ def team_context(
     return team_view(survey_round, team, threshold, today).context
 
 
-def _previous(survey_round: SurveyRound, team: Team, threshold: int):  # type: ignore[no-untyped-def]
-    """The team's scores in its latest earlier round of the same instrument, if shown there."""
-    earlier = db.session.scalars(
+def previous_round(survey_round: SurveyRound, team: Team) -> SurveyRound | None:
+    """The team's latest earlier round of the same instrument (what "change" compares with)."""
+    return db.session.scalars(
         select(SurveyRound)
         .join(round_teams, round_teams.c.round_id == SurveyRound.id)
         .where(
@@ -258,6 +270,10 @@ def _previous(survey_round: SurveyRound, team: Team, threshold: int):  # type: i
         )
         .order_by(SurveyRound.created_at.desc(), SurveyRound.id.desc())
     ).first()
+
+
+def _previous(earlier: SurveyRound | None, team: Team, threshold: int):  # type: ignore[no-untyped-def]
+    """The team's scores in the earlier round, if shown there."""
     if earlier is None:
         return None
     analysis = round_analysis(earlier, threshold)

@@ -109,7 +109,7 @@ def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
     )
 
 
-CHART_RULE = "<any(blockers, spread, pillars, practices, change):kind>.svg"
+CHART_RULE = "<any(blockers, spread, pillars, practices, change, trend):kind>.svg"
 
 
 @bp.get(f"/teams/<int:team_id>/rounds/<int:round_id>/charts/{CHART_RULE}")
@@ -122,6 +122,8 @@ def chart(team_id: int, round_id: int, kind: str) -> ResponseReturnValue:
         abort(404)
     if kind == "change" and view.context.change is None:
         abort(404)
+    if kind == "trend" and (view.context.trend is None or len(view.context.trend.round_labels) < 2):
+        abort(404)  # the trend chart starts with a second released round (#16)
     svg = team_reports.chart_svg(view, kind)
     return Response(svg, mimetype="image/svg+xml")
 
