@@ -50,11 +50,15 @@ from reports.plots import (
     blocker_profile_chart,
     change_chart,
     change_direction,
+    gap_chart,
     pillar_chart,
     practice_chart,
     spread_chart,
+    trend_chart,
 )
-from reports.style import rc_context
+from reports.sentences import BOTH_SIDES_NOTE
+from reports.style import SIZES, rc_context
+from reports.text import ellipsize
 
 __all__ = [
     "CHANGE_DIRECTIONS",
@@ -69,10 +73,12 @@ __all__ = [
     "chart_figure",
     "draw_chart",
     "figure_svg",
+    "gap_chart",
     "pillar_chart",
     "practice_chart",
     "render_chart_svg",
     "spread_chart",
+    "trend_chart",
 ]
 
 
@@ -165,6 +171,74 @@ def _change_data(context: TeamReportContext) -> pd.DataFrame:
     return _frame(rows, names)
 
 
+_GAP_COLUMNS = ["us", "us_low", "us_high", "them", "them_low", "them_high", "shared", "note"]
+
+
+def _gap_data(context: TeamReportContext) -> pd.DataFrame:
+    """One row per blocker: the team's mean and its rating of the counterparty.
+
+    A blocker the raters do not share a view on has no "them" figures at all
+    (``shared`` false), so nothing can draw or print it as a value.
+    """
+    counterparty = context.counterparty
+    if counterparty is None:
+        return _frame([], [], columns=_GAP_COLUMNS)
+    gap = counterparty.gap
+    rows, names = [], []
+    for blocker in gap.blockers:
+        us, them = blocker.us, blocker.them if blocker.them_shared else None
+        rows.append(
+            {
+                "us": None if us is None else us.mean,
+                "us_low": None if us is None else us.ci_low,
+                "us_high": None if us is None else us.ci_high,
+                "them": None if them is None else them.mean,
+                "them_low": None if them is None else them.ci_low,
+                "them_high": None if them is None else them.ci_high,
+                "shared": bool(blocker.them_shared or blocker.them_withheld),
+                "note": BOTH_SIDES_NOTE if blocker.blocker_id in gap.both_sides else "",
+            }
+        )
+        names.append(context.name_of(blocker.blocker_id))
+    return _frame(rows, names, columns=_GAP_COLUMNS)
+
+
+def _draw_gap(data: pd.DataFrame, context: TeamReportContext, ax: Axes) -> Axes:
+    counterparty = context.counterparty
+    rating = counterparty.rating if counterparty is not None else None
+    scale = (rating.scale_min, rating.scale_max) if rating is not None else (1, 5)
+    _, labels = _blocker_scale(context)
+    name = counterparty.name if counterparty is not None else "The counterparty"
+    them = ellipsize(name, 150, SIZES["chart"] - 0.5) + " as your team rates them"
+    return gap_chart(data, scale=scale, scale_labels=_short(labels), them_label=them, ax=ax)
+
+
+def _trend_data(context: TeamReportContext) -> pd.DataFrame:
+    """One row per blocker, one column per round (oldest first): the means as printed.
+
+    A blocker withheld in a round is ``NaN`` there. Columns are positional
+    (round labels may repeat), so the frame is built here rather than by
+    :func:`_frame`.
+    """
+    trend = context.trend
+    if trend is None:
+        return pd.DataFrame(index=pd.Index([], dtype=object))
+    labels = list(trend.round_labels)
+    rows, names = [], []
+    for blocker in trend.blockers:
+        by_round = {v.round_label: v.mean for v in blocker.values}
+        rows.append([display_round(by_round[r]) if r in by_round else float("nan") for r in labels])
+        names.append(context.name_of(blocker.blocker_id))
+    frame = pd.DataFrame(rows, columns=labels, dtype="float64")
+    frame.index = pd.Index(names, dtype=object)
+    return frame
+
+
+def _draw_trend(data: pd.DataFrame, context: TeamReportContext, ax: Axes) -> Axes:
+    scale, _ = _blocker_scale(context)
+    return trend_chart(data, scale=scale, ax=ax)
+
+
 def _frame(
     rows: list[dict[str, object]], names: list[str], columns: list[str] | None = None
 ) -> pd.DataFrame:
@@ -175,7 +249,16 @@ def _frame(
     )
     frame.index = pd.Index(names, dtype=object)
     for column in frame.columns:
-        if column not in ("top", "disagreeing", "recommended", "level", "label", "kind"):
+        if column not in (
+            "top",
+            "disagreeing",
+            "recommended",
+            "level",
+            "label",
+            "kind",
+            "shared",
+            "note",
+        ):
             values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
             digits = 0 if column == "percentile" else DISPLAY_DIGITS
             frame[column] = values.map(lambda v, d=digits: display_round(v, d)).astype("float64")
@@ -261,6 +344,13 @@ CHARTS: Mapping[str, ChartKind] = MappingProxyType(
             (6.8, 0.3, 1.3),
             extra_rows=2,
         ),
+        "gap": ChartKind(
+            "Us and the counterparty",
+            _gap_data,
+            _draw_gap,
+            (6.8, 0.6, 1.6),
+        ),
+        "trend": ChartKind("Blockers across all rounds", _trend_data, _draw_trend, (6.8, 0.6, 1.0)),
     }
 )
 
@@ -282,7 +372,7 @@ def chart_data(kind: str, context: TeamReportContext) -> pd.DataFrame:
 
     Parameters
     ----------
-    kind : {"blockers", "spread", "pillars", "practices", "change"}
+    kind : {"blockers", "spread", "pillars", "practices", "change", "gap", "trend"}
     context : TeamReportContext
 
     Returns
@@ -348,7 +438,7 @@ def render_chart_svg(kind: str, context: TeamReportContext) -> str:
 
     Parameters
     ----------
-    kind : {"blockers", "spread", "pillars", "practices", "change"}
+    kind : {"blockers", "spread", "pillars", "practices", "change", "gap", "trend"}
     context : TeamReportContext
 
     Returns

@@ -53,13 +53,18 @@ from analytics.instrument import Instrument
 from analytics.release import release_note
 
 if TYPE_CHECKING:
+    from analytics.counterparty import CounterpartyRating
+    from analytics.gap import GapAnalysis
     from analytics.pipeline import RoundAnalysis
-    from reports.sentences import TeamSentences
+    from analytics.session_kit import CommitmentFollowup, SessionAgenda
+    from analytics.trend import Trend
+    from reports.sentences import CounterpartySentences, TeamSentences
 
 __all__ = [
     "QUANTILE_LEVELS",
     "ChangeRow",
     "ChangeSinceLast",
+    "CounterpartyContext",
     "DimensionInfo",
     "OrgDistribution",
     "ProfileInfo",
@@ -276,8 +281,33 @@ class ReleaseInfo:
 
 
 @dataclass(frozen=True)
+class CounterpartyContext:
+    """A counterparty the team rated, with the us-vs-them view (#16).
+
+    Built by the caller only from a released counterparty round with at least
+    the anonymity threshold of raters (``gap`` and ``rating`` do not exist
+    otherwise). ``kind`` is "customer", "supplier", "partner" or "internal team";
+    ``deal`` the deal's name when the round names one; ``round_name`` the
+    counterparty round's name.
+    """
+
+    name: str
+    gap: GapAnalysis
+    rating: CounterpartyRating
+    kind: str | None = None
+    deal: str | None = None
+    round_name: str | None = None
+
+
+@dataclass(frozen=True)
 class TeamReportContext:
-    """Everything a team report shows, and nothing more (aggregates only)."""
+    """Everything a team report shows, and nothing more (aggregates only).
+
+    The last four fields are optional sections (#16), each shown only when given:
+    the counterparty page (``counterparty``), the facilitator agenda
+    (``agenda``), the previous round's commitments beside the change in their
+    blockers (``followups``) and the trend across every round (``trend``).
+    """
 
     organization: str
     round_name: str
@@ -302,6 +332,14 @@ class TeamReportContext:
     no_profiles_reason: str = ""
     #: The release the figures come from: when it was made and the release step.
     release: ReleaseInfo | None = None
+    #: The us-vs-them view of one counterparty the team rated (its own page).
+    counterparty: CounterpartyContext | None = None
+    #: A facilitator agenda for a 60-90 minute session built from these results.
+    agenda: SessionAgenda | None = None
+    #: The previous round's commitments beside the change in their blockers.
+    followups: tuple[CommitmentFollowup, ...] = ()
+    #: The team's blocker means across every released round (oldest first).
+    trend: Trend | None = None
 
     @property
     def release_text(self) -> str | None:
@@ -316,6 +354,15 @@ class TeamReportContext:
         from reports.sentences import TeamSentences
 
         return TeamSentences(self)
+
+    @property
+    def counterparty_sentences(self) -> CounterpartySentences | None:
+        """The counterparty page's sentences (``None`` without a counterparty)."""
+        if self.counterparty is None:
+            return None
+        from reports.sentences import CounterpartySentences
+
+        return CounterpartySentences(self.counterparty, self)
 
     def dimension(self, dimension_id: str) -> DimensionInfo:
         """The dimension with this id (``KeyError`` when unknown)."""

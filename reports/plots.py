@@ -32,6 +32,7 @@ from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from analytics.advice import PILLAR_LEVELS
 from analytics.coarsen import display_round
+from reports.sentences import SEEN_DIFFERENTLY
 from reports.style import (
     ACCENT,
     ACCENT_DARK,
@@ -51,12 +52,15 @@ from reports.text import escape_mathtext, ordinal, whole
 
 __all__ = [
     "CHANGE_DIRECTIONS",
+    "SEEN_DIFFERENTLY",
     "blocker_profile_chart",
     "change_chart",
     "change_direction",
+    "gap_chart",
     "pillar_chart",
     "practice_chart",
     "spread_chart",
+    "trend_chart",
 ]
 
 _TEAM_MARKER = {"marker": "D", "markersize": 6.5, "markeredgecolor": INK, "markeredgewidth": 0.8}
@@ -704,3 +708,252 @@ def change_direction(change: float, kind: object) -> str:
     if shown == 0:
         return "no change"
     return "better" if (shown < 0) == (kind == "blocker") else "worse"
+
+
+_THEM_MARKER = {"marker": "o", "markersize": 6.5, "markeredgecolor": INK, "markeredgewidth": 0.8}
+_US_MARKER = {"marker": "D", "markersize": 6.0, "markeredgecolor": INK, "markeredgewidth": 0.8}
+
+
+def gap_chart(
+    data: pd.DataFrame,
+    *,
+    scale: tuple[int, int] = (1, 5),
+    scale_labels: Sequence[str] | None = None,
+    us_label: str = "Your team",
+    them_label: str = "The counterparty, as your team rates it",
+    ax: Axes | None = None,
+) -> Axes:
+    """The team's own blocker profile beside its rating of a counterparty.
+
+    Each row is a blocker: the team's mean with its 95% interval (diamond, upper
+    line) and the counterparty's mean as the team rates it (circle, lower line).
+    A blocker the raters do not share a view on has no "them" value: it is
+    written as "seen differently", never drawn as a point (and never as zero).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per blocker, indexed by name, with columns ``us``, ``us_low``,
+        ``us_high``, ``them``, ``them_low``, ``them_high``, and optionally
+        ``shared`` (bool; ``False`` = seen differently) and ``note`` (text shown
+        right of the row, e.g. "both guarded"). ``NaN`` = not known.
+    scale : (int, int), default (1, 5)
+    scale_labels : sequence of str, optional
+    us_label, them_label : str
+        Legend entries.
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> data = pd.DataFrame({"us": [3.4], "us_low": [3.0], "us_high": [3.8],
+    ...                      "them": [float("nan")], "them_low": [float("nan")],
+    ...                      "them_high": [float("nan")], "shared": [False]},
+    ...                     index=["Guarded information"])
+    >>> SEEN_DIFFERENTLY in [t.get_text() for t in gap_chart(data).texts]
+    True
+    """
+    with rc_context():
+        ax = _new_axes(ax, 6.5, 0.6 * len(data) + 1.4)
+        y = _row_positions(len(data))
+        offset = 0.17
+        mid = (scale[0] + scale[1]) / 2
+        shared = [
+            not (_finite_bool(v) and not bool(v))
+            for v in (data["shared"] if "shared" in data.columns else [True] * len(data))
+        ]
+        for yi, (_, row), is_shared in zip(y, data.iterrows(), shared, strict=True):
+            ax.axhspan(yi - 0.42, yi + 0.42, color=TINT, lw=0, zorder=0)
+            us_y, them_y = yi + offset, yi - offset
+            us = row.get("us")
+            them = row.get("them") if is_shared else None
+            if _finite(us) and _finite(them):
+                ax.plot([us, them], [us_y, them_y], color=RULE, lw=1.0, zorder=2)
+            for value, low, high, at, look, colour in (
+                (us, "us_low", "us_high", us_y, _US_MARKER, ACCENT),
+                (them, "them_low", "them_high", them_y, _THEM_MARKER, HIGHLIGHT),
+            ):
+                if not _finite(value):
+                    continue
+                if _finite(row.get(low)) and _finite(row.get(high)):
+                    ax.plot([row[low], row[high]], [at, at], color=INK, lw=1.1, zorder=3)
+                ax.plot(value, at, color=colour, zorder=5, ls="none", **look)
+            if not _finite(us):
+                ax.text(
+                    mid,
+                    us_y,
+                    "withheld: too few answers",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                    fontsize=SIZES["chart"] - 0.5,
+                )
+            if not is_shared:
+                ax.text(
+                    mid,
+                    them_y,
+                    SEEN_DIFFERENTLY,
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                    fontsize=SIZES["chart"] - 0.5,
+                )
+            elif not _finite(them):
+                ax.text(
+                    mid,
+                    them_y,
+                    "withheld: too few ratings",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                    fontsize=SIZES["chart"] - 0.5,
+                )
+            note = row.get("note") if "note" in data.columns else None
+            if isinstance(note, str) and note:
+                _right_note(ax, yi, note, color=HIGHLIGHT, fontweight="bold")
+        _label_rows(ax, y, list(data.index), [False] * len(data))
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        _scale_ticks(ax, scale, scale_labels)
+        _clean(ax)
+        _legend_below(
+            ax,
+            [
+                Line2D([], [], color=ACCENT, ls="none", label=us_label, **_US_MARKER),
+                Line2D([], [], color=HIGHLIGHT, ls="none", label=them_label, **_THEM_MARKER),
+                Line2D([], [], color=INK, lw=1.1, label="95% interval"),
+            ],
+            ncol=3,
+            offset=36 if scale_labels else 22,
+        )
+    return ax
+
+
+def trend_chart(
+    data: pd.DataFrame,
+    *,
+    scale: tuple[int, int] = (1, 5),
+    ax: Axes | None = None,
+) -> Axes:
+    """The team's mean on each blocker in every round, one small line per blocker.
+
+    Each row is a blocker; within its row the rounds run left to right and the
+    line's height is the mean on the response scale (the row spans the whole
+    scale). Every point is labelled with its value; the change from the first
+    to the last round with a value is noted on the right. A missing value
+    (withheld in that round) breaks the line.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per blocker, indexed by name; one column per round, in order,
+        named by the round. Values are the means as printed (``NaN`` = withheld).
+    scale : (int, int), default (1, 5)
+    ax : Axes, optional
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> data = pd.DataFrame([[3.4, 3.1, 2.9]], index=["Deadline pressure"],
+    ...                     columns=["Autumn 2024", "Spring 2025", "Autumn 2025"])
+    >>> [t.get_text() for t in trend_chart(data).get_xticklabels()]
+    ['Autumn 2024', 'Spring 2025', 'Autumn 2025']
+    """
+    with rc_context():
+        rounds = [str(c) for c in data.columns]
+        ax = _new_axes(ax, 6.5, 0.6 * len(data) + 1.2)
+        y = _row_positions(len(data))
+        band = 0.34
+        low, high = scale
+        x = np.arange(len(rounds), dtype=float)
+
+        def height(yi: float, value: float) -> float:
+            return yi - band + 2 * band * (value - low) / (high - low)
+
+        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+            ax.axhspan(yi - band, yi + band, color=TINT, lw=0, zorder=0)
+            ax.plot(
+                [-0.5, len(rounds) - 0.5],
+                [height(yi, (low + high) / 2)] * 2,
+                color=GRID,
+                lw=0.8,
+                zorder=1,
+            )
+            values = pd.to_numeric(row, errors="coerce").to_numpy(dtype="float64")
+            known = np.isfinite(values)
+            if not known.any():
+                ax.text(
+                    (len(rounds) - 1) / 2,
+                    yi,
+                    "withheld: too few answers",
+                    ha="center",
+                    va="center",
+                    color=MUTED,
+                    style="italic",
+                )
+                continue
+            heights = np.array(
+                [height(yi, v) if k else np.nan for v, k in zip(values, known, strict=True)]
+            )
+            ax.plot(x, heights, color=ACCENT, lw=1.4, zorder=3)
+            last = int(np.flatnonzero(known)[-1])
+            for xi, (value, k) in enumerate(zip(values, known, strict=True)):
+                if not k:
+                    ax.text(
+                        xi,
+                        yi,
+                        "withheld",
+                        ha="center",
+                        va="center",
+                        color=MUTED,
+                        style="italic",
+                        fontsize=SIZES["chart"] - 1,
+                    )
+                    continue
+                ax.plot(
+                    xi,
+                    heights[xi],
+                    marker="o",
+                    markersize=5 if xi != last else 6.5,
+                    color=ACCENT if xi != last else ACCENT_DARK,
+                    markeredgecolor=INK,
+                    markeredgewidth=0.7,
+                    zorder=5,
+                    ls="none",
+                )
+                ax.annotate(
+                    f"{value:.1f}",
+                    (xi, heights[xi]),
+                    xytext=(0, 5.5),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=SIZES["chart"] - 1,
+                    color=INK,
+                    zorder=6,
+                )
+            first = int(np.flatnonzero(known)[0])
+            if last > first:
+                change = display_round(values[last] - values[first])
+                text = "no change" if change == 0 else f"{change:+.1f}".replace("-", "\u2212")
+                _right_note(ax, yi, text)
+        _label_rows(ax, y, list(data.index), [False] * len(data))
+        ax.set_ylim(-0.6, len(data) - 0.4)
+        ax.set_xlim(-0.5, max(len(rounds), 1) - 0.5)
+        ax.set_xticks(list(x), labels=[escape_mathtext(r) for r in rounds])
+        _clean(ax, grid_x=False)
+        ax.tick_params(axis="x", length=0)
+        ax.set_xlabel(
+            f"Team mean per round (each row spans {low}\u2013{high}); right: change since the "
+            "first round",
+            color=MUTED,
+        )
+    return ax

@@ -23,14 +23,71 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from analytics.advice import Wording, load_advice, verb_agreeing
-from analytics.coarsen import count_phrase, shows_exact_count
+from analytics.coarsen import count_phrase, display_round, format_score, shows_exact_count
 from analytics.diagnosis import DimensionFinding, PillarSummary
-from reports.text import MISSING, ordinal, whole
+from reports.text import MISSING, number, ordinal, whole
 
 if TYPE_CHECKING:
-    from reports.context import ReliabilityInfo, TeamReportContext
+    from analytics.agreement import IccEstimate
+    from analytics.counterparty import BlockerRating, Interval
+    from analytics.gap import BlockerGap, PairPlay
+    from analytics.kit_schema import Kit
+    from reports.context import CounterpartyContext, ReliabilityInfo, TeamReportContext
 
-__all__ = ["TeamSentences"]
+__all__ = [
+    "AGREEMENT_WORDS",
+    "BOTH_SIDES_NOTE",
+    "NO_PAIR_PLAYS",
+    "SEEN_DIFFERENTLY",
+    "CounterpartySentences",
+    "TeamSentences",
+    "agreement_words",
+]
+
+#: How a blocker the team's raters do not agree on is written in the gap chart and
+#: tables, instead of a value (never as zero).
+SEEN_DIFFERENTLY = "seen differently"
+
+#: The gap chart's note beside a blocker clearly present on both sides.
+BOTH_SIDES_NOTE = "on both sides"
+
+#: No pair rule applies.
+NO_PAIR_PLAYS = (
+    "No rule of the framework fits this pair: use the plays recommended for your own main blockers."
+)
+
+#: rwg(j) in words, by the upper end of each band (LeBreton & Senter 2008, Table 3);
+#: the band that holds the cut value is split at it, so the words never contradict
+#: whether a blocker is shared.
+AGREEMENT_WORDS = (
+    (0.30, "no real agreement"),
+    (0.50, "weak agreement"),
+    (0.70, "moderate agreement"),
+    (0.90, "strong agreement"),
+    (1.00, "very strong agreement"),
+)
+
+
+def agreement_words(rwg: float | None, cut: float, shared: bool | None = None) -> str:
+    """rwg(j) in words, read from its printed (two-decimal) value and never contradicting
+    whether the view is shared (``shared``, by default ``rwg >= cut``).
+
+    Examples
+    --------
+    >>> agreement_words(0.84, 0.70), agreement_words(0.62, 0.70), agreement_words(None, 0.7)
+    ('strong agreement', 'moderate agreement', 'not available')
+    >>> agreement_words(0.70, 0.70), agreement_words(0.69, 0.70)
+    ('strong agreement', 'moderate agreement')
+    """
+    if rwg is None:
+        return MISSING
+    shared = rwg >= cut if shared is None else shared
+    rwg = display_round(rwg, 2)  # the words read the value as printed
+    if shared:  # the first band above the cut that holds the value
+        above = [(u, w) for u, w in AGREEMENT_WORDS if u > cut]
+        return next((w for u, w in above if rwg <= u), AGREEMENT_WORDS[-1][1])
+    below = [(u, w) for u, w in AGREEMENT_WORDS if u <= cut] or [AGREEMENT_WORDS[0]]
+    return next((w for u, w in below if rwg <= u), below[-1][1])
 
 
 class TeamSentences:
@@ -170,3 +227,162 @@ class TeamSentences:
     def _finding(self, dim_id: str) -> DimensionFinding | None:
         finding = self.context.diagnosis.dimensions.get(dim_id)
         return None if finding is None or finding.withheld else finding
+
+
+class CounterpartySentences:
+    """Every sentence of the us-vs-them page, for the PDF and the dashboard alike.
+
+    The findings and the reasons of the plays come from the framework file's
+    ``agreement``, ``gap`` and ``pair_rules`` sections (through
+    :class:`analytics.gap.GapAnalysis`); figures are rounded by
+    :mod:`analytics.coarsen`, and no count of raters at a level is shown.
+
+    Parameters
+    ----------
+    counterparty : CounterpartyContext
+    context : TeamReportContext, optional
+        The team's report context, for the report's names of the blockers.
+    """
+
+    def __init__(
+        self, counterparty: CounterpartyContext, context: TeamReportContext | None = None
+    ) -> None:
+        from analytics.kit_schema import load_kit
+
+        self.counterparty = counterparty
+        self.context = context
+        self.kit: Kit = load_kit()
+
+    @property
+    def _cut(self) -> float:
+        return self.counterparty.rating.rwg_j_min
+
+    def title(self) -> str:
+        """The page's title: "Us and <counterparty>"."""
+        return f"Us and {self.counterparty.name}"
+
+    def name_of(self, gap: BlockerGap) -> str:
+        """A blocker's name as the report calls it."""
+        if self.context is not None:
+            return self.context.name_of(gap.blocker_id)
+        return gap.name
+
+    def intro(self) -> str:
+        """What the page compares, and who rated (the raters' number is a completion count)."""
+        cp = self.counterparty
+        kind = f"{'an' if cp.kind[:1].lower() in 'aeiou' else 'a'} {cp.kind}" if cp.kind else ""
+        about = "; ".join(p for p in (kind, f"deal: {cp.deal}" if cp.deal else "") if p)
+        about = f" ({about})" if about else ""
+        return (
+            f"Your team's own blocker profile beside how {cp.gap.rater_n} members of your team "
+            f"rated {cp.name}{about} on the behaviour they have seen at the table. Both are "
+            "averages with 95% intervals; no one's rating is shown."
+        )
+
+    def findings(self) -> tuple[str, ...]:
+        """What the comparison finds: whether the view is shared, blockers seen
+        differently, and blockers present on both sides (the framework's sentences)."""
+        return self.counterparty.gap.findings
+
+    def shared(self) -> bool:
+        """Whether the team's view of the counterparty as a whole is shared."""
+        return self.counterparty.gap.shared
+
+    def level(self, level: str) -> str:
+        """A side's level of a blocker in words ("clearly present")."""
+        return self.kit.gap.wording.levels.get(level, level)
+
+    def interval(self, interval: Interval | None) -> str:
+        """A mean with its 95% interval, rounded as everywhere ("3.4 (3.0 to 3.8)")."""
+        if interval is None:
+            return MISSING
+        if interval.ci_low is None or interval.ci_high is None:
+            return format_score(interval.mean)
+        return (
+            f"{format_score(interval.mean)} ({format_score(interval.ci_low)} to "
+            f"{format_score(interval.ci_high)})"
+        )
+
+    def them(self, gap: BlockerGap) -> str:
+        """Their side on one blocker: the rating, "seen differently", or withheld."""
+        if gap.them_withheld:
+            return "withheld: too few ratings"
+        if not gap.them_shared:
+            return SEEN_DIFFERENTLY
+        return self.interval(gap.them)
+
+    def us(self, gap: BlockerGap) -> str:
+        """Your team's side on one blocker."""
+        return "withheld: too few answers" if gap.us is None else self.interval(gap.us)
+
+    def rating(self, gap: BlockerGap) -> BlockerRating | None:
+        """The rating behind one blocker's "them" side."""
+        return self.counterparty.rating.blocker(gap.blocker_id)
+
+    def agreement(self, gap: BlockerGap) -> str:
+        """How much the raters agree on a blocker, in words."""
+        rated = self.rating(gap)
+        if rated is None or rated.withheld:
+            return "withheld"
+        return agreement_words(rated.rwg_j, self._cut, rated.shared)
+
+    def pair_play(self, play: PairPlay) -> str:
+        """A play that fits the pair with its reason, as one line (the framework's template)."""
+        return self.kit.gap.wording.pair_play.format(name=play.name, reason=play.reason)
+
+    def plays_by_reason(self) -> list[tuple[list[str], str]]:
+        """The plays that fit the pair grouped by the rule that chose them: (names, reason)."""
+        groups: dict[str, tuple[list[str], str]] = {}
+        for play in self.counterparty.gap.plays:
+            groups.setdefault(play.rule_id, ([], play.reason))[0].append(play.name)
+        return list(groups.values())
+
+    def no_pair_plays(self) -> str:
+        """Why no play is listed for the pair."""
+        return NO_PAIR_PLAYS
+
+    def both_sides_names(self) -> list[str]:
+        """Names of the blockers present on both sides."""
+        gap = self.counterparty.gap
+        return [self.name_of(b) for b in gap.blockers if b.blocker_id in gap.both_sides]
+
+    # --- method ---------------------------------------------------------------------------
+
+    def method_rwg(self) -> str:
+        """How agreement per blocker is measured and the cut."""
+        return (
+            "Agreement on each blocker is rwg(j) (James, Demaree & Wolf, 1984): how much "
+            "closer the members' ratings are than ratings given at random on the same scale, "
+            "from 0 (no agreement) to 1 (full agreement). From "
+            f"{number(self._cut, 2)} on, the team's view of a blocker is taken as shared and "
+            "its average is shown; below it, the report says the team sees the other side "
+            "differently on that blocker and shows no average. The words follow LeBreton & "
+            "Senter (2008)."
+        )
+
+    def method_icc(self) -> str:
+        """The intraclass correlations of the whole rating, with their intervals."""
+        rating = self.counterparty.rating
+        result = rating.icc
+        if result is None:
+            return (
+                "The agreement over the whole profile (intraclass correlation) could not be "
+                f"computed: fewer than {self.context.threshold if self.context else 'enough'} "
+                "members answered every blocker question, so the view is not reported as shared."
+            )
+
+        def est(label: str, value: IccEstimate) -> str:
+            return (
+                f"{label} {number(value.value, 2)} (95% CI {number(value.ci_low, 2)} to "
+                f"{number(value.ci_high, 2)})"
+            )
+
+        verdict = "shared" if rating.profile_shared else "not shared"
+        return (
+            "Over every blocker question at once, the intraclass correlations (Shrout & Fleiss, "
+            "1979; the questions are the targets, the members the raters) are "
+            f"{est('ICC(1)', result.icc1)} and {est('ICC(2)', result.icc2)} for one member's "
+            f"rating, and {est('ICC(2,k)', result.icc2k)} for the team's average. The view "
+            f"counts as shared from an ICC(2,k) of {number(rating.icc_min, 2)} on: here it is "
+            f"{verdict}."
+        )

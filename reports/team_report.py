@@ -8,8 +8,12 @@ metadata whose creation date is the report date, so the same input gives the
 same bytes.
 
 Sections: cover; summary; blocker profile; where the team disagrees; profiles
-in the team; plays and practices; before your next negotiation; change since
-the last round (only with an earlier round); method and privacy.
+in the team; plays and practices; us and the counterparty (only with a
+counterparty, :mod:`reports.gap`); before your next negotiation; change since
+the last round (only with an earlier round); across all rounds (only with a
+trend) and commitments from the last round (only with follow-ups,
+:mod:`reports.progress`); session agenda (only with an agenda,
+:mod:`reports.agenda`); method and privacy.
 
 The report shows aggregates only (team means, intervals, counts of members at
 or above a level, organization quantiles): never a person's answer, nor the
@@ -31,10 +35,19 @@ from matplotlib.text import Text
 
 from analytics.coarsen import COARSENING_NOTE, SMALL_GROUP, count_word
 from analytics.diagnosis import OTHER_PROFILES, DimensionFinding, RecommendedPlay
+from reports.agenda import AGENDA_TITLE, agenda_section
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
+from reports.gap import counterparty_method, counterparty_section
 from reports.layout import PageFlow
 from reports.pdf import gc_paused, pdf_caches
+from reports.progress import (
+    FOLLOWUP_TITLE,
+    TREND_TITLE,
+    followup_section,
+    trend_section,
+    trend_summary,
+)
 from reports.style import ACCENT, INK, MUTED, RULE, SIZES, rc_context
 from reports.text import (
     MISSING,
@@ -50,7 +63,7 @@ from reports.text import (
     whole,
 )
 
-__all__ = ["SECTION_TITLES", "build_pages", "render_team_report"]
+__all__ = ["OPTIONAL_SECTION_TITLES", "SECTION_TITLES", "build_pages", "render_team_report"]
 
 #: Section titles, in report order (the cover has none).
 SECTION_TITLES = {
@@ -62,6 +75,14 @@ SECTION_TITLES = {
     "checklist": "Before your next negotiation",
     "change": "Change since the last round",
     "method": "Method and privacy",
+}
+
+#: Titles of the sections shown only when the context carries their data (#16); the
+#: counterparty page is titled "Us and <counterparty>".
+OPTIONAL_SECTION_TITLES = {
+    "trend": TREND_TITLE,
+    "followups": FOLLOWUP_TITLE,
+    "agenda": AGENDA_TITLE,
 }
 
 CONFIDENTIAL = "Confidential: team results only"
@@ -122,10 +143,18 @@ def build_pages(context: TeamReportContext) -> list[Figure]:
             ("spread", _spread),
             ("profiles", _profiles),
             ("plays", _plays),
-            ("checklist", _checklist),
         ]
+        if context.counterparty is not None:
+            sections.append(("counterparty", counterparty_section))
+        sections.append(("checklist", _checklist))
         if context.change is not None:
             sections.append(("change", _change))
+        if context.trend is not None:
+            sections.append(("trend", trend_section))
+        if context.followups:
+            sections.append(("followups", followup_section))
+        if context.agenda is not None:
+            sections.append(("agenda", agenda_section))
         sections.append(("method", _method))
         for number_, (_, draw) in enumerate(sections, start=2):
             draw(flow, context, number_)
@@ -306,6 +335,10 @@ def _summary(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
                 after=2,
             )
         flow.skip(4)
+
+    if context.trend is not None and len(context.trend.round_labels) > 1:
+        flow.heading("Across your rounds", keep_with=30)
+        flow.paragraph(trend_summary(context))
 
     flow.heading("Plays to practise first")
     first = diagnosis.plays_to_practise_first
@@ -694,6 +727,8 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
             header=["In this report", "Questions your members answered"],
             align=["left", "left"],
         )
+
+    counterparty_method(flow, context)
 
     flow.heading("How figures are rounded", keep_with=40)
     flow.paragraph(COARSENING_NOTE)
