@@ -16,16 +16,45 @@ Examples
 
 from __future__ import annotations
 
-import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from analytics.advice_schema import (
+    PILLAR_LEVELS,
+    PLACEHOLDERS,
+    RETIRED_PLACEHOLDERS,
+    ROUND_MODES,
+    WORDING_PLACEHOLDERS,
+    FrameworkFile,
+    framework_problems,
+)
 from analytics.coarsen import count_phrase, format_score, shows_exact_count
+
+__all__ = [
+    "DEFAULT_ADVICE_PATH",
+    "PILLAR_LEVELS",
+    "PLACEHOLDERS",
+    "RETIRED_PLACEHOLDERS",
+    "ROUND_MODES",
+    "WORDING_PLACEHOLDERS",
+    "Advice",
+    "AdviceError",
+    "BlockerAdvice",
+    "ChecklistTopic",
+    "Pillar",
+    "Play",
+    "Wording",
+    "fill_sentence",
+    "load_advice",
+    "parse_advice",
+    "verb_agreeing",
+]
 
 DEFAULT_ADVICE_PATH = Path(__file__).parent / "data" / "framework.yaml"
 
@@ -36,21 +65,16 @@ OTHER_SECTIONS = frozenset(
     {"agreement", "gap", "pair_rules", "drills", "session_kit", "worksheet", "trend"}
 )
 
-#: Placeholders a sentence template may use. ``{members}`` is the count of members
-#: at or above the threshold as :func:`analytics.coarsen.count_phrase` words it
-#: ("a few members", "7 of 12 members"); there is no placeholder for the exact count.
-PLACEHOLDERS = frozenset({"name", "behaviour", "members", "n"})
-
-#: Placeholders of earlier versions, with what to use instead.
-RETIRED_PLACEHOLDERS = {
-    "prevalent": "{prevalent} was an exact count, which can point at one member; "
-    'write "{members}" (e.g. "a few members", "7 of 12 members") instead of '
-    '"{prevalent} of {n} members"',
-}
-
 
 class AdviceError(ValueError):
-    """The advice file is malformed; the message names the file and the field."""
+    """The advice file is malformed; one ``file: field: problem`` line per problem.
+
+    ``problems`` lists the lines.
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
 
 
 @dataclass(frozen=True)
@@ -119,26 +143,6 @@ class Pillar:
     name: str
     description: str
     blockers: tuple[str, ...]
-
-
-#: The pillar levels, lowest risk first; :data:`Wording.pillar_levels` words each.
-PILLAR_LEVELS = ("strong", "mixed", "at risk")
-
-#: The modes a survey round can have; ``unknown`` words a round whose mode is not known.
-ROUND_MODES = ("confidential", "anonymous", "unknown")
-
-#: Placeholders each ``wording`` sentence may use.
-WORDING_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
-    "tentative_summary": PLACEHOLDERS,
-    "tentative_small": frozenset({"n"}),
-    "tentative_fragile": frozenset(),
-    "no_blocker": frozenset(),
-    "leading": frozenset({"name"}),
-    "main_blocker": frozenset({"name"}),
-    "tentative_blocker": frozenset({"name"}),
-    "tentative_label": frozenset(),
-    "reliability_caveat": frozenset({"name", "alpha"}),
-}
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,10 @@ def _load_cached(path: str) -> Advice:
 def parse_advice(mapping: Any, source: str = "<advice>") -> Advice:
     """Build :class:`Advice` from a parsed mapping, checking every field.
 
+    The structure is checked by the pydantic models of
+    :mod:`analytics.advice_schema`; ids across sections are checked against
+    the ids of the same document. Every problem is listed, one per line.
+
     Parameters
     ----------
     mapping : Mapping
@@ -319,255 +327,78 @@ def parse_advice(mapping: Any, source: str = "<advice>") -> Advice:
 
     Examples
     --------
-    >>> parse_advice({"plays": {}}, source="mine.yaml")
+    >>> parse_advice({"plays": {}}, source="mine.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     analytics.advice.AdviceError: mine.yaml: checklist_topics: required field is missing
+    ...
     """
-    reader = _Reader(source)
-    doc = reader.mapping(mapping, "")
-    topics = _parse_topics(reader, doc)
-    topic_ids = tuple(t.id for t in topics)
-    default_blocker = _parse_defaults(reader, doc, topic_ids)
-    raw_plays = reader.mapping(reader.require(doc, "plays", ""), "plays")
-    raw_blockers = reader.mapping(reader.require(doc, "blockers", ""), "blockers")
-
+    if not isinstance(mapping, Mapping):
+        raise AdviceError(f"{source}: (top level): must be a mapping")
+    topics = mapping.get("checklist_topics")
+    context = {
+        "topics": tuple(
+            " ".join(t["id"].split())
+            for t in (topics if isinstance(topics, list) else ())
+            if isinstance(t, Mapping) and isinstance(t.get("id"), str)
+        ),
+        "plays": {str(k) for k in _keys(mapping.get("plays"))},
+        "blockers": {str(k) for k in _keys(mapping.get("blockers"))},
+    }
+    try:
+        doc = FrameworkFile.model_validate(mapping, context=context)
+    except ValidationError as error:
+        lines = [f"{source}: {field}: {problem}" for field, problem in framework_problems(error)]
+        raise AdviceError("\n".join(lines), lines) from None
     blockers = tuple(
-        _parse_blocker(reader, str(bid), raw, topic_ids, set(map(str, raw_plays)))
-        for bid, raw in raw_blockers.items()
+        BlockerAdvice(
+            id=blocker_id,
+            name=raw.name,
+            behaviour=raw.behaviour,
+            summary=raw.summary,
+            strength=raw.strength,
+            checklist=raw.checklist,
+            plays=raw.plays,
+        )
+        for blocker_id, raw in doc.blockers.items()
     )
-    plays = tuple(_parse_play(reader, str(pid), raw, blockers) for pid, raw in raw_plays.items())
-    pillars = _parse_pillars(reader, doc, {b.id for b in blockers})
+    plays = tuple(
+        Play(
+            id=play_id,
+            name=raw.name,
+            rationale=raw.rationale,
+            questions=raw.questions,
+            counters=tuple(b.id for b in blockers if play_id in b.plays),
+        )
+        for play_id, raw in doc.plays.items()
+    )
+    defaults = doc.defaults
+    wording = doc.wording
     return Advice(
         plays=plays,
         blockers=blockers,
-        pillars=pillars,
-        checklist_topics=topics,
-        default_blocker=default_blocker,
-        wording=_parse_wording(reader, doc),
+        pillars=tuple(Pillar(p.id, p.name, p.description, p.blockers) for p in doc.pillars),
+        checklist_topics=tuple(ChecklistTopic(t.id, t.heading) for t in doc.checklist_topics),
+        default_blocker=BlockerAdvice(
+            id="",
+            name="",
+            behaviour=defaults.behaviour,
+            summary=defaults.summary,
+            strength=defaults.strength,
+            checklist=defaults.checklist,
+            plays=(),
+        ),
+        wording=Wording(
+            **{key: getattr(wording, key) for key in WORDING_PLACEHOLDERS},
+            pillar_levels=wording.pillar_levels,
+            round_modes=wording.round_modes,
+        ),
         source=source,
     )
 
 
-def _parse_wording(reader: _Reader, doc: Mapping[str, Any]) -> Wording:
-    raw = reader.mapping(reader.require(doc, "wording", ""), "wording")
-    known = {*WORDING_PLACEHOLDERS, "pillar_levels", "round_modes"}
-    unknown = sorted(set(map(str, raw)) - known)
-    if unknown:
-        raise reader.error("wording", f"unknown entries {unknown}")
-    sentences = {
-        key: reader.template(raw, key, "wording", allowed=allowed)
-        for key, allowed in WORDING_PLACEHOLDERS.items()
-    }
-    return Wording(
-        **sentences,
-        pillar_levels=_keyed_sentences(reader, raw, "pillar_levels", PILLAR_LEVELS),
-        round_modes=_keyed_sentences(reader, raw, "round_modes", ROUND_MODES),
-    )
-
-
-def _keyed_sentences(
-    reader: _Reader, raw: Mapping[str, Any], key: str, keys: tuple[str, ...]
-) -> tuple[tuple[str, str], ...]:
-    where = f"wording.{key}"
-    entries = reader.mapping(reader.require(raw, key, "wording"), where)
-    if set(map(str, entries)) != set(keys):
-        raise reader.error(where, f"needs exactly the entries {list(keys)}")
-    return tuple((k, reader.template(entries, k, where, allowed=frozenset())) for k in keys)
-
-
-def _parse_topics(reader: _Reader, doc: Mapping[str, Any]) -> tuple[ChecklistTopic, ...]:
-    raw = reader.require(doc, "checklist_topics", "")
-    if not isinstance(raw, list) or not raw:
-        raise reader.error("checklist_topics", "must be a non-empty list")
-    topics = []
-    for i, entry in enumerate(raw):
-        where = f"checklist_topics[{i}]"
-        entry = reader.mapping(entry, where)
-        topics.append(
-            ChecklistTopic(
-                id=reader.text(entry, "id", where), heading=reader.text(entry, "heading", where)
-            )
-        )
-    ids = [t.id for t in topics]
-    if len(set(ids)) != len(ids):
-        raise reader.error("checklist_topics", "topic ids must be unique")
-    return tuple(topics)
-
-
-def _parse_defaults(
-    reader: _Reader, doc: Mapping[str, Any], topic_ids: tuple[str, ...]
-) -> BlockerAdvice:
-    raw = reader.mapping(reader.require(doc, "defaults", ""), "defaults")
-    return BlockerAdvice(
-        id="",
-        name="",
-        behaviour=reader.text(raw, "behaviour", "defaults"),
-        summary=reader.template(raw, "summary", "defaults"),
-        strength=reader.template(raw, "strength", "defaults"),
-        checklist=reader.checklist(raw, "defaults", topic_ids),
-        plays=(),
-    )
-
-
-def _parse_blocker(
-    reader: _Reader, blocker_id: str, raw: Any, topic_ids: tuple[str, ...], play_ids: set[str]
-) -> BlockerAdvice:
-    where = f"blockers.{blocker_id}"
-    raw = reader.mapping(raw, where)
-    plays = reader.id_list(raw, "plays", where, known=play_ids, kind="play")
-    if not plays:
-        raise reader.error(f"{where}.plays", "list at least one play that counters this blocker")
-    return BlockerAdvice(
-        id=blocker_id,
-        name=reader.text(raw, "name", where),
-        behaviour=reader.text(raw, "behaviour", where),
-        summary=reader.template(raw, "summary", where),
-        strength=reader.template(raw, "strength", where),
-        checklist=reader.checklist(raw, where, topic_ids),
-        plays=plays,
-    )
-
-
-def _parse_play(
-    reader: _Reader, play_id: str, raw: Any, blockers: tuple[BlockerAdvice, ...]
-) -> Play:
-    where = f"plays.{play_id}"
-    raw = reader.mapping(raw, where)
-    if "counters" in raw:
-        raise reader.error(
-            f"{where}.counters",
-            "list the play under each blocker's `plays` instead (one source of truth)",
-        )
-    questions = raw.get("questions")
-    if not isinstance(questions, list) or not 2 <= len(questions) <= 3:
-        raise reader.error(f"{where}.questions", "give two or three discussion questions")
-    for i, question in enumerate(questions):
-        if not isinstance(question, str) or not question.strip():
-            raise reader.error(f"{where}.questions[{i}]", "must be a non-empty string")
-    return Play(
-        id=play_id,
-        name=reader.text(raw, "name", where),
-        rationale=reader.text(raw, "rationale", where),
-        questions=tuple(q.strip() for q in questions),
-        counters=tuple(b.id for b in blockers if play_id in b.plays),
-    )
-
-
-def _parse_pillars(
-    reader: _Reader, doc: Mapping[str, Any], blocker_ids: set[str]
-) -> tuple[Pillar, ...]:
-    raw = reader.require(doc, "pillars", "")
-    if not isinstance(raw, list) or not raw:
-        raise reader.error("pillars", "must be a non-empty list")
-    pillars: list[Pillar] = []
-    seen: dict[str, str] = {}
-    for i, entry in enumerate(raw):
-        where = f"pillars[{i}]"
-        entry = reader.mapping(entry, where)
-        pillar_id = reader.text(entry, "id", where)
-        members = reader.id_list(entry, "blockers", where, known=blocker_ids, kind="blocker")
-        for blocker_id in members:
-            if blocker_id in seen:
-                raise reader.error(
-                    f"{where}.blockers",
-                    f"{blocker_id!r} is already in pillar {seen[blocker_id]!r}; "
-                    "a blocker belongs to one pillar",
-                )
-            seen[blocker_id] = pillar_id
-        pillars.append(
-            Pillar(
-                id=pillar_id,
-                name=reader.text(entry, "name", where),
-                description=reader.text(entry, "description", where),
-                blockers=members,
-            )
-        )
-    missing = sorted(blocker_ids - seen.keys())
-    if missing:
-        raise reader.error("pillars", f"blockers {missing} belong to no pillar")
-    return tuple(pillars)
-
-
-class _Reader:
-    """Field accessors that raise :class:`AdviceError` naming file and field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def error(self, field: str, problem: str) -> AdviceError:
-        return AdviceError(f"{self.source}: {field}: {problem}")
-
-    def mapping(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.error(where or "(top level)", "must be a mapping")
-        return value
-
-    def require(self, raw: Mapping[str, Any], key: str, where: str) -> Any:
-        if key not in raw or raw[key] is None:
-            raise self.error(_join(where, key), "required field is missing")
-        return raw[key]
-
-    def text(self, raw: Mapping[str, Any], key: str, where: str) -> str:
-        value = self.require(raw, key, where)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(_join(where, key), "must be a non-empty string")
-        return " ".join(value.split())
-
-    def template(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-        allowed: frozenset[str] = PLACEHOLDERS,
-    ) -> str:
-        value = self.text(raw, key, where)
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
-        except ValueError as exc:
-            raise self.error(_join(where, key), f"bad template ({exc})") from exc
-        retired = sorted(fields & RETIRED_PLACEHOLDERS.keys())
-        if retired:
-            raise self.error(_join(where, key), RETIRED_PLACEHOLDERS[retired[0]])
-        unknown = sorted(fields - allowed)
-        if unknown:
-            usable = ", ".join("{" + p + "}" for p in sorted(allowed)) or "none"
-            raise self.error(
-                _join(where, key), f"unknown placeholder(s) {unknown}; use only {usable}"
-            )
-        return value
-
-    def checklist(
-        self, raw: Mapping[str, Any], where: str, topic_ids: tuple[str, ...]
-    ) -> tuple[tuple[str, str], ...]:
-        lines = self.mapping(self.require(raw, "checklist", where), f"{where}.checklist")
-        missing = [t for t in topic_ids if t not in lines]
-        extra = sorted(set(map(str, lines)) - set(topic_ids))
-        if missing or extra:
-            raise self.error(
-                f"{where}.checklist",
-                f"needs exactly one line per checklist topic {list(topic_ids)}"
-                + (f"; missing {missing}" if missing else "")
-                + (f"; unknown {extra}" if extra else ""),
-            )
-        return tuple((t, self.text(lines, t, f"{where}.checklist")) for t in topic_ids)
-
-    def id_list(
-        self, raw: Mapping[str, Any], key: str, where: str, *, known: set[str], kind: str
-    ) -> tuple[str, ...]:
-        value = self.require(raw, key, where)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(_join(where, key), f"must be a list of {kind} ids")
-        unknown = [v for v in value if v not in known]
-        if unknown:
-            raise self.error(_join(where, key), f"unknown {kind} id(s) {unknown}")
-        if len(set(value)) != len(value):
-            raise self.error(_join(where, key), f"lists a {kind} twice")
-        return tuple(value)
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
+def _keys(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, Mapping) else ()
 
 
 def fill_sentence(template: str, advice: BlockerAdvice, prevalent: int, n: int) -> str:

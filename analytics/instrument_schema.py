@@ -91,9 +91,11 @@ def describe(value: Any) -> str:
 
 def _fail(kind: str, message: str, at: int | None = None) -> PydanticCustomError:
     """An error with a literal message; ``at`` adds a list position to its location."""
-    # Braces in the message (from a described value) must not be read as placeholders.
-    template = message.replace("{", "{{").replace("}", "}}")
-    return PydanticCustomError(kind, template, {} if at is None else {"at": at})
+    # The message goes in as a value, so braces in it are never read as placeholders.
+    context: dict[str, Any] = {"message": message}
+    if at is not None:
+        context["at"] = at
+    return PydanticCustomError(kind, "{message}", context)
 
 
 # --------------------------------------------------------------------------- leaves

@@ -257,3 +257,34 @@ def test_a_custom_file_loads(tmp_path: Path, raw) -> None:
     advice = load_advice(path)
     assert advice.blocker("trust").name == "Closed cards"
     assert advice.source == "custom.yaml"
+
+
+def test_unknown_keys_are_named_and_the_kit_sections_are_accepted(raw) -> None:
+    assert "pair_rules" in raw  # a #16 section, validated by analytics.kit_schema
+    with pytest.raises(AdviceError) as excinfo:
+        parse_advice(modified(raw, lambda m: m.update(blokers={})), source="x.yaml")
+    assert str(excinfo.value) == (
+        "x.yaml: blokers: unknown key (allowed here: agreement, blockers, checklist_topics,"
+        " defaults, drills, gap, pair_rules, pillars, plays, session_kit, trend, wording,"
+        " worksheet)"
+    )
+    with pytest.raises(AdviceError, match=r"x\.yaml: blockers\.trust\.nmae: unknown key"):
+        parse_advice(
+            modified(raw, lambda m: m["blockers"]["trust"].update(nmae="x")), source="x.yaml"
+        )
+
+
+def test_every_problem_is_listed_in_file_order(raw) -> None:
+    def change(m: dict) -> None:
+        m["blockers"]["trust"]["name"] = ""
+        m["plays"]["meso"]["questions"] = ["Only one?"]
+        m["wording"]["leading"] = "{team} leads"
+
+    with pytest.raises(AdviceError) as excinfo:
+        parse_advice(modified(raw, change), source="x.yaml")
+    assert [line.split(": ")[1] for line in excinfo.value.problems] == [
+        "wording.leading",
+        "plays.meso.questions",
+        "blockers.trust.name",
+    ]
+    assert str(excinfo.value) == "\n".join(excinfo.value.problems)
