@@ -54,6 +54,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(export_command)
     app.cli.add_command(erase_participant_command)
     app.cli.add_command(backup_command)
+    from survey.jobs.cli import job_command, worker_command
+
+    app.cli.add_command(worker_command)
+    app.cli.add_command(job_command)
 
 
 @click.group("instrument")
@@ -465,6 +469,9 @@ def _cli_actor() -> str:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="PDF file (--team).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder (--all).")
 @click.option("--jobs", type=int, default=0, help="Parallel renderers (default: every core).")
+@click.option(
+    "--background", is_flag=True, help="With --all: queue it for the worker and return at once."
+)
 @with_appcontext
 def report_command(
     round_name: str,
@@ -474,6 +481,7 @@ def report_command(
     out: Path | None,
     out_dir: Path | None,
     jobs: int,
+    background: bool,
 ) -> None:
     """Write the PDF team report of one team, or of every eligible team in parallel."""
     from datetime import date
@@ -506,6 +514,20 @@ def report_command(
         click.echo(f"Wrote {out}.")
         return
     assert out_dir is not None
+    if background:
+        from survey.jobs import enqueue, tasks
+
+        job_id = enqueue(
+            tasks.render_reports,
+            survey_round.id,
+            str(out_dir.resolve()),
+            _cli_actor(),
+            jobs or None,
+            organization_id=survey_round.organization_id,
+            round_id=survey_round.id,
+        )
+        click.echo(f"Queued job {job_id}: `negoscope job {job_id}` shows how it is getting on.")
+        return
     contexts, skipped = report_batch.contexts_for_round(survey_round, threshold, date.today())
     with click.progressbar(length=len(contexts), label=f"Rendering {len(contexts)} reports") as bar:
         written = report_batch.render_all(contexts, out_dir, jobs or None, bar.update)
@@ -519,13 +541,9 @@ def report_command(
 
 def _record_reports(survey_round, snapshot_id: int, contexts) -> None:  # type: ignore[no-untyped-def]
     """Record the reports written in the anonymity ledger."""
-    from survey.database import begin_write
-    from survey.services import ledger, team_reports
+    from survey.services import report_batch
 
-    begin_write()
-    for context in contexts:
-        shown = team_reports.shown_context("report", survey_round, snapshot_id, context)
-        ledger.record(shown, actor=_cli_actor())
+    report_batch.record_reports(survey_round, snapshot_id, contexts, _cli_actor())
     db.session.commit()
 
 

@@ -153,13 +153,16 @@ def _register_all(app: Flask, huey: Huey) -> None:
     for task in _TASKS.values():
         if task.name not in wrappers:
             wrappers[task.name] = huey.task(
-                retries=task.retries, retry_delay=task.retry_delay, context=True, name=task.name
+                retries=task.retries,
+                retry_delay=task.retry_delay,
+                context=True,
+                name=task.func.__qualname__,
             )(_job_runner(app, task))
     for periodic in _PERIODIC.values():
         if periodic.name not in wrappers:
-            wrappers[periodic.name] = huey.periodic_task(periodic.schedule, name=periodic.name)(
-                _periodic_runner(app, periodic)
-            )
+            wrappers[periodic.name] = huey.periodic_task(
+                periodic.schedule, name=periodic.func.__qualname__
+            )(_periodic_runner(app, periodic))
 
 
 def enqueue(
@@ -188,8 +191,9 @@ def enqueue(
         created_by_id=created_by_id,
     )
     db.session.add(job)
+    db.session.flush()
+    job_id = job.id  # read before the commit: afterwards it would start a new transaction
     db.session.commit()
-    job_id = job.id
     wrapper: TaskWrapper = huey.negoscope_wrappers[task.name]  # type: ignore[attr-defined]
     if delay is not None:
         wrapper.schedule(args=(job_id, args, kwargs), delay=delay.total_seconds())
@@ -207,7 +211,7 @@ def _job_runner(app: Flask, task: JobTask) -> Callable[..., None]:
             execute(spec, job_id, args, kwargs, retries_left=retries_left)
 
     spec = task
-    run.__name__ = task.name
+    run.__module__ = task.func.__module__  # Huey names the task "<module>.<name>"
     return run
 
 
@@ -219,7 +223,7 @@ def _periodic_runner(app: Flask, periodic: PeriodicTask) -> Callable[[], None]:
             finally:
                 db.session.remove()
 
-    run.__name__ = periodic.name
+    run.__module__ = periodic.func.__module__
     return run
 
 

@@ -19,7 +19,7 @@ back only where the invitation still has the link step 1 gave it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -33,6 +33,8 @@ from survey.services.mailer import SendReport, SmtpSettings, invitation_message,
 from survey.services.tokens import hash_token
 
 DEFAULT_SENDER = "Negoscope <noreply@localhost>"
+#: Messages sent over one SMTP connection between two progress reports of a job.
+SEND_CHUNK = 25
 
 
 @dataclass(frozen=True)
@@ -116,14 +118,38 @@ def prepare_emails(
     )
 
 
-def send_prepared(settings: SmtpSettings, batch: EmailBatch) -> SendReport:
-    """Send the batch's messages; touches no database (call with no transaction open)."""
-    report = send_messages(settings, [p.message for p in batch.prepared])
-    return SendReport(sent=report.sent, failed=batch.unsendable + report.failed)
+def send_prepared(
+    settings: SmtpSettings,
+    batch: EmailBatch,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = SEND_CHUNK,
+) -> SendReport:
+    """Send the batch's messages; touches no database (call with no transaction open).
+
+    With ``progress``, messages go in chunks of ``chunk`` (one SMTP connection
+    each) and ``progress(handed_over_so_far)`` is called after each chunk.
+    """
+    messages = [p.message for p in batch.prepared]
+    if progress is None:
+        report = send_messages(settings, messages)
+        return SendReport(sent=report.sent, failed=batch.unsendable + report.failed)
+    sent, failed = 0, list(batch.unsendable)
+    for start in range(0, len(messages), chunk):
+        part = send_messages(settings, messages[start : start + chunk])
+        sent += part.sent
+        failed.extend(part.failed)
+        progress(min(start + chunk, len(messages)))
+    return SendReport(sent=sent, failed=tuple(failed))
 
 
 def record_outcome(
-    batch: EmailBatch, report: SendReport, *, actor: User, organization_id: int, round_name: str
+    batch: EmailBatch,
+    report: SendReport,
+    *,
+    actor: User | None,
+    organization_id: int,
+    round_name: str,
+    actor_label: str | None = None,
 ) -> int:
     """Give every failed message's person their old link back, and audit the send; flushes.
 
@@ -144,6 +170,7 @@ def record_outcome(
     audit.record(
         "invitations_emailed",
         actor=actor,
+        actor_label=actor_label,
         organization_id=organization_id,
         target=round_name,
         detail=f"{batch.kind}: {report.sent} sent, {len(report.failed)} failed",

@@ -112,6 +112,7 @@ __all__ = [
     "CHUNK_ROWS",
     "DIVERSITY",
     "FORMATS",
+    "MEDIA_TYPES",
     "Difference",
     "ExportError",
     "ExportRefused",
@@ -125,6 +126,14 @@ __all__ = [
 ]
 
 CHUNK_ROWS = 25_000
+#: What a download of each format is: (media type, file suffix); bundles are zips.
+MEDIA_TYPES = {
+    "csv": ("application/zip", "zip"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "parquet": ("application/zip", "zip"),
+    "sav": ("application/zip", "zip"),
+    "dta": ("application/zip", "zip"),
+}
 PSEUDONYM_LENGTH = 16
 #: Distinct answered values every class must show on every item (l of l-diversity).
 DIVERSITY = 2

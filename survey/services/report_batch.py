@@ -33,6 +33,19 @@ def contexts_for_round(
     return contexts, skipped
 
 
+def record_reports(
+    survey_round: SurveyRound, snapshot_id: int, contexts: list[TeamReportContext], actor: str
+) -> None:
+    """Record the reports written in the anonymity ledger (a write transaction; caller commits)."""
+    from survey.database import begin_write
+    from survey.services import ledger
+
+    begin_write()
+    for context in contexts:
+        shown = team_reports.shown_context("report", survey_round, snapshot_id, context)
+        ledger.record(shown, actor=actor)
+
+
 def file_name(team: str) -> str:
     """A safe, readable file name for a team's report."""
     stem = re.sub(r"[^A-Za-z0-9]+", "-", team).strip("-").lower() or "team"

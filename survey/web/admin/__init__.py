@@ -17,6 +17,7 @@ from survey.web.admin import (  # noqa: E402,F401
     counterparties,
     export,
     instruments,
+    jobs,
     overview,
     rounds,
     sso,

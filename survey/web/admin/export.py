@@ -19,7 +19,9 @@ from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import Organization, SurveyRound
 from survey.services import erasure
+from survey.services import jobs as job_views
 from survey.services.export import (
+    MEDIA_TYPES,
     ExportError,
     ExportRefused,
     export_round,
@@ -29,13 +31,7 @@ from survey.services.export import (
 from survey.web.admin import bp
 from survey.web.authz import admin_org, admin_round
 
-MIMETYPES = {
-    "csv": ("application/zip", "zip"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "parquet": ("application/zip", "zip"),
-    "sav": ("application/zip", "zip"),
-    "dta": ("application/zip", "zip"),
-}
+MIMETYPES = MEDIA_TYPES
 
 
 class ExportForm(FlaskForm):
@@ -90,6 +86,8 @@ def export(org_id: int, round_id: int) -> ResponseReturnValue:
     if not valid:
         return _render_export(org, survey_round, form, threshold, 400)
     fmt, k = form.format.data, int(form.k.data)
+    if request.form.get("background"):
+        return _export_in_background(org, survey_round, fmt, k)
     if org.export_key is None:
         begin_write()
         stable_export_key(admin_org(org_id))  # created once, in a short write transaction
@@ -129,6 +127,27 @@ def export(org_id: int, round_id: int) -> ResponseReturnValue:
     )
 
 
+def _export_in_background(
+    org: Organization, survey_round: SurveyRound, fmt: str, k: int
+) -> ResponseReturnValue:
+    """Queue the export as a job writing a file; the export page shows it, then its download."""
+    from survey.jobs import enqueue, tasks
+
+    enqueue(
+        tasks.export_file,
+        survey_round.id,
+        fmt,
+        k,
+        current_user.id,
+        request.remote_addr,
+        organization_id=org.id,
+        round_id=survey_round.id,
+        created_by_id=current_user.id,
+    )
+    flash("The export is being prepared in the background: its download appears below.", "info")
+    return redirect(url_for("admin.export", org_id=org.id, round_id=survey_round.id)), 303
+
+
 def _render_export(
     org: Organization,
     survey_round: SurveyRound,
@@ -144,6 +163,7 @@ def _render_export(
         form=form,
         threshold=threshold,
         refusal=refusal,
+        jobs=job_views.recent_for_round(survey_round, ("export",)),
     ), status
 
 

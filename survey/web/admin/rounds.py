@@ -14,6 +14,7 @@ from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.models import InstrumentVersion, Organization, Participant, SurveyRound, Team
 from survey.models.counterparty import COUNTERPARTY_INSTRUMENT_KEY
+from survey.services import jobs as job_views
 from survey.services import organizations, releases, rounds
 from survey.services.instruments import list_instruments
 from survey.services.invitation_links import links_csv
@@ -23,6 +24,8 @@ from survey.web.admin.forms import ExtendForm, RoundForm, choices
 from survey.web.auth.forms import EmptyForm
 from survey.web.authz import admin_invitation, admin_org, admin_round
 
+#: The background jobs the round page lists (those it starts, and its automatic reminder).
+ROUND_JOB_KINDS = ("invitations", "reminders", "scheduled_reminders", "reports")
 DRAFT_NOT_EXTENDED = "A draft round has not opened yet: open it first, then extend it."
 
 
@@ -188,6 +191,7 @@ def _render_round(
         threshold=current_app.config["ANONYMITY_THRESHOLD"],
         release_step=current_app.config["RELEASE_STEP"],
         release_while_open=current_app.config["RELEASE_WHILE_OPEN"],
+        jobs=job_views.recent_for_round(survey_round, ROUND_JOB_KINDS),
     ), status
 
 
@@ -387,49 +391,26 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
 def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
     """Email links to members without one, or reminders to everyone who has not answered.
 
-    Links are issued and committed first, the mail is sent with no transaction
-    open, and failures are put back in a second short write (see
-    :mod:`survey.services.emailing`): the write lock is never held during SMTP.
+    The sending is a background job (:mod:`survey.jobs.tasks`); its progress
+    and outcome show on the round page. The job commits the links first and
+    sends with no transaction open (see :mod:`survey.services.emailing`).
     """
-    from survey.services import emailing
-    from survey.services.mailer import parse_smtp_url
+    from survey.jobs import enqueue, tasks
 
     org = admin_org(org_id)
     EmptyForm().validate_on_submit()
-    smtp_url = current_app.config.get("SMTP_URL")
-    if not smtp_url:
-        flash("No SMTP server is configured (NEGOSCOPE_SMTP_URL).", "error")
+    if not current_app.config.get("SMTP_URL"):
+        flash(tasks.NO_SMTP, "error")
         return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
-    settings = parse_smtp_url(smtp_url)
-    begin_write()
     survey_round = admin_round(org, round_id)
-    anonymous, round_name = survey_round.mode == "anonymous", survey_round.name
-    if kind == "reminders":
-        people = [i.participant for i in rounds.open_invitations(survey_round)]
-    else:
-        people = rounds.members_without_invitation(survey_round)
-    batch = emailing.prepare_emails(
-        survey_round,
-        people,
-        reminder=kind == "reminders",
-        sender=settings.sender,
-        base_url=current_app.config["PUBLIC_BASE_URL"],
-        now=utcnow(),
-        ttl=timedelta(days=current_app.config["INVITATION_TTL_DAYS"]),
-        threshold=current_app.config["ANONYMITY_THRESHOLD"],
+    task = tasks.send_reminders if kind == "reminders" else tasks.send_invitations
+    enqueue(
+        task,
+        survey_round.id,
+        current_user.id,
+        organization_id=org.id,
+        round_id=survey_round.id,
+        created_by_id=current_user.id,
     )
-    db.session.commit()
-    report = emailing.send_prepared(settings, batch)  # no transaction open: see above
-    begin_write()
-    emailing.record_outcome(
-        batch, report, actor=current_user, organization_id=org.id, round_name=round_name
-    )
-    db.session.commit()
-    flash(f"{report.sent} {kind} sent.", "info")
-    if anonymous and kind == "reminders" and report.failed:
-        # Naming a failed reminder's address would name someone who has not answered.
-        flash(f"{len(report.failed)} reminders could not be sent.", "error")
-    else:
-        for address, reason in report.failed[:10]:
-            flash(f"Not sent to {address}: {reason}", "error")
+    flash(f"Sending {kind} in the background: see Background jobs below.", "info")
     return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303
