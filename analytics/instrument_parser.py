@@ -113,6 +113,7 @@ from analytics.instrument import (
 from analytics.instrument_schema import (
     DIMENSION_KINDS,
     IDENTIFIER,
+    MINIMUM_ENTRIES,
     RESERVED_IDS,
     InstrumentFile,
     Location,
@@ -415,6 +416,7 @@ def parse_instrument(data: Mapping[str, Any], source: str = "<instrument>") -> I
         problems += problems_of(error)
     except RecursionError:
         problems.append((sort_key(()), (), "is nested too deeply"))
+    problems += _too_few(data)
     problems += _duplicate_ids(data)
     if model is not None:
         problems += _kind_problems(model)
@@ -466,6 +468,24 @@ def _duplicate_ids(data: Mapping[str, Any]) -> list[tuple[SortKey, Location, str
                 claim(item, ("dimensions", i, "items", j))
     for i, question in enumerate(_entries(data.get("context"))):
         claim(question, ("context", i))
+    return problems
+
+
+def _too_few(data: Mapping[str, Any]) -> list[tuple[SortKey, Location, str]]:
+    """Lists with fewer entries than the format needs (at least 1 dimension, 2 items each)."""
+    problems = []
+
+    def check(value: Any, loc: Location, key: str) -> None:
+        minimum, what = MINIMUM_ENTRIES[key]
+        if isinstance(value, list | tuple) and len(value) < minimum:
+            plural = what if minimum == 1 else f"{what}s"
+            message = f"needs at least {minimum} {plural}, got {len(value)}"
+            problems.append(_problem(loc, message))
+
+    check(data.get("dimensions"), ("dimensions",), "dimensions")
+    for i, dim in enumerate(_entries(data.get("dimensions"))):
+        if isinstance(dim, Mapping):
+            check(dim.get("items"), ("dimensions", i, "items"), "items")
     return problems
 
 

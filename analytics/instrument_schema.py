@@ -37,6 +37,7 @@ from pydantic_core import PydanticCustomError
 __all__ = [
     "DIMENSION_KINDS",
     "IDENTIFIER",
+    "MINIMUM_ENTRIES",
     "RESERVED_IDS",
     "ContextFile",
     "DimensionFile",
@@ -203,19 +204,20 @@ def _distinct(what: str) -> Callable[[Any, Any], tuple[str, ...]]:
     return validate
 
 
-def _sequence(what: str, minimum: int) -> Callable[[Any, Any], tuple[Any, ...]]:
-    """A list of at least ``minimum`` entries, each validated on its own."""
+def _sequence(value: Any, handler: Any) -> tuple[Any, ...]:
+    """A list whose entries are validated one by one.
 
-    def validate(value: Any, handler: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple):
-            raise _fail("list", f"must be a list, got {describe(value)}")
-        entries: tuple[Any, ...] = handler(value)
-        if len(entries) < minimum:
-            plural = what if minimum == 1 else f"{what}s"
-            raise _fail("too_few", f"needs at least {minimum} {plural}, got {len(entries)}")
-        return entries
+    How many entries a list needs is checked by the parser on the raw data, so
+    a list that is both too short and has a bad entry gets both problems.
+    """
+    if not isinstance(value, list | tuple):
+        raise _fail("list", f"must be a list, got {describe(value)}")
+    entries: tuple[Any, ...] = handler(value)
+    return entries
 
-    return validate
+
+#: Fewest entries of a list of the format (checked by the parser).
+MINIMUM_ENTRIES = {"dimensions": (1, "dimension"), "items": (2, "item")}
 
 
 Text = Annotated[str, PlainValidator(_text)]
@@ -308,7 +310,7 @@ class DimensionFile(_Model):
     description: Text
     kind: Annotated[Kind | None, _not_null(_kind)] = None
     response_scale: Annotated[_nested(ScaleFile) | None, _not_null(_mapping)] = None  # type: ignore[valid-type]
-    items: Annotated[tuple[_nested(ItemFile), ...], WrapValidator(_sequence("item", 2))]  # type: ignore[valid-type]
+    items: Annotated[tuple[_nested(ItemFile), ...], WrapValidator(_sequence)]  # type: ignore[valid-type]
 
 
 class ContextFile(_Model):
@@ -373,11 +375,11 @@ class InstrumentFile(_Model):
     response_scale: _nested(ScaleFile)  # type: ignore[valid-type]
     dimensions: Annotated[
         tuple[_nested(DimensionFile), ...],  # type: ignore[valid-type]
-        WrapValidator(_sequence("dimension", 1)),
+        WrapValidator(_sequence),
     ]
     context: Annotated[
         tuple[_nested(ContextFile), ...],  # type: ignore[valid-type]
-        WrapValidator(_sequence("question", 0)),
+        WrapValidator(_sequence),
     ] = ()
     translations: Annotated[
         dict[Language, _nested(TranslationFile)],  # type: ignore[valid-type]

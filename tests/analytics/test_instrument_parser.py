@@ -836,3 +836,14 @@ def test_damaged_yaml_text_parses_or_raises(data: dict[str, Any], draw: st.DataO
         assert str(error).startswith("fuzz.yaml: ")
     else:
         _assert_complete(instrument)
+
+
+def test_a_short_list_and_its_bad_entry_are_both_reported() -> None:
+    data = _base()
+    data["dimensions"][0]["items"] = [{"id": "A1", "text": "I do a.", "reverse": "maybe"}]
+    with pytest.raises(InstrumentError) as caught:
+        parse_instrument(data, source="short.yaml")
+    assert [str(problem) for problem in caught.value.problems] == [
+        "short.yaml: dimensions[0].items: needs at least 2 items, got 1",
+        "short.yaml: dimensions[0].items[0].reverse: must be true or false, got 'maybe'",
+    ]
