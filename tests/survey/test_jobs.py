@@ -259,3 +259,29 @@ def test_a_refused_background_export_fails_with_the_reason_and_leaves_no_file(
         assert not db.session.scalars(select(Disclosure.id)).all()
     assert list((Path(app.instance_path) / "job-files").iterdir()) == []
     assert client.get(f"/admin/{world.org_id}/jobs/{job.id}/download").status_code == 404
+
+
+# ---------------------------------------------------------------- reports
+def test_report_all_in_the_background_renders_records_and_reports_progress(
+    app: Flask, runner, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.survey.accounts_helpers import build_access_world
+
+    build_access_world(app)
+    out = tmp_path / "all"
+    queued = runner.invoke(
+        args=["report", "--round", "R0", "--org", "Org A", "--all", "--out-dir", str(out),
+              "--jobs", "1", "--background"]
+    )  # fmt: skip
+    assert queued.exit_code == 0, queued.output
+    job_id = int(queued.output.split("Queued job ")[1].split(":")[0])
+    shown = runner.invoke(args=["job", str(job_id)])
+    assert f"Job {job_id} (reports): done" in shown.output
+    assert "Wrote 1 reports" in shown.output and "Skipped Team Two: 2 of the 5" in shown.output
+    assert sorted(p.name for p in out.iterdir()) == ["team-one.pdf"]
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.progress_done, job.progress_total) == (1, 1)
+        ledger = db.session.scalars(select(Disclosure).where(Disclosure.kind == "report")).all()
+        assert [d.group_name for d in ledger] == ["Team One"]
+    assert runner.invoke(args=["job", "999999"]).exit_code != 0
