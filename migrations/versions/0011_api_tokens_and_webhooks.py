@@ -8,6 +8,7 @@ Revises: 0010
 Create Date: 2026-12-06 06:00:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 

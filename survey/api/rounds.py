@@ -204,9 +204,11 @@ def reissue_link(org_id: int, round_id: int, member_id: int) -> dict[str, Any]:
     person = member_of(org, member_id)
     if survey_round.status == "closed":
         refuse(409, CLOSED_REFUSAL)
-    invitation = db.session.query(Invitation).filter_by(
-        round_id=survey_round.id, participant_id=person.id
-    ).one_or_none()
+    invitation = (
+        db.session.query(Invitation)
+        .filter_by(round_id=survey_round.id, participant_id=person.id)
+        .one_or_none()
+    )
     if invitation is not None and invitation.submitted_at is not None:
         refuse(409, "This member has already submitted.")
     if not rounds.includes_team(survey_round, person.team):

@@ -1,4 +1,4 @@
-"""Request and response schemas of the JSON API (marshmallow; the OpenAPI document comes from these).
+"""Request and response schemas of the JSON API (the OpenAPI document is built from these).
 
 Every string a client sends is bounded and single-line (the database would
 refuse a NUL byte or an over-long value with a server error), every id is a

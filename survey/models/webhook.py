@@ -60,9 +60,7 @@ class WebhookDelivery(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
-    )
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))
     message_id: Mapped[str] = mapped_column(String(40), unique=True)
     body: Mapped[str] = mapped_column(Text)

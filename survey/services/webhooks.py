@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, current_app, g, has_app_context
-from huey.exceptions import RetryTask
 from huey import crontab
+from huey.exceptions import RetryTask
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -85,7 +85,7 @@ def new_secret() -> str:
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
-    """The ``webhook-signature`` value: ``v1,`` and base64 of HMAC-SHA256 of ``id.timestamp.body``."""
+    """``webhook-signature``: ``v1,`` and base64 of HMAC-SHA256 of ``id.timestamp.body``."""
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
     content = f"{msg_id}.{timestamp}.{body}".encode()
     digest = hmac.new(key, content, hashlib.sha256).digest()
@@ -436,11 +436,17 @@ def attempt(delivery_id: int) -> Outcome:
     )
     finished = utcnow()
     if ok:
-        delivery.status, delivery.finished_at, delivery.next_attempt_at = "delivered", finished, None
+        delivery.status, delivery.finished_at, delivery.next_attempt_at = (
+            "delivered",
+            finished,
+            None,
+        )
         outcome = Outcome("delivered", f"HTTP {status}", response_status=status)
     elif number > len(delays) or delivery.status != "pending":
         delivery.status, delivery.finished_at, delivery.next_attempt_at = "failed", finished, None
-        outcome = Outcome("failed", f"{_failure(status, error)} after {number} attempts", None, status)
+        outcome = Outcome(
+            "failed", f"{_failure(status, error)} after {number} attempts", None, status
+        )
     else:
         wait = float(delays[number - 1])
         delivery.next_attempt_at = finished + timedelta(seconds=wait)
@@ -471,7 +477,7 @@ def _ms(started: float) -> int:
 
 
 class _Backoff(RetryLater, RetryTask):
-    """Try again after ``delay`` seconds: Huey's RetryTask carries the delay, RetryLater the note."""
+    """Try again after ``delay`` s: Huey's RetryTask carries the delay, RetryLater the note."""
 
     def __init__(self, message: str, delay: float) -> None:
         RetryLater.__init__(self, message)

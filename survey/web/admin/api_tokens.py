@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,17 +41,19 @@ class TokenForm(FlaskForm):
         validators=[DataRequired(), Length(max=api_tokens.MAX_NAME), SingleLine()],
     )
     scope = RadioField(
-        "Scope", choices=[(s, SCOPE_TEXT[s]) for s in API_SCOPES], default="read"
+        "Scope", choices=[SelectChoice(s, SCOPE_TEXT[s]) for s in API_SCOPES], default="read"
     )
 
 
 class WebhookForm(FlaskForm):
     """A new endpoint's URL and events."""
 
-    url = StringField("Endpoint URL (https)", validators=[DataRequired(), Length(max=500), SingleLine()])
+    url = StringField(
+        "Endpoint URL (https)", validators=[DataRequired(), Length(max=500), SingleLine()]
+    )
     events = SelectMultipleField(
         "Events",
-        choices=[(e, e) for e in WEBHOOK_EVENTS],
+        choices=[SelectChoice(e, e) for e in WEBHOOK_EVENTS],
         default=list(WEBHOOK_EVENTS),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
