@@ -844,9 +844,9 @@ def trend_chart(
 
     Each row is a blocker; within its row the rounds run left to right and the
     line's height is the mean on the response scale (the row spans the whole
-    scale). Every point is labelled with its value; the change from the first
-    to the last round with a value is noted on the right. A missing value
-    (withheld in that round) breaks the line.
+    scale). Every point is labelled with its value (changes and their intervals
+    are the report's table, not the chart's). A missing value (withheld in that
+    round) breaks the line.
 
     Parameters
     ----------
@@ -940,20 +940,11 @@ def trend_chart(
                     color=INK,
                     zorder=6,
                 )
-            first = int(np.flatnonzero(known)[0])
-            if last > first:
-                change = display_round(values[last] - values[first])
-                text = "no change" if change == 0 else f"{change:+.1f}".replace("-", "\u2212")
-                _right_note(ax, yi, text)
         _label_rows(ax, y, list(data.index), [False] * len(data))
         ax.set_ylim(-0.6, len(data) - 0.4)
         ax.set_xlim(-0.5, max(len(rounds), 1) - 0.5)
         ax.set_xticks(list(x), labels=[escape_mathtext(r) for r in rounds])
         _clean(ax, grid_x=False)
         ax.tick_params(axis="x", length=0)
-        ax.set_xlabel(
-            f"Team mean per round (each row spans {low}\u2013{high}); right: change since the "
-            "first round",
-            color=MUTED,
-        )
+        ax.set_xlabel(f"Team mean per round (each row spans {low}\u2013{high})", color=MUTED)
     return ax

@@ -104,7 +104,7 @@ def trend_section(flow: PageFlow, context: TeamReportContext, number_: int) -> N
     data = chart_data("trend", context)
     if len(data):
         left = flow.label_width([str(i) for i in data.index], SIZES["chart"]) + 14
-        ax = flow.axes(40 * len(data) + 50, left=left, right=58, bottom=40, top=4)
+        ax = flow.axes(40 * len(data) + 50, left=left, right=16, bottom=40, top=4)
         draw_chart("trend", context, ax)
         flow.skip(14)
     flow.callout(trend_summary(context), size=SIZES["body"] + 0.5)
