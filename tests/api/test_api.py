@@ -344,3 +344,48 @@ def test_docs_page_loads_local_files_only_without_inline_script(client):
         assert client.get(f"/api/v1/docs/swagger-ui/{asset}").status_code == 200
     assert client.get("/api/v1/docs/swagger-ui/index.html").status_code == 404
     assert client.get("/api/v1/docs/static/docs.js").status_code == 200
+
+
+def test_admin_makes_a_token_shown_once_and_revokes_it(app, client, api_world):
+    from tests.survey.respond_helpers import csrf_from
+
+    org_id = api_world.world.org_id
+    log_in(client, api_world.world.emails["admin"])
+    page = client.get(f"/admin/{org_id}/api")
+    assert page.status_code == 200 and "reader" in page.get_data(as_text=True)
+    made = client.post(
+        f"/admin/{org_id}/api/tokens",
+        data={"csrf_token": csrf_from(page), "name": "BI export", "scope": "write"},
+    )
+    assert made.status_code == 200
+    import re
+
+    [text] = set(re.findall(r"ngs_[A-Za-z0-9_-]{43}", made.get_data(as_text=True)))
+    assert text not in client.get(f"/admin/{org_id}/api").get_data(as_text=True)
+    bearer = {"Authorization": f"Bearer {text}"}
+    assert (
+        client.post(_url(api_world, "/teams"), json={"name": "BI"}, headers=bearer).status_code
+        == 201
+    )
+    with app.app_context():
+        token = db.session.scalars(select(ApiToken).where(ApiToken.name == "BI export")).one()
+        assert token.token_hash != text and token.created_by == api_world.world.emails["admin"]
+        token_id = token.id
+    unconfirmed = client.post(
+        f"/admin/{org_id}/api/tokens/{token_id}/revoke", data={"csrf_token": csrf_from(page)}
+    )
+    assert unconfirmed.status_code == 400
+    assert client.get(_url(api_world, "/teams"), headers=bearer).status_code == 200
+    revoked = client.post(
+        f"/admin/{org_id}/api/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_from(page), "confirm": "y"},
+    )
+    assert revoked.status_code == 303
+    assert client.get(_url(api_world, "/teams"), headers=bearer).status_code == 401
+    created, gone = _audit(app, "api_token_created"), _audit(app, "api_token_revoked")
+    assert [e.actor for e in gone] == [api_world.world.emails["admin"]]
+    assert any(e.target.startswith("API token 'BI export'") for e in created)
+    # another organization's admin cannot see or revoke it
+    client.get("/logout")
+    log_in(client, api_world.world.emails["admin_other"])
+    assert client.get(f"/admin/{org_id}/api").status_code == 404
