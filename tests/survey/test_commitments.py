@@ -6,6 +6,8 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -302,3 +304,33 @@ def test_a_follow_up_says_not_measured_where_the_change_is_withheld(app):
         assert len(followups) == 1 and all(c is None for c in followups[0].changes)
         assert "was not measured in both rounds" in followups[0].sentence
         assert commitments.followups(None, team, None) == ()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    play=st.text(max_size=60),
+    owner=st.text(max_size=200),
+    due=st.one_of(
+        st.text(max_size=20),
+        st.dates().map(date.isoformat),
+        st.sampled_from(["2027-02-30", "0000-00-00", "99999-01-01", "-1", "2027-1-1"]),
+    ),
+)
+def test_no_commitment_input_gives_a_server_error(app, play: str, owner: str, due: str) -> None:
+    """Whatever is posted, the answer is a redirect (saved) or a 4xx with a message."""
+    if not hasattr(app, "_kit_world"):
+        app._kit_world = coach_of_team_one(app)  # type: ignore[attr-defined]
+    world, client = app._kit_world  # type: ignore[attr-defined]
+    base = base_url(world.team_id, world.report_round_id)
+    token = csrf_from(client.get("/coach/"))
+    data = {"csrf_token": token, "play": play, "owner_role": owner, "due_on": due}
+    response = client.post(base + "commitments", data=data)
+    assert response.status_code in (303, 400, 409), response.status_code
+    if response.status_code == 303:
+        with app.app_context():
+            db.session.execute(db.delete(Commitment))  # keep room under the limit
+            db.session.commit()

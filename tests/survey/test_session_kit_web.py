@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from datetime import date
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -200,3 +202,24 @@ def test_bad_worksheet_requests_get_a_message_and_a_400(app):
         )
     ok = client.get(base + f"worksheet.pdf?counterparty={bare_id}&deal=Office+supplies")
     assert ok.status_code == 200 and "Office supplies" in _pdf_text(ok.data)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    counterparty=st.one_of(st.text(max_size=12), st.integers().map(str)),
+    deal=st.text(max_size=250),
+    pdf=st.booleans(),
+)
+def test_no_worksheet_query_gives_a_server_error(app, counterparty: str, deal: str, pdf: bool):
+    """Whatever the query string holds, the answer is the worksheet or a 4xx with a message."""
+    if not hasattr(app, "_kit_world"):
+        app._kit_world = coach_of_team_one(app)  # type: ignore[attr-defined]
+    world, client = app._kit_world  # type: ignore[attr-defined]
+    base = base_url(world.team_id, world.report_round_id)
+    page = "worksheet.pdf" if pdf else "worksheet"
+    response = client.get(base + page, query_string={"counterparty": counterparty, "deal": deal})
+    assert response.status_code in (200, 400), response.status_code
