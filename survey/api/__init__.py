@@ -44,8 +44,10 @@ def init_app(app: Flask) -> None:
                 "description": (
                     "Teams, members, rounds, invitation links, released team results and"
                     " anonymized exports of one organization. Authenticate with an API token"
-                    " made by an admin (Authorization: Bearer <token>); read tokens may only"
-                    " read. Results follow the dashboards' privacy rules."
+                    " made by an admin on the organization's *API and webhooks* page, sent as"
+                    " `Authorization: Bearer TOKEN`; read tokens may only read. Results follow"
+                    " the dashboards' privacy rules: released snapshots only, coarsened figures,"
+                    " nothing for a team under the anonymity threshold."
                 )
             },
             "security": [{SECURITY_SCHEME: []}],
