@@ -183,6 +183,8 @@ def shown_context(
 ) -> ledger.Shown:
     """A team's figures as the anonymity ledger records them (same figures, same hash)."""
     payload = {"team": context.team, "n": context.n, "diagnosis": context.diagnosis.to_dict()}
+    if context.trend is not None:  # other rounds' released figures shown beside these (#16)
+        payload["trend"] = [[p.round_label, p.n, dict(p.means)] for p in context.trend.points]
     figures = json.dumps(payload, sort_keys=True, default=str)
     return ledger.Shown(kind, survey_round, snapshot_id, context.team, context.n, figures)
 
