@@ -24,6 +24,20 @@ DEMO_ROUND = "Spring negotiation check"
 DEMO_ADMIN = "admin@northwind.example"
 DEMO_COACH = "coach@northwind.example"
 DEMO_COACH_TEAMS = ("Key Accounts", "Procurement", "Strategy Office")
+#: The demo counterparty, and the closed round in which Key Accounts rated it.
+DEMO_COUNTERPARTY = ("Contoso Retail", "customer", "2027 framework agreement")
+DEMO_COUNTERPARTY_ROUND = "Contoso Retail: how they negotiate"
+DEMO_COUNTERPARTY_TEAM = "Key Accounts"
+DEMO_COUNTERPARTY_RATERS = 8
+#: How Key Accounts sees Contoso (latent means on the 1-5 scale): guarded, fixed-pie and
+#: pressing with its weight, while its people agree with each other.
+DEMO_COUNTERPARTY_VIEW = {
+    "trust": 4.0,
+    "time_pressure": 3.2,
+    "fixed_pie": 3.9,
+    "misalignment": 2.2,
+    "power": 3.8,
+}
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,7 @@ def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> D
             links.append((person.display_name, spec.name, token))
     store_submitted(survey_round, rows)
     releases.refresh(survey_round, now)
+    _counterparty_round(org, teams[DEMO_COUNTERPARTY_TEAM], members, now, seed)
     logins = demo_logins(org, teams)
     return DemoResult(
         organization=org.name,
@@ -199,6 +214,60 @@ def create_demo(now: datetime, *, seed: int = 7, invitation_ttl: timedelta) -> D
         links=links,
         logins=logins,
     )
+
+
+def _counterparty_round(
+    org: Organization,
+    team: Team,
+    members: dict[str, list[Participant]],
+    now: datetime,
+    seed: int,
+) -> None:
+    """The demo counterparty and a closed round in which one team rated it, released."""
+    from survey.services.counterparties import create_counterparty
+    from survey.services.counterparty_rounds import counterparty_instrument
+
+    name, kind, deal = DEMO_COUNTERPARTY
+    counterparty = create_counterparty(org, name=name, kind=kind, deal_name=deal, actor=None)
+    instrument_row = counterparty_instrument()
+    instrument = instrument_of(instrument_row)
+    survey_round = rounds.create_round(
+        org,
+        DEMO_COUNTERPARTY_ROUND,
+        instrument_row,
+        [team],
+        mode="confidential",
+        status="open",
+        opens_at=now - timedelta(days=10),
+        closes_at=now + timedelta(days=1),
+        counterparty=counterparty,
+    )
+    simulated = simulate_responses(
+        instrument,
+        n_respondents=DEMO_COUNTERPARTY_RATERS,
+        profiles={"shared view": DEMO_COUNTERPARTY_VIEW},
+        teams={team.name: DEMO_COUNTERPARTY_RATERS},
+        noise=0.5,
+        latent_sd=0.25,
+        random_state=seed + 1,
+    )
+    rows = []
+    people = members[team.name]
+    for person, (_, answer_row) in zip(people, simulated.data.iterrows(), strict=False):
+        invitation, _ = rounds.issue_invitation(survey_round, person, now, timedelta(days=1))
+        when = now - timedelta(days=3)
+        invitation.submitted_at = when
+        rows.append(
+            SubmittedRow(
+                team_id=team.id,
+                answers={i: _int_or_none(answer_row[i]) for i in instrument.item_ids},
+                context={},
+                submitted_at=when,
+                invitation_id=invitation.id,
+            )
+        )
+    store_submitted(survey_round, rows)
+    rounds.close_round(survey_round, now)  # releases the team's ratings
 
 
 def demo_logins(org: Organization, teams: dict[str, Team]) -> list[tuple[str, str, str]]:
