@@ -77,6 +77,17 @@ def instrument_validate(path: str) -> None:
         f"{path}: OK: {instrument.id} v{instrument.version}, {len(instrument.dimensions)} "
         f"dimensions, {len(instrument.items)} items, {len(instrument.context)} context questions"
     )
+    complete = [lang for lang in instrument.languages if lang != instrument.language]
+    if complete:
+        click.echo(f"  complete translations: {', '.join(complete)}")
+    for lang in instrument.declared_languages:
+        if lang not in instrument.languages:
+            missing = instrument.untranslated(lang)
+            click.echo(
+                f"  translation {lang!r} is partial and not offered to respondents: "
+                f"{len(missing)} missing: {', '.join(missing[:10])}"
+                + (" ..." if len(missing) > 10 else "")
+            )
 
 
 @instrument_group.command("load")

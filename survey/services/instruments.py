@@ -13,6 +13,7 @@ from analytics.instrument_parser import (
     InstrumentProblem,
     parse_instrument,
     parse_instrument_yaml,
+    with_shipped_translations,
 )
 from survey.extensions import db
 from survey.models import InstrumentVersion, User
@@ -61,10 +62,14 @@ def instrument_of(row: InstrumentVersion) -> Instrument:
 
     Stored versions never change, so the parse is kept per content hash and the
     (deferred) definition column is read only on the first use in a process.
+    A version stored before a shipped file gained a translation gets it
+    (translations are outside the content hash; see ``with_shipped_translations``).
     """
     parsed = _PARSED.get(row.content_hash)
     if parsed is None:
-        parsed = parse_instrument(row.definition, source=f"stored instrument {row.label}")
+        parsed = with_shipped_translations(
+            parse_instrument(row.definition, source=f"stored instrument {row.label}")
+        )
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))
         _PARSED[row.content_hash] = parsed

@@ -90,7 +90,7 @@ def test_every_problem_in_a_bad_file_is_listed(app: Flask, client: FlaskClient) 
     response = _upload(client, url, token, broken, "team\x07survey.yaml")
     text = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "The file has 4 problems. Nothing was stored." in text
+    assert "The file has 3 problems. Nothing was stored." in text
     assert "teamsurvey.yaml: version: must be a positive integer, got 0" in text
     assert "teamsurvey.yaml: dimensions[0].kind:" in text
     assert "teamsurvey.yaml: response_scale.colour: unknown key" in text
