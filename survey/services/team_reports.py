@@ -259,12 +259,19 @@ def team_context(
 
 
 def previous_round(survey_round: SurveyRound, team: Team) -> SurveyRound | None:
-    """The team's latest earlier round of the same instrument (what "change" compares with)."""
+    """The team's latest earlier round of the same instrument with a release for the team.
+
+    What "change since last round" compares with, and whose commitments the report
+    follows up (#16): a round where the team was never released is skipped.
+    """
     return db.session.scalars(
         select(SurveyRound)
         .join(round_teams, round_teams.c.round_id == SurveyRound.id)
         .where(
             round_teams.c.team_id == team.id,
+            select(TeamRelease.id)
+            .where(TeamRelease.round_id == SurveyRound.id, TeamRelease.team_id == team.id)
+            .exists(),
             SurveyRound.organization_id == survey_round.organization_id,
             SurveyRound.instrument_id == survey_round.instrument_id,
             SurveyRound.id != survey_round.id,

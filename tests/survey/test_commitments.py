@@ -334,3 +334,20 @@ def test_no_commitment_input_gives_a_server_error(app, play: str, owner: str, du
         with app.app_context():
             db.session.execute(db.delete(Commitment))  # keep room under the limit
             db.session.commit()
+
+
+def test_a_round_where_the_team_was_not_released_is_skipped_by_the_follow_up(app):
+    """R0 (released) -> "Small" (3 answers, never released) -> R2: R2 follows up R0's
+    commitments, beside the change since R0."""
+    world, client = coach_of_team_one(app)
+    add_commitment(
+        client, world.team_id, world.report_round_id, "meso", "account lead", in_a_month()
+    )
+    released_round(app, world.org_id, "Small", {world.team_id: 3}, seed=3)
+    later = released_round(app, world.org_id, "R2", {world.team_id: 6}, seed=4)
+    with app.app_context():
+        team = db.session.get(Team, world.team_id)
+        survey_round = db.session.get(SurveyRound, later)
+        context = team_reports.team_context(survey_round, team, 5, date.today())
+    assert context.change is not None and context.change.previous_round == "R0"
+    assert [f.commitment.round_label for f in context.followups] == ["R0"]

@@ -273,7 +273,6 @@ def delete_commitment(team_id: int, round_id: int, commitment_id: int) -> Respon
     _, early = _released(team, survey_round)
     if early is not None:
         return early
-    EmptyForm().validate()  # the CSRF token is checked by CSRFProtect before the view
     begin_write()
     commitments.delete_commitment(
         _commitment(team, survey_round, commitment_id), actor=current_user
