@@ -46,6 +46,11 @@ def current_token() -> ApiToken:
     return token
 
 
+def authenticate() -> None:
+    """Every API blueprint's ``before_request``: a valid token first, before any input is read."""
+    current_token()
+
+
 def organization(org_id: int) -> Organization:
     """The token's organization, if ``org_id`` is it (else 404, revealing nothing)."""
     token = current_token()

@@ -29,6 +29,7 @@ blp = Blueprint(
     url_prefix="/api/v1/organizations",
     description="Anonymized exports, made by background jobs.",
 )
+blp.before_request(auth.authenticate)
 
 
 def _job(org: Organization, job: Job) -> dict[str, Any]:

@@ -30,6 +30,7 @@ blp = Blueprint(
     url_prefix="/api/v1/organizations",
     description="Teams' released results (the dashboard's figures and rules).",
 )
+blp.before_request(auth.authenticate)
 
 
 @blp.route("/<int:org_id>/rounds/<int:round_id>/teams/<int:team_id>/results")

@@ -30,6 +30,7 @@ blp = Blueprint(
     url_prefix="/api/v1/organizations",
     description="Survey rounds, their completion and invitation links.",
 )
+blp.before_request(auth.authenticate)
 
 #: The one answer to any per-person link request in an anonymous round (README "Privacy", 7).
 ANONYMOUS_REFUSAL = (

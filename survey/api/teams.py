@@ -29,6 +29,7 @@ blp = Blueprint(
     url_prefix="/api/v1/organizations",
     description="The organization, its teams and their members.",
 )
+blp.before_request(auth.authenticate)
 
 
 def _team(team: Team, counts: dict[int, int]) -> dict[str, Any]:

@@ -55,7 +55,12 @@ def url_for_rule(rule, world, principal: str) -> str:  # type: ignore[no-untyped
         "number": 1,
         # The token is the respondent's credential: others try one that does not exist.
         "token": world.token if principal == "respondent" else "no-such-invitation-token-here",
-        "filename": "negoscope.css",
+        "filename": "docs.js" if rule.endpoint == "api_docs.static" else "negoscope.css",
+        "token_id": 1,
+        "endpoint_id": 1,
+        "job_id": 1,
+        "member_id": world.participant_id,
+        "name": "swagger-ui.css",
         "kind": "blockers" if rule.endpoint == "coach.chart" else "reminders",
     }
     missing = set(rule.arguments) - set(values)
@@ -83,7 +88,14 @@ NOT_IN_WORLD = {
     # Job 1 does not exist in the access world (#17; tests/survey/test_jobs.py has jobs).
     "admin.job_status",
     "admin.job_download",
+    # No webhook endpoint in the access world (#17; tests/api/test_webhooks.py has them).
+    "admin.webhook_deliveries",
 }
+
+#: The JSON API (#17) takes bearer tokens only: a login cookie, whoever's, gets 401
+#: (tests/api has the token matrix). Its document and docs page are public.
+API_BLUEPRINTS = {"teams", "rounds", "results", "exports"}
+API_PUBLIC = {"api-docs.openapi_json", "api_docs.page", "api_docs.asset", "api_docs.static"}
 
 #: Coach pages that take a form: posted empty, the form is refused (#16).
 COACH_FORMS = {"coach.create_counterparty", "coach.open_counterparty_round"}
@@ -93,11 +105,13 @@ def expected(endpoint: str, principal: str) -> set[int]:
     """The allowed status codes for one endpoint and one principal."""
     if endpoint == "auth.login":
         return {200, 302, 400}  # 400: the empty login form; 302: already logged in
-    if endpoint in PUBLIC:
+    if endpoint in PUBLIC or endpoint in API_PUBLIC:
         return {200}
     if endpoint in PASSWORD_LINKS:
         return PASSWORD_LINKS[endpoint]
     blueprint, _, view = endpoint.partition(".")
+    if blueprint in API_BLUEPRINTS:
+        return {401}
     if blueprint == "respond":
         return {200, 302, 400} if principal == "respondent" else {404}
     if principal in ("anonymous", "respondent"):
