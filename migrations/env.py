@@ -89,10 +89,32 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch operations rebuild a table (create a copy, drop the old one). With
+            # foreign keys on, dropping e.g. ``responses`` would cascade-delete every
+            # answer. SQLite ignores this pragma inside a transaction, so it is set on
+            # the driver connection before Alembic begins one, and checked afterwards.
+            _driver(connection).execute("PRAGMA foreign_keys = OFF")
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()
+                _driver(connection).execute("PRAGMA foreign_keys = ON")
+
+
+def _driver(connection):
+    """The DBAPI connection under SQLAlchemy's, where no transaction is begun implicitly."""
+    return connection.connection.driver_connection
 
 
 if context.is_offline_mode():

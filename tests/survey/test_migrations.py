@@ -115,8 +115,20 @@ def test_existing_answers_become_one_release_per_team(database_url: str):
                     {"r": round_id, "t": team_id, "i": instrument_id,
                      "now": (utcnow() - timedelta(days=index)).replace(tzinfo=None)},
                 )  # fmt: skip
+            response_ids = connection.execute(sa.text("SELECT id FROM responses")).scalars().all()
+            for response_id in response_ids:
+                for item in ("TR1", "TR2"):
+                    connection.execute(
+                        sa.text(
+                            "INSERT INTO answers (response_id, item_id, value) VALUES (:r, :i, 4)"
+                        ),
+                        {"r": response_id, "i": item},
+                    )
         upgrade()
         db.session.remove()
+        # Rebuilding tables on SQLite must not cascade to the answers (foreign keys are
+        # switched off while migrations run).
+        assert db.session.scalar(sa.text("SELECT count(*) FROM answers")) == 12
         [release] = db.session.scalars(sa.select(TeamRelease)).all()
         assert (release.round_id, release.team_id, release.n, release.reason) == (
             round_id,
