@@ -20,6 +20,11 @@ def test_every_post_without_a_token_is_refused_and_changes_nothing(app, client):
     assert len(posts) > 10
     for rule in posts:
         response = client.post(url_for_rule(rule, world, "admin"), data={"name": "X"})
+        if rule.rule.startswith("/api/"):
+            # The JSON API takes bearer tokens, not cookies, so it has no CSRF check: the
+            # admin's login cookie is simply not a credential there (#17).
+            assert response.status_code == 401, rule.endpoint
+            continue
         assert response.status_code == 400, rule.endpoint
         assert "Reload the page" in response.get_data(as_text=True)
     with app.app_context():

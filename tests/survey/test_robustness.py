@@ -233,6 +233,10 @@ def test_no_input_gives_a_server_error(fuzz_app: Flask) -> None:
         "counterparty_id": [1],
         "commitment_id": [1],
         "number": [1, 1, 2],
+        "token_id": [1],  # the admin API page's ids (#17)
+        "endpoint_id": [1],
+        "job_id": [1],
+        "member_id": [world.participant_id],
     }
     valid = valid_values(world)
     send = sender(clients(fuzz_app, world))
@@ -248,6 +252,7 @@ def test_no_input_gives_a_server_error(fuzz_app: Flask) -> None:
             )
             ids.setdefault("token", "no-such-token")
             ids.setdefault("filename", "negoscope.css")
+            ids.setdefault("name", "swagger-ui.css")
             ids.setdefault("kind", "blockers")
             send(usual_visitor(rule), method, fill(rule, ids), list(valid.items()))
             fields = sorted(READ - {"csrf_token"}) or ["q"]
