@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
 from flask_login import logout_user
 
 from survey.database import begin_write
@@ -26,29 +30,36 @@ from survey.web.auth.views import SESSION_KEY, _now, bp
 
 LINK_KEY = "staff_link"
 
-_PROBLEMS: dict[LinkStatus, tuple[int, str, str]] = {
+_PROBLEMS: dict[LinkStatus, tuple[int, LazyString, LazyString]] = {
     LinkStatus.INVALID: (
         404,
-        "This link is not valid",
-        "Check that you copied the whole link from the email. If it still does not work, "
-        "ask an administrator for a new one or use \u201cForgot password?\u201d on the login page.",
+        _l("This link is not valid"),
+        _l(
+            "Check that you copied the whole link from the email. If it still does not work, "
+            "ask an administrator for a new one or use \u201cForgot password?\u201d on the "
+            "login page."
+        ),
     ),
     LinkStatus.USED: (
         410,
-        "This link has already been used",
-        "A set-password link works only once, and a newer link replaces older ones. If you "
-        "have set your password, log in with it; otherwise ask for a new link.",
+        _l("This link has already been used"),
+        _l(
+            "A set-password link works only once, and a newer link replaces older ones. If you "
+            "have set your password, log in with it; otherwise ask for a new link."
+        ),
     ),
     LinkStatus.EXPIRED: (
         410,
-        "This link has expired",
-        "Ask an administrator for a new link, or use \u201cForgot password?\u201d on the "
-        "login page.",
+        _l("This link has expired"),
+        _l(
+            "Ask an administrator for a new link, or use \u201cForgot password?\u201d on the "
+            "login page."
+        ),
     ),
     LinkStatus.INACTIVE: (
         403,
-        "This account is deactivated",
-        "Ask an administrator of your organization to reactivate it.",
+        _l("This account is deactivated"),
+        _l("Ask an administrator of your organization to reactivate it."),
     ),
 }
 
@@ -96,7 +107,7 @@ def set_password() -> ResponseReturnValue:
     db.session.commit()
     logout_user()
     session.clear()
-    flash("Your password is set. Log in with your email and the new password.", "info")
+    flash(_("Your password is set. Log in with your email and the new password."), "info")
     return redirect(url_for("auth.login"), 303)
 
 
@@ -126,7 +137,11 @@ def forgot_password() -> ResponseReturnValue:
     db.session.commit()
     if result.retry_after is not None:
         minutes = max(1, -(-int(result.retry_after.total_seconds()) // 60))
-        message = f"Too many requests. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        message = ngettext(
+            "Too many requests. Try again in %(num)d minute.",
+            "Too many requests. Try again in %(num)d minutes.",
+            minutes,
+        )
         seconds = str(max(1, int(result.retry_after.total_seconds())))
         return (
             render_template("auth/forgot.html", form=form, error=message),

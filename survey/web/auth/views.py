@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +36,7 @@ SESSION_KEY = "auth_sid"
 DEVICE_COOKIE = "negoscope_device"
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see this page."
+login_manager.login_message = _l("Please log in to see this page.")
 login_manager.login_message_category = "info"
 
 
@@ -111,11 +114,12 @@ def login() -> ResponseReturnValue:
         accounts.record_failed_login(form.email.data, request.remote_addr)
         db.session.commit()
         current_app.logger.warning("failed login from %s", request.remote_addr)
-        return render_template("auth/login.html", form=form, error="Wrong email or password."), 401
+        error = _("Wrong email or password.")
+        return render_template("auth/login.html", form=form, error=error), 401
     user = result.user
     if not sso.password_login_allowed(user):
         db.session.rollback()
-        message = (
+        message = _(
             "Your organization signs in with single sign-on only: "
             "use “Sign in with your organization” below."
         )
@@ -127,7 +131,7 @@ def login() -> ResponseReturnValue:
     accounts.prune_expired(_policy(), now)
     db.session.commit()
     response = redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
-    cookie, _ = accounts.device_cookie(user.email, secret, device)
+    cookie, _expires = accounts.device_cookie(user.email, secret, device)
     response.set_cookie(
         DEVICE_COOKIE,
         cookie,
@@ -173,7 +177,7 @@ def change_password() -> ResponseReturnValue:
         return _throttled("auth/password.html", form, wait)
     if outcome is PasswordChange.WRONG:
         db.session.commit()  # the failure counts
-        form.current.errors = ["That is not your current password."]
+        form.current.errors = [_("That is not your current password.")]
         return render_template("auth/password.html", form=form), 400
     session[SESSION_KEY] = accounts.start_session(user, _now())
     db.session.commit()
@@ -184,7 +188,11 @@ def _throttled(template: str, form: FlaskForm, retry_after: timedelta | None):  
     """The form again with a 429, saying how long to wait."""
     seconds = max(1, int(retry_after.total_seconds())) if retry_after else 60
     minutes = math.ceil(seconds / 60)
-    message = f"Too many failed attempts. Try again in {minutes} minute{'s' * (minutes != 1)}."
+    message = ngettext(
+        "Too many failed attempts. Try again in %(num)d minute.",
+        "Too many failed attempts. Try again in %(num)d minutes.",
+        minutes,
+    )
     return render_template(template, form=form, error=message), 429, {"Retry-After": str(seconds)}
 
 
