@@ -128,6 +128,7 @@ def test_packed_reads_decode_odd_values_like_row_reads(lite, tmp_path, monkeypat
 
 def test_wide_and_negative_scales_are_packed_in_more_digits(lite, tmp_path, monkeypatch):  # noqa: F811
     definition = _plain(DEFAULT.definition)
+    definition.pop("translations", None)  # they would translate the scales changed here
     definition["id"] = "wide-scales"
     definition["response_scale"] = {"min": 0, "max": 10, "labels": [str(i) for i in range(11)]}
     definition["dimensions"][1]["id"] = "negative"  # the simulation's profiles then stay neutral
@@ -161,6 +162,7 @@ def test_wide_and_negative_scales_are_packed_in_more_digits(lite, tmp_path, monk
 )
 def test_packing_gives_every_scale_point_the_same_width(low, high, packing):
     definition = _plain(DEFAULT.definition)
+    definition.pop("translations", None)  # they would translate the scales changed here
     labels = [str(i) for i in range(low, high + 1)]
     definition["response_scale"] = {"min": low, "max": high, "labels": labels}
     instrument = parse_instrument(definition, source="test")
@@ -220,6 +222,7 @@ def test_rows_are_ordered_by_their_keyed_pseudonym():
 
 def _wide_instrument():  # type: ignore[no-untyped-def]
     definition = _plain(DEFAULT.definition)
+    definition.pop("translations", None)  # they would translate the scales changed here
     definition["response_scale"] = {"min": 0, "max": 10, "labels": [str(i) for i in range(11)]}
     return parse_instrument(definition, source="test")
 
