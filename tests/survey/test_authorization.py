@@ -33,6 +33,10 @@ PASSWORD_LINKS = {
     "auth.open_link": {303},
     "auth.set_password": {404},
     "auth.forgot_password": {200, 400},
+    # Single sign-on, open to anyone: the empty form is refused (400) or, logged in, sends
+    # home (302); no organization of this world has a provider, so callbacks find none.
+    "auth.sso_start": {302, 400},
+    "auth.sso_callback": {404},
 }
 
 
