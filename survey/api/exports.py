@@ -65,6 +65,7 @@ def start_export(data: dict[str, Any], org_id: int, round_id: int) -> dict[str, 
         k,
         None,
         request.remote_addr,
+        auth.current_token().label,
         organization_id=org.id,
         round_id=survey_round.id,
     )

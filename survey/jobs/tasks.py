@@ -191,12 +191,19 @@ def render_reports(
 # -------------------------------------------------------------------- exports
 @job_task("export")
 def export_file(
-    run: JobRun, round_id: int, fmt: str, k: int, actor_id: int | None, remote_addr: str | None
+    run: JobRun,
+    round_id: int,
+    fmt: str,
+    k: int,
+    actor_id: int | None,
+    remote_addr: str | None,
+    actor_label: str | None = None,
 ) -> dict[str, Any]:
     """An anonymized export of the round written to a file for download later.
 
     The same checks as a direct download: the anonymity ledger refuses an
-    export too close to an earlier one, and the export is recorded there.
+    export too close to an earlier one, and the export is recorded there under
+    the staff member ``actor_id`` or, without one, ``actor_label`` (an API token).
     """
     from survey.services import jobs
     from survey.services.export import (
@@ -228,7 +235,7 @@ def export_file(
             db.session.get(SurveyRound, round_id),
             result,
             actor=actor,
-            actor_label=None if actor else "background job",
+            actor_label=None if actor else (actor_label or "background job"),
             remote_addr=remote_addr,
         )
         db.session.commit()

@@ -294,6 +294,11 @@ def test_export_job_then_download(app, client, api_world):
     with app.app_context():
         kinds = db.session.scalars(select(Disclosure.kind)).all()
         assert "export" in kinds
+        # The ledger names the token that started the export.
+        actors = db.session.scalars(
+            select(Disclosure.actor).where(Disclosure.kind == "export")
+        ).all()
+        assert actors and all(a.startswith("API token ") for a in actors)
     # an export of the same snapshot again is fine; another organization sees no job
     other = client.get(
         _url(api_world, f"/jobs/{started.json['id']}"), headers=api_world.auth("other")
