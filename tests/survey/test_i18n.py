@@ -90,7 +90,8 @@ def test_browser_in_french_gets_french_pages_and_french_statements(client, make_
     assert french_item.text in page and first.item.text not in page
     french_scale = FRENCH.scale_for(first.item.id)
     assert all(label in page for label in french_scale.labels)
-    assert 'lang="' not in page.split("<main", 1)[1]  # statements are in the page's language
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    assert 'lang="' not in main  # the statements are in the page's own language
     assert "Page 1 sur" in page and "Enregistrer et continuer" in page and "Passer" in page
 
 
@@ -245,6 +246,18 @@ def test_an_instrument_in_another_language_only_gets_its_own_language(app, clien
     landing = text_of(open_link(client, token, "en"))
     assert HTML_LANG.search(landing).group(1) == "fr" and "Qui voit quoi" in landing
     assert "English" not in landing
+
+
+def test_an_instrument_in_a_language_the_interface_lacks_marks_its_texts(app, client):
+    definition = _plain(_without_translations(DEFAULT).definition)
+    definition.update(id=f"de-only-{uuid.uuid4().hex[:6]}", language="de")
+    token = _world_with(app, parse_instrument(definition))
+    consent(client, open_link(client, token, "de, fr;q=0.5"))
+    page = text_of(client.get("/survey/page/1"))
+    assert HTML_LANG.search(page).group(1) == "en"  # the interface has no German
+    first = PAGES[0].items[0]
+    assert f'<legend lang="de"><span class="item-number">1.</span> {first.item.text}' in page
+    assert '<span class="choice-text">Skip</span>' in page  # the interface's own words
 
 
 def test_staff_pages_stay_in_a_complete_language(client):
