@@ -44,7 +44,7 @@ translations: install
 		-o build/messages.pot .
 	for dir in survey/translations/*/LC_MESSAGES; do \
 		$(BIN)/pybabel update -i build/messages.pot -d survey/translations \
-			-l $$(basename $$(dirname $$dir)) --init-missing --ignore-obsolete || exit 1; \
+			-l $$(basename $$(dirname $$dir)) --init-missing --ignore-obsolete --no-fuzzy-matching || exit 1; \
 	done
 	$(BIN)/pybabel compile -d survey/translations --statistics
 
