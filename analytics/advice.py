@@ -35,6 +35,7 @@ from analytics.advice_schema import (
     framework_problems,
 )
 from analytics.coarsen import count_phrase, format_score, shows_exact_count
+from analytics.language import current_language
 
 __all__ = [
     "DEFAULT_ADVICE_PATH",
@@ -64,6 +65,15 @@ DEFAULT_ADVICE_PATH = Path(__file__).parent / "data" / "framework.yaml"
 OTHER_SECTIONS = frozenset(
     {"agreement", "gap", "pair_rules", "drills", "session_kit", "worksheet", "trend"}
 )
+
+
+#: A pillar without a level (too few answers): its label and its phrase, per language.
+NOT_RATED = {
+    "en": ("not rated", "not rated: too few answers"),
+    "fr": ("non évalué", "non évalué : trop peu de réponses"),
+}
+#: What separates a level's label from its meaning in a ``pillar_levels`` phrase.
+_LABEL_SEP = {"en": ": ", "fr": " : "}
 
 
 class AdviceError(ValueError):
@@ -177,15 +187,18 @@ class Wording:
         """
         phrases = dict(self.pillar_levels)
         if level not in phrases:
-            return "not rated: too few answers"
-        label, _, meaning = phrases[level].partition(": ")
-        return f"{self.level_label(level, tentative)}: {meaning}" if meaning else label
+            return NOT_RATED[current_language()][1]
+        label, sep, meaning = phrases[level].partition(_LABEL_SEP[current_language()])
+        return f"{self.level_label(level, tentative)}{sep}{meaning}" if meaning else label
 
     def level_label(self, level: str | None, tentative: bool = False) -> str:
-        """The short label of a pillar level ("at risk", "at risk (tentative)")."""
+        """The short label of a pillar level ("at risk", "at risk (tentative)"): the
+        part of its phrase before the colon (the level itself in English)."""
         if level is None:
-            return "not rated"
-        return f"{level} ({self.tentative_label})" if tentative else level
+            return NOT_RATED[current_language()][0]
+        phrase = dict(self.pillar_levels).get(level, level)
+        label = phrase.partition(_LABEL_SEP[current_language()])[0]
+        return f"{label} ({self.tentative_label})" if tentative else label
 
     def round_mode(self, mode: str | None) -> str:
         """How the round's answers are kept, for the change section.
@@ -271,13 +284,16 @@ class Advice:
         return next((p for p in self.pillars if blocker_id in p.blockers), None)
 
 
-def load_advice(path: str | Path | None = None) -> Advice:
+def load_advice(path: str | Path | None = None, language: str = "en") -> Advice:
     """Load and validate the advice file (the packaged framework by default).
 
     Parameters
     ----------
     path : str or Path, optional
         A YAML file in the format of ``analytics/data/framework.yaml``.
+    language : str, default "en"
+        For the packaged framework only: the language to word it in (its
+        translation laid over the English file, :mod:`analytics.framework_i18n`).
 
     Returns
     -------
@@ -294,7 +310,16 @@ def load_advice(path: str | Path | None = None) -> Advice:
     >>> sorted(b.id for b in advice.blockers)
     ['fixed_pie', 'misalignment', 'power', 'time_pressure', 'trust']
     """
+    if path is None and language != "en":
+        return _load_translated(language)
     return _load_cached(str(Path(path) if path is not None else DEFAULT_ADVICE_PATH))
+
+
+@lru_cache(maxsize=4)
+def _load_translated(language: str) -> Advice:
+    from analytics.framework_i18n import framework_document, framework_path
+
+    return parse_advice(framework_document(language), source=framework_path(language).name)
 
 
 @lru_cache(maxsize=8)
@@ -474,7 +499,7 @@ def verb_agreeing(phrase: str, count: int | None) -> str:
     >>> verb_agreeing("often concede more", 1), verb_agreeing("can dictate", 1)
     ('often concedes more', 'can dictate')
     """
-    if count != 1:
+    if count != 1 or current_language() != "en":  # other languages: infinitive phrases
         return phrase
     words = phrase.split(" ")
     index = 0

@@ -90,14 +90,19 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from analytics.language import current_language
+
 __all__ = [
     "COARSENING_NOTE",
+    "COARSENING_NOTE_FR",
+    "COUNT_WORDS_FR",
     "COUNT_WORDS",
     "DISPLAY_DIGITS",
     "MISSING_SCORE",
     "POINTING",
     "SMALL_GROUP",
     "count_phrase",
+    "coarsening_note",
     "count_word",
     "display_round",
     "display_round_or_none",
@@ -128,6 +133,24 @@ COUNT_WORDS: Mapping[str, str] = {
     "all": "all",
 }
 
+#: The words for a count in French ("la plupart des membres", "7 membres sur 12").
+COUNT_WORDS_FR: Mapping[str, str] = {
+    "none": "aucun",
+    "few": "quelques-uns",
+    "half": "environ la moiti\u00e9",
+    "most": "la plupart",
+    "all": "tous",
+}
+_PHRASES_FR = {
+    "none": "aucun des {noun}",
+    "few": "quelques {noun}",
+    "half": "environ la moiti\u00e9 des {noun}",
+    "most": "la plupart des {noun}",
+    "all": "tous les {noun}",
+}
+#: French nouns for the English plural nouns counted here.
+_NOUNS_FR = {"members": "membres", "people": "personnes", "teams": "\u00e9quipes"}
+
 #: How a missing score is written by :func:`format_score`.
 MISSING_SCORE = "\u2013"
 
@@ -141,6 +164,26 @@ COARSENING_NOTE = (
     "anything in between. Larger teams see exact counts in between. No minimum or "
     "maximum of individual scores is shown."
 )
+
+COARSENING_NOTE_FR = (
+    "Les moyennes et les dispersions sont arrondies \u00e0 une d\u00e9cimale (les demis "
+    "s\u2019\u00e9loignant de z\u00e9ro), et les graphiques sont trac\u00e9s aux valeurs "
+    "arrondies. Les effectifs de membres sont donn\u00e9s en mots\u00a0: "
+    f"\u00ab\u00a0{_PHRASES_FR['few'].format(noun='membres')}\u00a0\u00bb signifie un ou "
+    f"deux membres et \u00ab\u00a0{_PHRASES_FR['most'].format(noun='membres')}\u00a0\u00bb "
+    "tous sauf un ou deux, quelle que soit la taille de l\u2019\u00e9quipe\u00a0; dans une "
+    f"\u00e9quipe de moins de {SMALL_GROUP} membres, "
+    f"\u00ab\u00a0{_PHRASES_FR['half'].format(noun='membres')}\u00a0\u00bb d\u00e9signe "
+    "tout ce qui est entre les deux. Les \u00e9quipes plus grandes voient les effectifs "
+    "exacts entre les deux. Aucun minimum ni maximum des scores individuels n\u2019est "
+    "montr\u00e9."
+)
+
+
+def coarsening_note() -> str:
+    """:data:`COARSENING_NOTE` in the language results are worded in."""
+    return COARSENING_NOTE_FR if current_language() == "fr" else COARSENING_NOTE
+
 
 #: Keys of the published JSON that would be one person's score (dropped anywhere).
 _EXTREMES = frozenset({"min", "max", "minimum", "maximum"})
@@ -212,7 +255,8 @@ def format_score(x: float | None, digits: int = DISPLAY_DIGITS) -> str:
     rounded = display_round_or_none(x, digits)
     if rounded is None:
         return MISSING_SCORE
-    return f"{rounded:.{digits}f}"
+    text = f"{rounded:.{digits}f}"
+    return text.replace(".", ",") if current_language() == "fr" else text
 
 
 def format_percent(share: float | None) -> str:
@@ -226,7 +270,9 @@ def format_percent(share: float | None) -> str:
     if share is None:
         return MISSING_SCORE
     percent = display_round_or_none(100 * float(share), 0)
-    return MISSING_SCORE if percent is None else f"{percent:.0f}%"
+    if percent is None:
+        return MISSING_SCORE
+    return f"{percent:.0f}\u00a0%" if current_language() == "fr" else f"{percent:.0f}%"
 
 
 def scale_label(mean: float, labels: Sequence[str], scale_min: int = 1) -> str:
@@ -349,6 +395,8 @@ def count_word(k: int, n: int) -> str:
     """
     _check_count(k, n)
     key = _word_key(k, n)
+    if current_language() == "fr":
+        return f"{k} sur {n}" if key is None else COUNT_WORDS_FR[key]
     return f"{k} of {n}" if key is None else COUNT_WORDS[key]
 
 
@@ -382,6 +430,9 @@ def count_phrase(k: int, n: int, noun: str = "members") -> str:
     """
     _check_count(k, n)
     key = _word_key(k, n)
+    if current_language() == "fr":
+        noun_fr = _NOUNS_FR.get(noun, noun)
+        return f"{k} {noun_fr} sur {n}" if key is None else _PHRASES_FR[key].format(noun=noun_fr)
     if key is None:
         return f"{k} of {n} {noun}"
     word = COUNT_WORDS[key]

@@ -534,12 +534,23 @@ def parse_kit(document: Any, source: str = "framework.yaml") -> Kit:
         raise KitError(_problems(exc, source)) from None
 
 
-def load_kit(path: str | Path | None = None) -> Kit:
+def load_kit(path: str | Path | None = None, language: str = "en") -> Kit:
     """Load and validate the kit sections of the framework file (the packaged one by default).
 
     Read once per process and path (the file is package data and does not change).
+    ``language`` words the packaged framework in another language (its translation
+    laid over the English file, :mod:`analytics.framework_i18n`).
     """
+    if path is None and language != "en":
+        return _load_translated(language)
     return _load_cached(str(Path(path) if path is not None else DEFAULT_FRAMEWORK_PATH))
+
+
+@lru_cache(maxsize=4)
+def _load_translated(language: str) -> Kit:
+    from analytics.framework_i18n import framework_document, framework_path
+
+    return parse_kit(framework_document(language), source=framework_path(language).name)
 
 
 @lru_cache(maxsize=8)
