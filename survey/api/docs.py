@@ -1,19 +1,20 @@
-"""Browsable API docs at ``/api/v1/docs``: Swagger UI from the installed swagger_ui_bundle.
+"""Browsable API docs at ``/api/v1/docs``: Swagger UI 5 from the installed swagger-ui-py.
 
+Swagger UI 5 reads the OpenAPI 3.1 document as served; nothing is converted.
 Nothing is fetched from elsewhere at run time, and the page keeps the app's
 Content-Security-Policy for scripts (no inline script; only ``data:`` images
 are added, for Swagger UI's icons): its start-up code is a static file
-(``survey/api/static/docs.js``) that loads ``/api/v1/openapi.json``.
-swagger_ui_bundle ships Swagger UI 4.15, which renders OpenAPI 3.0 only, so
-that script hands it a 3.0 reading of the 3.1 document for display (nullable
-types written the 3.0 way); the document served to clients stays 3.1.
+(``survey/api/static/docs.js``) that points Swagger UI at ``/api/v1/openapi.json``.
+Only swagger-ui-py's static files are used, not its framework handlers.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from flask import Blueprint, abort, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
-from swagger_ui_bundle import swagger_ui_path
 
 from survey.web.headers import CONTENT_SECURITY_POLICY
 
@@ -26,8 +27,26 @@ bp = Blueprint(
     template_folder="templates",
 )
 
-#: The Swagger UI files the page loads (nothing else of the bundle is served).
-ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"})
+#: The Swagger UI files the page loads (nothing else of the package is served).
+ASSETS = frozenset(
+    {
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-ui-standalone-preset.js",
+        "favicon-32x32.png",
+    }
+)
+
+
+def swagger_ui_dir() -> Path:
+    """The folder of Swagger UI's files inside the installed swagger-ui-py package.
+
+    Found without importing the package (its import loads handlers we do not use).
+    """
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed; it serves the API docs page")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 #: The app's policy, plus ``data:`` images: Swagger UI draws its small icons as data-URI
@@ -46,6 +65,6 @@ def asset(name: str) -> ResponseReturnValue:
     """One of Swagger UI's files, from the installed package."""
     if name not in ASSETS:
         abort(404)
-    response = send_from_directory(str(swagger_ui_path), name, max_age=3600)
+    response = send_from_directory(str(swagger_ui_dir()), name, max_age=3600)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
