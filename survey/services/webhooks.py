@@ -13,9 +13,13 @@ process that stopped between the commit and the enqueue).
 Messages follow the Standard Webhooks scheme: headers ``webhook-id``,
 ``webhook-timestamp`` and ``webhook-signature`` = ``v1,`` + base64 of
 HMAC-SHA256 over ``{id}.{timestamp}.{body}`` with the endpoint's secret
-(``whsec_`` + base64 of 32 random bytes). Each attempt is recorded (status,
-response code, error); failures are retried with growing delays
-(:data:`RETRY_SECONDS`), then the delivery is marked failed.
+(``whsec_`` + base64 of 32 random bytes). Messages go to public addresses only:
+the host is resolved at delivery and the checked address is the one connected
+to (:mod:`survey.services.webhook_transport`); a host resolving to a private,
+loopback or link-local address is refused without sending, and the delivery
+fails at once. Each attempt is recorded (status, response code, error); other
+failures are retried with growing delays (:data:`RETRY_SECONDS`), then the
+delivery is marked failed.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import Flask, current_app, g, has_app_context
 from huey import crontab
 from huey.exceptions import RetryTask
@@ -55,7 +58,7 @@ from survey.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from survey.services import audit
+from survey.services import audit, webhook_transport
 
 log = logging.getLogger(__name__)
 
@@ -416,7 +419,8 @@ def attempt(delivery_id: int) -> Outcome:
     url, secret, msg_id, body = endpoint.url, endpoint.secret, delivery.message_id, delivery.body
     db.session.commit()
 
-    status, error, took = _post(url, signed_headers(secret, msg_id, int(time.time()), body), body)
+    sent = _post(url, signed_headers(secret, msg_id, int(time.time()), body), body)
+    status, error, took = sent.status, sent.error, sent.duration_ms
     ok = status is not None and 200 <= status < 300
     delays = retry_seconds()
     begin_write()
@@ -442,6 +446,9 @@ def attempt(delivery_id: int) -> Outcome:
             None,
         )
         outcome = Outcome("delivered", f"HTTP {status}", response_status=status)
+    elif sent.refused:  # not retried: another try would only probe the same address again
+        delivery.status, delivery.finished_at, delivery.next_attempt_at = "failed", finished, None
+        outcome = Outcome("failed", error)
     elif number > len(delays) or delivery.status != "pending":
         delivery.status, delivery.finished_at, delivery.next_attempt_at = "failed", finished, None
         outcome = Outcome(
@@ -459,21 +466,20 @@ def _failure(status: int | None, error: str) -> str:
     return f"the receiver answered HTTP {status}" if status is not None else error
 
 
-def _post(url: str, headers: dict[str, str], body: str) -> tuple[int | None, str, int]:
-    """POST the body; (response status or None, error text, milliseconds). Never raises."""
-    started = time.monotonic()
+def _post(url: str, headers: dict[str, str], body: str) -> webhook_transport.Sent:
+    """POST the body to a public address only (see :mod:`survey.services.webhook_transport`).
+
+    The URL is checked again against today's rules (an endpoint saved while
+    loopback was allowed is refused once it is not); a refusal sends nothing.
+    """
+    allow_loopback = bool(current_app.config.get("WEBHOOK_ALLOW_HTTP_LOOPBACK"))
     try:
-        response = requests.post(
-            url, data=body.encode(), headers=headers, timeout=TIMEOUT, allow_redirects=False
-        )
-        response.close()
-        return response.status_code, "", _ms(started)
-    except requests.RequestException as error:
-        return None, f"{type(error).__name__}: no answer from the receiver", _ms(started)
-
-
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+        check_url(url, allow_http_loopback=allow_loopback)
+    except WebhookProblem as problem:
+        return webhook_transport.Sent(None, f"Refused, nothing sent: {problem}", 0, refused=True)
+    return webhook_transport.post(
+        url, headers, body.encode(), timeout=TIMEOUT, allow_loopback=allow_loopback
+    )
 
 
 class _Backoff(RetryLater, RetryTask):
