@@ -284,16 +284,18 @@ class Advice:
         return next((p for p in self.pillars if blocker_id in p.blockers), None)
 
 
-def load_advice(path: str | Path | None = None, language: str = "en") -> Advice:
+def load_advice(path: str | Path | None = None, language: str | None = None) -> Advice:
     """Load and validate the advice file (the packaged framework by default).
 
     Parameters
     ----------
     path : str or Path, optional
         A YAML file in the format of ``analytics/data/framework.yaml``.
-    language : str, default "en"
+    language : str, optional
         For the packaged framework only: the language to word it in (its
-        translation laid over the English file, :mod:`analytics.framework_i18n`).
+        translation laid over the English file, :mod:`analytics.framework_i18n`);
+        by default the current one (:func:`analytics.language.current_language`,
+        English unless a report is being worded in another language).
 
     Returns
     -------
@@ -310,6 +312,7 @@ def load_advice(path: str | Path | None = None, language: str = "en") -> Advice:
     >>> sorted(b.id for b in advice.blockers)
     ['fixed_pie', 'misalignment', 'power', 'time_pressure', 'trust']
     """
+    language = current_language() if language is None else language
     if path is None and language != "en":
         return _load_translated(language)
     return _load_cached(str(Path(path) if path is not None else DEFAULT_ADVICE_PATH))

@@ -150,7 +150,9 @@ def _compare(en: Any, tr: Any, path: tuple[Any, ...], source: str, out: list[str
             out.append(f"{where}: translation missing or empty")
         elif set(_PLACEHOLDER.findall(tr)) != set(_PLACEHOLDER.findall(en)):
             wanted = ", ".join(sorted(f"{{{p}}}" for p in set(_PLACEHOLDER.findall(en))))
-            out.append(f"{where}: must use the placeholders of the English text ({wanted or 'none'})")
+            out.append(
+                f"{where}: must use the placeholders of the English text ({wanted or 'none'})"
+            )
 
 
 def _has_text(value: Any) -> bool:

@@ -534,13 +534,18 @@ def parse_kit(document: Any, source: str = "framework.yaml") -> Kit:
         raise KitError(_problems(exc, source)) from None
 
 
-def load_kit(path: str | Path | None = None, language: str = "en") -> Kit:
+def load_kit(path: str | Path | None = None, language: str | None = None) -> Kit:
     """Load and validate the kit sections of the framework file (the packaged one by default).
 
     Read once per process and path (the file is package data and does not change).
     ``language`` words the packaged framework in another language (its translation
-    laid over the English file, :mod:`analytics.framework_i18n`).
+    laid over the English file, :mod:`analytics.framework_i18n`); by default the
+    current one (:func:`analytics.language.current_language`).
     """
+    if language is None:
+        from analytics.language import current_language
+
+        language = current_language()
     if path is None and language != "en":
         return _load_translated(language)
     return _load_cached(str(Path(path) if path is not None else DEFAULT_FRAMEWORK_PATH))

@@ -30,8 +30,8 @@ from contextvars import ContextVar
 
 __all__ = [
     "DEFAULT_LANGUAGE",
-    "LANGUAGE_NAMES",
     "LANGUAGES",
+    "LANGUAGE_NAMES",
     "check_language",
     "current_language",
     "use_language",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reports.context import TeamReportContext
+from reports.i18n import N_, _
 from reports.layout import PageFlow
 from reports.style import ACCENT, INK, MUTED, RULE, SIZES
 from reports.text import wrap
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["AGENDA_TITLE", "ScheduledItem", "agenda_intro", "agenda_schedule", "agenda_section"]
 
 #: The section's title in the report's contents.
-AGENDA_TITLE = "Session agenda for the coach"
+AGENDA_TITLE = N_("Session agenda for the coach")
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,11 @@ def agenda_schedule(agenda: SessionAgenda) -> list[ScheduledItem]:
 
 def agenda_intro(agenda: SessionAgenda) -> str:
     """The agenda's introduction, naming its length."""
-    return (
-        f"A {agenda.total_minutes}-minute session to work through this report with the team, "
-        "built from its results. The times are a guide: keep the drills, and let the "
-        "discussion of the blockers run shorter if the team agrees quickly."
+    return _(
+        "A %(minutes)d-minute session to work through this report with the team, built from its "
+        "results. The times are a guide: keep the drills, and let the discussion of the "
+        "blockers run shorter if the team agrees quickly.",
+        minutes=agenda.total_minutes,
     )
 
 
@@ -79,18 +81,18 @@ def agenda_section(flow: PageFlow, context: TeamReportContext, number_: int) -> 
     agenda = context.agenda
     if agenda is None:
         return
-    flow.section(number_, AGENDA_TITLE, agenda_intro(agenda))
+    flow.section(number_, _(AGENDA_TITLE), agenda_intro(agenda))
     gutter = 74.0
     for scheduled in agenda_schedule(agenda):
         _item(flow, scheduled, gutter)
     flow.skip(4)
     flow.rule(colour=INK, weight=0.8)
     flow.skip(SIZES["body"] + 4)
-    flow.text_at(flow.left, flow.y, "Total", size=SIZES["body"], bold=True)
+    flow.text_at(flow.left, flow.y, _("Total"), size=SIZES["body"], bold=True)
     flow.text_at(
         flow.left + gutter,
         flow.y,
-        f"{agenda.total_minutes} minutes",
+        _("%(minutes)d minutes", minutes=agenda.total_minutes),
         size=SIZES["body"],
         bold=True,
     )
@@ -143,7 +145,7 @@ def _item(flow: PageFlow, scheduled: ScheduledItem, gutter: float) -> None:
     flow.text_at(
         flow.left + 10,
         top + 8 + title_size + small,
-        f"{item.minutes} min",
+        _("%(minutes)d min", minutes=item.minutes),
         size=small,
         colour=MUTED,
     )

@@ -43,8 +43,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from analytics.advice import PILLAR_LEVELS
 from analytics.coarsen import DISPLAY_DIGITS, display_round
 from reports.context import TeamReportContext
+from reports.i18n import _
 from reports.plots import (
     CHANGE_DIRECTIONS,
     blocker_profile_chart,
@@ -196,7 +198,7 @@ def _gap_data(context: TeamReportContext) -> pd.DataFrame:
                 "them_low": None if them is None else them.ci_low,
                 "them_high": None if them is None else them.ci_high,
                 "shared": bool(blocker.them_shared or blocker.them_withheld),
-                "note": BOTH_SIDES_NOTE if blocker.blocker_id in gap.both_sides else "",
+                "note": _(BOTH_SIDES_NOTE) if blocker.blocker_id in gap.both_sides else "",
             }
         )
         names.append(context.name_of(blocker.blocker_id))
@@ -207,10 +209,20 @@ def _draw_gap(data: pd.DataFrame, context: TeamReportContext, ax: Axes) -> Axes:
     counterparty = context.counterparty
     rating = counterparty.rating if counterparty is not None else None
     scale = (rating.scale_min, rating.scale_max) if rating is not None else (1, 5)
-    _, labels = _blocker_scale(context)
-    name = counterparty.name if counterparty is not None else "The counterparty"
-    them = ellipsize(name, 150, SIZES["chart"] - 0.5) + " as your team rates them"
-    return gap_chart(data, scale=scale, scale_labels=_short(labels), them_label=them, ax=ax)
+    _scale, labels = _blocker_scale(context)
+    name = counterparty.name if counterparty is not None else _("The counterparty")
+    them = _(
+        "%(counterparty)s as your team rates them",
+        counterparty=ellipsize(name, 150, SIZES["chart"] - 0.5),
+    )
+    return gap_chart(
+        data,
+        scale=scale,
+        scale_labels=_short(labels),
+        us_label=_("Your team"),
+        them_label=them,
+        ax=ax,
+    )
 
 
 def _trend_data(context: TeamReportContext) -> pd.DataFrame:
@@ -235,7 +247,7 @@ def _trend_data(context: TeamReportContext) -> pd.DataFrame:
 
 
 def _draw_trend(data: pd.DataFrame, context: TeamReportContext, ax: Axes) -> Axes:
-    scale, _ = _blocker_scale(context)
+    scale, _labels = _blocker_scale(context)
     return trend_chart(data, scale=scale, ax=ax)
 
 
@@ -328,7 +340,13 @@ CHARTS: Mapping[str, ChartKind] = MappingProxyType(
         "pillars": ChartKind(
             "Standing on the three pillars",
             _pillar_data,
-            lambda data, _context, ax: pillar_chart(data, ax=ax),
+            lambda data, context, ax: pillar_chart(
+                data,
+                ax=ax,
+                level_labels={
+                    level: context.sentences.wording.level_label(level) for level in PILLAR_LEVELS
+                },
+            ),
             (6.8, 0.5, 1.1),
         ),
         "practices": ChartKind(

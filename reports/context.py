@@ -48,9 +48,14 @@ import pandas as pd
 from analytics.advice import Advice, load_advice
 from analytics.change import dimension_change
 from analytics.coarsen import format_percent, format_score, scale_label
-from analytics.diagnosis import MIN_TEAMS_FOR_SPREAD, TeamDiagnosis
+from analytics.diagnosis import MIN_TEAMS_FOR_SPREAD, OTHER_PROFILES, TeamDiagnosis
 from analytics.instrument import Instrument
+from analytics.language import DEFAULT_LANGUAGE, check_language, current_language, use_language
+from analytics.profile_names import _in_sentence as in_sentence
+from analytics.profile_names import display_name
 from analytics.release import release_note
+from reports.i18n import _
+from reports.localize import localize_diagnosis, profile_name
 
 if TYPE_CHECKING:
     from analytics.counterparty import CounterpartyRating
@@ -171,14 +176,20 @@ class DimensionInfo:
         'not known (too few answers)'
         """
         if mean is None or not math.isfinite(mean):
-            return "not known (too few answers)"
+            return _("not known (too few answers)")
         shown = format_score(mean)
         if not self.scale_labels:
-            return f"{shown} on average"
+            return _("%(score)s on average", score=shown)
         label = scale_label(mean, self.scale_labels, self.scale_min).lower()
-        return (
-            f"{label} on average ({shown} on a {self.scale_min}\u2013{self.scale_max} scale "
-            f"from {self.scale_labels[0]} to {self.scale_labels[-1]})"
+        return _(
+            "%(label)s on average (%(score)s on a %(min)d\u2013%(max)d scale from %(first)s to "
+            "%(last)s)",
+            label=label,
+            score=shown,
+            min=self.scale_min,
+            max=self.scale_max,
+            first=self.scale_labels[0],
+            last=self.scale_labels[-1],
         )
 
 
@@ -340,6 +351,11 @@ class TeamReportContext:
     followups: tuple[CommitmentFollowup, ...] = ()
     #: The team's blocker means across every released round (oldest first).
     trend: Trend | None = None
+    #: The language the report is worded in (:data:`analytics.language.LANGUAGES`);
+    #: names, descriptions and the diagnosis's sentences are already in it.
+    language: str = "en"
+    #: Profile names (as the analysis names them, in English) in :attr:`language`.
+    profile_labels: Mapping[str, str] = field(default_factory=_frozen)
 
     @property
     def release_text(self) -> str | None:
@@ -364,6 +380,10 @@ class TeamReportContext:
 
         return CounterpartySentences(self.counterparty, self)
 
+    def profile_label(self, name: str) -> str:
+        """A profile's name as the report prints it (in the report's language)."""
+        return self.profile_labels.get(name, name)
+
     def dimension(self, dimension_id: str) -> DimensionInfo:
         """The dimension with this id (``KeyError`` when unknown)."""
         for dim in self.dimensions:
@@ -381,8 +401,8 @@ class TeamReportContext:
             return self.dimension(dimension_id).usage(mean)
         except KeyError:
             if mean is None or not math.isfinite(mean):
-                return "not known (too few answers)"
-            return f"{format_score(mean)} on average"
+                return _("not known (too few answers)")
+            return _("%(score)s on average", score=format_score(mean))
 
     @property
     def response_rate_text(self) -> str | None:
@@ -420,6 +440,7 @@ def build_team_context(
     previous: tuple[str, pd.DataFrame] | None = None,
     round_mode: str | None = None,
     release: ReleaseInfo | None = None,
+    language: str = "en",
 ) -> TeamReportContext:
     """Gather what the report of one team needs from a round's analysis.
 
@@ -448,6 +469,10 @@ def build_team_context(
     release : ReleaseInfo, optional
         The release the figures come from; the report says when it was made and
         when results may next change.
+    language : str, default "en"
+        The language to word the report in: the framework's translation, the
+        instrument's (when it has one) and the diagnosis's sentences re-worded
+        from the same findings (:mod:`reports.localize`).
 
     Returns
     -------
@@ -468,11 +493,19 @@ def build_team_context(
         raise TeamSuppressed(team, finding.n, diagnosis.threshold)
 
     threshold = diagnosis.threshold
-    advice = load_advice()
+    language = check_language(language)
+    advice = load_advice(language=language)
+    if language != instrument.language and language in instrument.declared_languages:
+        instrument = instrument.localized(language, fallback=True)
     dims = tuple(
-        _dimension_info(instrument, dim.id, diagnosis, advice) for dim in instrument.dimensions
+        _dimension_info(instrument, dim.id, diagnosis, advice, language)
+        for dim in instrument.dimensions
     )
-    parts = _round_parts(analysis, tuple(d.id for d in dims))
+    if language != DEFAULT_LANGUAGE:
+        with use_language(language):
+            finding = localize_diagnosis(finding, advice, {d.id: d.name for d in dims})
+    with use_language(language):
+        parts = _round_parts(analysis, tuple(d.id for d in dims), {d.id: d.name for d in dims})
     labels = parts.labels
 
     change = None
@@ -503,7 +536,28 @@ def build_team_context(
         round_mode=round_mode,
         no_profiles_reason=str(getattr(analysis, "profile_reason", "") or ""),
         release=release,
+        language=language,
+        profile_labels=_frozen(_profile_labels(analysis, parts.profiles, dims, language)),
     )
+
+
+def _profile_labels(
+    analysis: RoundAnalysis,
+    profiles: ProfileMethodInfo | None,
+    dims: tuple[DimensionInfo, ...],
+    language: str,
+) -> dict[str, str]:
+    """The profiles' names in the language (none to change in English)."""
+    if language == DEFAULT_LANGUAGE or profiles is None:
+        return {}
+    used = getattr(analysis.profile_model, "dimension_names", None)
+    inside: dict[str, str] = {}
+    for dim in dims:
+        french = in_sentence(dim.name)
+        for names in (used, None):
+            inside[in_sentence(display_name(dim.id, names))] = french
+    names = [p.name for p in profiles.profiles] + [OTHER_PROFILES]
+    return {name: profile_name(name, inside, language) for name in names}
 
 
 @dataclass(frozen=True)
@@ -525,20 +579,26 @@ _ROUND_PARTS: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], _RoundParts]]
 _ROUND_PARTS_LOCK = threading.Lock()
 
 
-def _round_parts(analysis: RoundAnalysis, dim_ids: tuple[str, ...]) -> _RoundParts:
+def _round_parts(
+    analysis: RoundAnalysis, dim_ids: tuple[str, ...], names: Mapping[str, str]
+) -> _RoundParts:
+    """The round's parts in the current language (``names``: the dimensions' names in it)."""
+    key = (*dim_ids, current_language())
     try:
         with _ROUND_PARTS_LOCK:
-            parts = _ROUND_PARTS.get(analysis, {}).get(dim_ids)
+            parts = _ROUND_PARTS.get(analysis, {}).get(key)
     except TypeError:  # an object without weak references (a test double): not kept
-        return _build_round_parts(analysis, dim_ids)
+        return _build_round_parts(analysis, dim_ids, names)
     if parts is None:
-        parts = _build_round_parts(analysis, dim_ids)
+        parts = _build_round_parts(analysis, dim_ids, names)
         with _ROUND_PARTS_LOCK:
-            _ROUND_PARTS.setdefault(analysis, {})[dim_ids] = parts
+            _ROUND_PARTS.setdefault(analysis, {})[key] = parts
     return parts
 
 
-def _build_round_parts(analysis: RoundAnalysis, dim_ids: tuple[str, ...]) -> _RoundParts:
+def _build_round_parts(
+    analysis: RoundAnalysis, dim_ids: tuple[str, ...], names: Mapping[str, str]
+) -> _RoundParts:
     diagnosis = analysis.diagnosis
     threshold = diagnosis.threshold
     labels = _team_labels(analysis.teams)
@@ -556,7 +616,7 @@ def _build_round_parts(analysis: RoundAnalysis, dim_ids: tuple[str, ...]) -> _Ro
             {dim_id: _spread_reference(diagnosis.teams, dim_id) for dim_id in dim_ids}
         ),
         reliability=_reliability(analysis.reliability),
-        profiles=_profile_method(analysis, diagnosis),
+        profiles=_profile_method(analysis, diagnosis, names),
     )
 
 
@@ -567,7 +627,7 @@ def _team_labels(column: pd.Series) -> pd.Series:
 
 
 def _dimension_info(
-    instrument: Instrument, dim_id: str, diagnosis: Any, advice: Advice
+    instrument: Instrument, dim_id: str, diagnosis: Any, advice: Advice, language: str = "en"
 ) -> DimensionInfo:
     dim = instrument.dimension(dim_id)
     blocker_advice = advice.blocker(dim_id)
@@ -576,9 +636,13 @@ def _dimension_info(
     kind = dim.kind
     if kind is None and org is not None:
         kind = org.kind
+    name = org.name if org is not None else dim.name
+    if language != DEFAULT_LANGUAGE:  # the framework's name in the language, else the file's
+        play = advice.play(dim_id)
+        name = blocker_advice.name if blocker_advice else play.name if play else dim.name
     return DimensionInfo(
         id=dim.id,
-        name=org.name if org is not None else dim.name,
+        name=name,
         instrument_name=dim.name,
         description=" ".join(dim.description.split()),
         kind=kind,
@@ -643,13 +707,15 @@ def _reliability(frame: pd.DataFrame) -> tuple[ReliabilityInfo, ...]:
     )
 
 
-def _profile_method(analysis: RoundAnalysis, diagnosis: Any) -> ProfileMethodInfo | None:
+def _profile_method(
+    analysis: RoundAnalysis, diagnosis: Any, names: Mapping[str, str]
+) -> ProfileMethodInfo | None:
     model = analysis.profile_model
     if model is None or not hasattr(model, "names_"):
         return None
     centroids = model.centroids_
     profiles = tuple(
-        ProfileInfo(name=str(name), meaning=_profile_meaning(row, diagnosis))
+        ProfileInfo(name=str(name), meaning=_profile_meaning(row, diagnosis, names))
         for name, row in centroids.iterrows()
     )
     stability = analysis.stability
@@ -662,7 +728,7 @@ def _profile_method(analysis: RoundAnalysis, diagnosis: Any) -> ProfileMethodInf
     )
 
 
-def _profile_meaning(centroid: pd.Series, diagnosis: Any) -> str:
+def _profile_meaning(centroid: pd.Series, diagnosis: Any, names: Mapping[str, str]) -> str:
     """ "Above the organization's average on X and Y; below it on Z."."""
     above, below = [], []
     for dim_id, value in centroid.items():
@@ -670,20 +736,29 @@ def _profile_meaning(centroid: pd.Series, diagnosis: Any) -> str:
         if org is None or org.mean is None or not org.sd:
             continue
         z = (float(value) - org.mean) / org.sd
+        name = names.get(str(dim_id), org.name)
         if z >= PROFILE_MEANING_SD:
-            above.append((z, org.name))
+            above.append((z, name))
         elif z <= -PROFILE_MEANING_SD:
-            below.append((-z, org.name))
+            below.append((-z, name))
     above.sort(key=lambda zn: -zn[0])
     below.sort(key=lambda zn: -zn[0])
     if not above and not below:
-        return "Close to the organization's average on every blocker."
+        return _("Close to the organization's average on every blocker.")
     parts = []
     if above:
-        parts.append(f"above the organization's average on {_join([n for _, n in above])}")
+        parts.append(
+            _("above the organization's average on %(names)s", names=_join([n for z, n in above]))
+        )
     if below:
-        where = "it" if above else "the organization's average"
-        parts.append(f"below {where} on {_join([n for _, n in below])}")
+        parts.append(
+            _("below it on %(names)s", names=_join([n for z, n in below]))
+            if above
+            else _(
+                "below the organization's average on %(names)s",
+                names=_join([n for z, n in below]),
+            )
+        )
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + "."
 
@@ -692,7 +767,7 @@ def _join(names: list[str]) -> str:
     names = [n[0].lower() + n[1:] if n[:1].isupper() and not n[1:2].isupper() else n for n in names]
     if len(names) == 1:
         return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return ", ".join(names[:-1]) + _(" and ") + names[-1]
 
 
 def _change(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from reports.charts import draw_chart
 from reports.context import TeamReportContext
+from reports.i18n import _
 from reports.layout import PageFlow
 from reports.style import MUTED, SIZES
 from reports.text import number
@@ -46,14 +47,14 @@ def counterparty_section(flow: PageFlow, context: TeamReportContext, number_: in
 
     findings = sentences.findings()
     if findings:
-        flow.heading("What the comparison shows", keep_with=60)
+        flow.heading(_("What the comparison shows"), keep_with=60)
         if not sentences.shared():  # the team sees them differently: the finding comes first
             flow.callout(findings[0], size=SIZES["body"] + 0.5)
             findings = findings[1:]
         for sentence in findings:
             flow.bullet(sentence)
 
-    flow.heading("Blocker by blocker", keep_with=80)
+    flow.heading(_("Blocker by blocker"), keep_with=80)
     rows = [
         [
             sentences.name_of(b),
@@ -67,15 +68,15 @@ def counterparty_section(flow: PageFlow, context: TeamReportContext, number_: in
         rows,
         [1.9, 1.35, 1.45, 1.4],
         header=[
-            "Blocker",
-            "Your team (95% CI)",
-            f"{_short(counterparty.name)} (95% CI)",
-            "Your team's agreement on them",
+            _("Blocker"),
+            _("Your team (95% CI)"),
+            _("%(counterparty)s (95%% CI)", counterparty=_short(counterparty.name)),
+            _("Your team's agreement on them"),
         ],
         align=["left", "right", "right", "left"],
     )
 
-    flow.heading("Plays that fit the pair", keep_with=60)
+    flow.heading(_("Plays that fit the pair"), keep_with=60)
     if not gap.plays:
         flow.paragraph(sentences.no_pair_plays(), colour=MUTED)
         return
@@ -89,7 +90,10 @@ def counterparty_method(flow: PageFlow, context: TeamReportContext) -> None:
     sentences = context.counterparty_sentences
     if counterparty is None or sentences is None:
         return
-    flow.heading(f"How your team's view of {counterparty.name} was measured", keep_with=60)
+    flow.heading(
+        _("How your team's view of %(counterparty)s was measured", counterparty=counterparty.name),
+        keep_with=60,
+    )
     flow.paragraph(sentences.method_rwg())
     rows = []
     for gap in counterparty.gap.blockers:
@@ -103,7 +107,7 @@ def counterparty_method(flow: PageFlow, context: TeamReportContext) -> None:
     flow.table(
         rows,
         [2.4, 1.0, 2.6],
-        header=["Blocker", "rwg(j)", "In words"],
+        header=[_("Blocker"), "rwg(j)", _("In words")],
         align=["left", "right", "left"],
     )
     flow.paragraph(sentences.method_icc())

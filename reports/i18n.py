@@ -127,3 +127,35 @@ def _load(language: str, directory: Path) -> ReportTexts:
         raise LookupError(f"no report catalog for language {language!r} (available: {shown})")
     found = Translations.load(str(directory), [language], DOMAIN)
     return ReportTexts(language, found)
+
+
+# --- the language being rendered (analytics.language.use_language) ---------------------
+
+
+def _(message: str, **values: Any) -> str:
+    """A report string in the language being rendered, ``%(name)s`` filled from ``values``.
+
+    The language is the one set with :func:`analytics.language.use_language` by the
+    renderer (:func:`reports.team_report.render_team_report` sets the context's).
+    """
+    from analytics.language import current_language
+
+    return report_texts(current_language()).gettext(message, **values)
+
+
+def framework_text(text: str) -> str:
+    """A text of the English advice framework in the language being rendered.
+
+    For framework text that reached the report already written out in English;
+    the translation is ``analytics/data/framework.<language>.yaml``.
+    """
+    from analytics.framework_i18n import translated_text
+    from analytics.language import current_language
+
+    language = current_language()
+    return text if language == DEFAULT_LANGUAGE else translated_text(text, language) or text
+
+
+def catalog_path(language: str, directory: Path = CATALOGS) -> Path:
+    """The ``.po`` source of a language's ``reports`` catalog (its ``.mo`` lies beside it)."""
+    return directory / language / "LC_MESSAGES" / f"{DOMAIN}.po"

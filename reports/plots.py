@@ -20,7 +20,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import ScalarFormatter
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from analytics.advice import PILLAR_LEVELS
-from analytics.coarsen import display_round
+from analytics.coarsen import display_round, format_score
+from reports.i18n import _
 from reports.sentences import SEEN_DIFFERENTLY
 from reports.style import (
     ACCENT,
@@ -102,6 +104,29 @@ def _clean(ax: Axes, *, grid_x: bool = True) -> None:
     if grid_x:
         ax.grid(axis="x", color=GRID, linewidth=0.6)
     ax.tick_params(axis="x", colors=MUTED, length=3)
+    _decimal_ticks(ax)
+
+
+def _decimal_ticks(ax: Axes) -> None:
+    """Numeric tick labels with the language's decimal mark (a comma in French), as in
+    the text (:func:`analytics.coarsen.format_score`)."""
+    mark = format_score(0.5)[1]
+    if mark == ".":
+        return
+    for axis in (ax.xaxis, ax.yaxis):
+        if type(axis.get_major_formatter()) is ScalarFormatter:
+            axis.set_major_formatter(_MarkFormatter(mark))
+
+
+class _MarkFormatter(ScalarFormatter):
+    """matplotlib's default tick labels, with another decimal mark."""
+
+    def __init__(self, mark: str) -> None:
+        super().__init__()
+        self.mark = mark
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return super().__call__(x, pos).replace(".", self.mark)
 
 
 def _scale_ticks(ax: Axes, scale: tuple[int, int], labels: Sequence[str] | None) -> None:
@@ -188,7 +213,7 @@ def blocker_profile_chart(
         y = _row_positions(len(data))
         bands = (("q5", "q95"), ("q10", "q90"), ("q25", "q75"))
         half = 0.3
-        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+        for yi, (_name, row) in zip(y, data.iterrows(), strict=True):
             for (lo, hi), colour in zip(bands, BAND_COLOURS, strict=True):
                 if _finite(row.get(lo)) and _finite(row.get(hi)):
                     ax.barh(
@@ -205,12 +230,16 @@ def blocker_profile_chart(
                 )
                 ax.plot(row["mean"], yi, color=HIGHLIGHT, zorder=5, **_TEAM_MARKER)
                 if _finite(row.get("percentile")):
-                    _right_note(ax, yi, f"{ordinal(whole(row['percentile']))} percentile")
+                    _right_note(
+                        ax,
+                        yi,
+                        _("%(ordinal)s percentile", ordinal=ordinal(whole(row["percentile"]))),
+                    )
             else:
                 ax.text(
                     (scale[0] + scale[1]) / 2,
                     yi,
-                    "withheld: too few answers",
+                    _("withheld: too few answers"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -224,16 +253,18 @@ def blocker_profile_chart(
         for (lo, hi), colour, label in zip(
             reversed(bands),
             reversed(BAND_COLOURS),
-            ("Middle 50%", "Middle 80%", "Middle 90%"),
+            (_("Middle 50%"), _("Middle 80%"), _("Middle 90%")),
             strict=True,
         ):
             if data.get(lo) is not None and data[[lo, hi]].notna().all(axis=1).any():
                 handles.append(Patch(color=colour, label=label))
         if handles:
-            handles[0].set_label("Organization: middle 50%")
+            handles[0].set_label(_("Organization: middle 50%"))
         handles += [
-            Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Median"),
-            Line2D([], [], color=HIGHLIGHT, ls="none", label="Your team (95% CI)", **_TEAM_MARKER),
+            Line2D([], [], color=ACCENT_DARK, lw=1.6, label=_("Median")),
+            Line2D(
+                [], [], color=HIGHLIGHT, ls="none", label=_("Your team (95% CI)"), **_TEAM_MARKER
+            ),
         ]
         _legend_below(ax, handles, ncol=len(handles), offset=36 if scale_labels else 22)
     return ax
@@ -268,7 +299,7 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         values = data[["sd", "q25", "q50", "q75"]].to_numpy(dtype="float64", na_value=np.nan)
         top = np.nanmax(values) if np.isfinite(values).any() else 1.5
         half = 0.26
-        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+        for yi, (_name, row) in zip(y, data.iterrows(), strict=True):
             if _finite(row.get("q25")) and _finite(row.get("q75")):
                 ax.barh(
                     yi,
@@ -284,7 +315,7 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 ax.text(
                     top / 2,
                     yi,
-                    "withheld: too few answers",
+                    _("withheld: too few answers"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -307,7 +338,7 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                     ls="none",
                 )
                 ax.annotate(
-                    "high spread",
+                    _("high spread"),
                     (row["sd"], yi),
                     xytext=(8, 0),
                     textcoords="offset points",
@@ -331,13 +362,13 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         _label_rows(ax, y, list(data.index), [False] * len(data))
         ax.set_ylim(-0.6, len(data) - 0.4)
         ax.set_xlim(0, max(1.0, top * 1.3))
-        ax.set_xlabel("Standard deviation within the team (scale points)", color=MUTED)
+        ax.set_xlabel(_("Standard deviation within the team (scale points)"), color=MUTED)
         _clean(ax)
         _legend_below(
             ax,
             [
-                Patch(color=BAND_COLOURS[1], label="Middle half of teams"),
-                Line2D([], [], color=ACCENT_DARK, lw=1.6, label="Typical team"),
+                Patch(color=BAND_COLOURS[1], label=_("Middle half of teams")),
+                Line2D([], [], color=ACCENT_DARK, lw=1.6, label=_("Typical team")),
                 Line2D(
                     [],
                     [],
@@ -346,7 +377,7 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                     color=PAPER,
                     markeredgecolor=INK,
                     markeredgewidth=1.2,
-                    label="Your team",
+                    label=_("Your team"),
                 ),
                 Line2D(
                     [],
@@ -356,7 +387,7 @@ def spread_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                     color=HIGHLIGHT,
                     markeredgecolor=INK,
                     markersize=8,
-                    label="High spread",
+                    label=_("High spread"),
                 ),
             ],
             ncol=4,
@@ -375,7 +406,12 @@ def _bool_column(data: pd.DataFrame, column: str) -> list[bool]:
     return [_finite_bool(v) and bool(v) for v in data[column]]
 
 
-def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def pillar_chart(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    level_labels: Mapping[str, str] | None = None,
+) -> Axes:
     """The team's level on each pillar, in zones that are the levels themselves.
 
     The zones, left to right, are :data:`analytics.advice.PILLAR_LEVELS`
@@ -405,6 +441,7 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     >>> [float(v) for v in ax.get_xlim()], float(ax.patches[-1].get_width())
     ([0.0, 3.0], 2.5)
     """
+    level_labels = level_labels or {}
     with rc_context():
         ax = _new_axes(ax, 6.5, 0.5 * len(data) + 1.0)
         y = _row_positions(len(data))
@@ -415,14 +452,14 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             ax.text(
                 index + 0.5,
                 1.02,
-                level,
+                level_labels.get(level, level),
                 transform=blended_transform_factory(ax.transData, ax.transAxes),
                 ha="center",
                 va="bottom",
                 color=MUTED,
                 fontsize=SIZES["chart"] - 0.5,
             )
-        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+        for yi, (_name, row) in zip(y, data.iterrows(), strict=True):
             level = row.get("level") if isinstance(row.get("level"), str) else ""
             look = LEVEL_STYLES.get(level, {"fill": RULE, "hatch": "", "text": MUTED})
             if level in PILLAR_LEVELS:
@@ -440,15 +477,22 @@ def pillar_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 _right_note(ax, yi, label, fontweight="bold")
             else:
                 ax.text(
-                    0.05, yi, "not rated: too few answers", va="center", color=MUTED, style="italic"
+                    0.05,
+                    yi,
+                    _("not rated: too few answers"),
+                    va="center",
+                    color=MUTED,
+                    style="italic",
                 )
         _label_rows(ax, y, list(data.index), [True] * len(data))
         ax.set_ylim(-0.6, len(data) - 0.4)
         ax.set_xlim(0.0, float(len(PILLAR_LEVELS)))
         ax.set_xticks([])
         ax.set_xlabel(
-            "At risk: a blocker is clearly higher than in the organization; "
-            "strong: every blocker clearly lower",
+            _(
+                "At risk: a blocker is clearly higher than in the organization; "
+                "strong: every blocker clearly lower"
+            ),
             color=MUTED,
         )
         _clean(ax, grid_x=False)
@@ -495,12 +539,12 @@ def practice_chart(
         # below the middle point are those under middle - 0.5: the practice gaps.
         ax.axvspan(scale[0] - 0.15, middle - 0.5, color=TINT, lw=0, zorder=0)
         ax.axvline(middle - 0.5, color=RULE, lw=0.9, ls=(0, (3, 2)), zorder=1)
-        for yi, (_, row), rec in zip(y, data.iterrows(), recommended, strict=True):
+        for yi, (_name, row), rec in zip(y, data.iterrows(), recommended, strict=True):
             if not _finite(row.get("mean")):
                 ax.text(
                     mid,
                     yi,
-                    "withheld: too few answers",
+                    _("withheld: too few answers"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -537,7 +581,7 @@ def practice_chart(
             ax,
             [
                 Line2D(
-                    [], [], color=HIGHLIGHT, ls="none", label="Recommended play", **_TEAM_MARKER
+                    [], [], color=HIGHLIGHT, ls="none", label=_("Recommended play"), **_TEAM_MARKER
                 ),
                 Line2D(
                     [],
@@ -546,9 +590,9 @@ def practice_chart(
                     ls="none",
                     color=ACCENT,
                     markeredgecolor=INK,
-                    label="Other play",
+                    label=_("Other play"),
                 ),
-                Line2D([], [], color=INK, lw=1.1, label="95% CI"),
+                Line2D([], [], color=INK, lw=1.1, label=_("95% CI")),
                 Patch(color=TINT, label=_below_label(scale, scale_labels)),
             ],
             ncol=4,
@@ -561,8 +605,8 @@ def _below_label(scale: tuple[int, int], labels: Sequence[str] | None) -> str:
     """The legend of the shaded zone: means read as below the middle point."""
     middle = math.ceil((scale[0] + scale[1]) / 2)
     if labels is not None and len(labels) == scale[1] - scale[0] + 1:
-        return f"Reads below \u201c{labels[middle - scale[0]].lower()}\u201d"
-    return f"Below {middle - 0.5:g}"
+        return _("Reads below \u201c%(label)s\u201d", label=labels[middle - scale[0]].lower())
+    return _("Below %(value)s", value=format_score(middle - 0.5))
 
 
 def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -595,8 +639,8 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """
     with rc_context():
         groups = [
-            ("blocker", "Blockers (lower is better)"),
-            ("practice", "Plays in use (higher is better)"),
+            ("blocker", _("Blockers (lower is better)")),
+            ("practice", _("Plays in use (higher is better)")),
         ]
         rows: list[tuple[str, pd.Series | None]] = []
         for kind, title in groups:
@@ -604,20 +648,24 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
             if len(part):
                 rows.append((title, None))
                 rows.extend((str(name), row) for name, row in part.iterrows())
-        rest = data[~data["kind"].isin([g for g, _ in groups])] if "kind" in data.columns else data
+        rest = (
+            data[~data["kind"].isin([g for g, _title in groups])]
+            if "kind" in data.columns
+            else data
+        )
         rows.extend((str(name), row) for name, row in rest.iterrows())
         ax = _new_axes(ax, 6.5, 0.32 * len(rows) + 1.1)
         y = _row_positions(len(rows))
         extent = [0.5]
         unchanged = False
-        for yi, (_, row) in zip(y, rows, strict=True):
+        for yi, (_name, row) in zip(y, rows, strict=True):
             if row is None:
                 continue
             if not _finite(row.get("change")):
                 ax.text(
                     0,
                     yi,
-                    "withheld: too few answers",
+                    _("withheld: too few answers"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -647,15 +695,15 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 zorder=5,
                 ls="none",
             )
-        _label_rows(ax, y, [name for name, _ in rows], [row is None for _, row in rows])
-        for tick, (_, row) in zip(ax.get_yticklabels(), rows, strict=True):
+        _label_rows(ax, y, [name for name, _row in rows], [row is None for _name, row in rows])
+        for tick, (_name, row) in zip(ax.get_yticklabels(), rows, strict=True):
             if row is None:
                 tick.set_color(MUTED)
         ax.axvline(0, color=INK, lw=0.9, zorder=2)
         limit = max(extent) * 1.15
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-0.6, len(rows) - 0.4)
-        ax.set_xlabel("Change in the team mean (scale points, 95% CI)", color=MUTED)
+        ax.set_xlabel(_("Change in the team mean (scale points, 95% CI)"), color=MUTED)
         _clean(ax)
         handles = [
             Line2D(
@@ -678,7 +726,7 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                 ls="none",
                 color=PAPER,
                 markeredgecolor=MUTED,
-                label="Open: could be chance",
+                label=_("Open: could be chance"),
             )
         )
         _legend_below(ax, handles, ncol=len(handles), offset=36)
@@ -765,7 +813,7 @@ def gap_chart(
             not (_finite_bool(v) and not bool(v))
             for v in (data["shared"] if "shared" in data.columns else [True] * len(data))
         ]
-        for yi, (_, row), is_shared in zip(y, data.iterrows(), shared, strict=True):
+        for yi, (_name, row), is_shared in zip(y, data.iterrows(), shared, strict=True):
             ax.axhspan(yi - 0.42, yi + 0.42, color=TINT, lw=0, zorder=0)
             us_y, them_y = yi + offset, yi - offset
             us = row.get("us")
@@ -785,7 +833,7 @@ def gap_chart(
                 ax.text(
                     mid,
                     us_y,
-                    "withheld: too few answers",
+                    _("withheld: too few answers"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -796,7 +844,7 @@ def gap_chart(
                 ax.text(
                     mid,
                     them_y,
-                    SEEN_DIFFERENTLY,
+                    _(SEEN_DIFFERENTLY),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -807,7 +855,7 @@ def gap_chart(
                 ax.text(
                     mid,
                     them_y,
-                    "withheld: too few ratings",
+                    _("withheld: too few ratings"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -826,7 +874,7 @@ def gap_chart(
             [
                 Line2D([], [], color=ACCENT, ls="none", label=us_label, **_US_MARKER),
                 Line2D([], [], color=HIGHLIGHT, ls="none", label=them_label, **_THEM_MARKER),
-                Line2D([], [], color=INK, lw=1.1, label="95% interval"),
+                Line2D([], [], color=INK, lw=1.1, label=_("95% interval")),
             ],
             ncol=3,
             offset=36 if scale_labels else 22,
@@ -878,7 +926,7 @@ def trend_chart(
         def height(yi: float, value: float) -> float:
             return yi - band + 2 * band * (value - low) / (high - low)
 
-        for yi, (_, row) in zip(y, data.iterrows(), strict=True):
+        for yi, (_name, row) in zip(y, data.iterrows(), strict=True):
             ax.axhspan(yi - band, yi + band, color=TINT, lw=0, zorder=0)
             ax.plot(
                 [-0.5, len(rounds) - 0.5],
@@ -893,7 +941,7 @@ def trend_chart(
                 ax.text(
                     (len(rounds) - 1) / 2,
                     yi,
-                    "withheld: too few answers",
+                    _("withheld: too few answers"),
                     ha="center",
                     va="center",
                     color=MUTED,
@@ -910,7 +958,7 @@ def trend_chart(
                     ax.text(
                         xi,
                         yi,
-                        "withheld",
+                        _("withheld"),
                         ha="center",
                         va="center",
                         color=MUTED,
@@ -930,7 +978,7 @@ def trend_chart(
                     ls="none",
                 )
                 ax.annotate(
-                    f"{value:.1f}",
+                    format_score(value),
                     (xi, heights[xi]),
                     xytext=(0, 5.5),
                     textcoords="offset points",
@@ -946,5 +994,8 @@ def trend_chart(
         ax.set_xticks(list(x), labels=[escape_mathtext(r) for r in rounds])
         _clean(ax, grid_x=False)
         ax.tick_params(axis="x", length=0)
-        ax.set_xlabel(f"Team mean per round (each row spans {low}\u2013{high})", color=MUTED)
+        ax.set_xlabel(
+            _("Team mean per round (each row spans %(low)s\u2013%(high)s)", low=low, high=high),
+            color=MUTED,
+        )
     return ax

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from analytics.coarsen import display_round, format_score
 from reports.charts import chart_data, draw_chart
 from reports.context import TeamReportContext
+from reports.i18n import N_, _
 from reports.layout import PageFlow
 from reports.style import MUTED, SIZES
 
@@ -34,8 +35,8 @@ __all__ = [
     "trend_summary",
 ]
 
-TREND_TITLE = "Across all rounds"
-FOLLOWUP_TITLE = "Commitments from the last round"
+TREND_TITLE = N_("Across all rounds")
+FOLLOWUP_TITLE = N_("Commitments from the last round")
 
 
 def trend_figures(trend: Trend, names: dict[str, str] | None = None) -> str:
@@ -55,11 +56,17 @@ def trend_figures(trend: Trend, names: dict[str, str] | None = None) -> str:
             if change is None or not change.clear:
                 continue
             parts.append(
-                f"{name} {format_score(change.before)} in {since}, "
-                f"{format_score(change.after)} in {trend.round_labels[-1]}"
+                _(
+                    "%(name)s %(before)s in %(since)s, %(after)s in %(last)s",
+                    name=name,
+                    before=format_score(change.before),
+                    since=since,
+                    after=format_score(change.after),
+                    last=trend.round_labels[-1],
+                )
             )
             break
-    return f"In figures: {'; '.join(parts)}." if parts else ""
+    return _("In figures: %(figures)s.", figures="; ".join(parts)) if parts else ""
 
 
 def trend_summary(context: TeamReportContext) -> str:
@@ -74,17 +81,19 @@ def trend_summary(context: TeamReportContext) -> str:
 def change_cell(change: BlockerChange | None) -> str:
     """A change with its 95% interval, as printed ("\u22120.4 (\u22120.8 to \u22120.1)")."""
     if change is None:
-        return "not measured in both rounds"
+        return _("not measured in both rounds")
     text = _signed(change.change)
     if change.ci_low is not None and change.ci_high is not None:
-        text += f" ({_signed(change.ci_low)} to {_signed(change.ci_high)})"
+        text += _(
+            " (%(low)s to %(high)s)", low=_signed(change.ci_low), high=_signed(change.ci_high)
+        )
     return text
 
 
 def _signed(value: float) -> str:
     shown = display_round(value)
     if shown == 0:
-        return "0.0"
+        return format_score(0.0)
     text = format_score(value)
     return "\u2212" + text[1:] if text.startswith("-") else "+" + text
 
@@ -97,9 +106,12 @@ def trend_section(flow: PageFlow, context: TeamReportContext, number_: int) -> N
     rounds = ", ".join(trend.round_labels)
     flow.section(
         number_,
-        TREND_TITLE,
-        f"Your team's average on each blocker in every round so far ({rounds}). Lower is "
-        "better. A change counts as clear when its 95% interval excludes zero.",
+        _(TREND_TITLE),
+        _(
+            "Your team's average on each blocker in every round so far (%(rounds)s). Lower is "
+            "better. A change counts as clear when its 95%% interval excludes zero.",
+            rounds=rounds,
+        ),
     )
     data = chart_data("trend", context)
     if len(data):
@@ -122,9 +134,9 @@ def trend_section(flow: PageFlow, context: TeamReportContext, number_: int) -> N
             rows,
             [2.2, 2.0, 2.0],
             header=[
-                "Blocker",
-                f"Since {trend.round_labels[0]} (95% CI)",
-                f"Since {trend.round_labels[-2]} (95% CI)",
+                _("Blocker"),
+                _("Since %(round)s (95%% CI)", round=trend.round_labels[0]),
+                _("Since %(round)s (95%% CI)", round=trend.round_labels[-2]),
             ],
             align=["left", "right", "right"],
         )
@@ -137,11 +149,13 @@ def followup_section(flow: PageFlow, context: TeamReportContext, number_: int) -
         return
     flow.section(
         number_,
-        FOLLOWUP_TITLE,
-        "The commitments your coach recorded with the team, each beside the change in the "
-        "blockers its play counters. A change is clear when its 95% interval excludes zero; "
-        "a play rarely moves a blocker within one round, so read these as a conversation "
-        "starter, not a verdict.",
+        _(FOLLOWUP_TITLE),
+        _(
+            "The commitments your coach recorded with the team, each beside the change in the "
+            "blockers its play counters. A change is clear when its 95% interval excludes "
+            "zero; a play rarely moves a blocker within one round, so read these as a "
+            "conversation starter, not a verdict."
+        ),
     )
     for followup in followups:
         flow.bullet(followup.sentence, after=4)
@@ -152,11 +166,11 @@ def followup_section(flow: PageFlow, context: TeamReportContext, number_: int) -
             flow.table(
                 rows,
                 [3.0, 3.0],
-                header=["Related blocker", "Change (95% CI)"],
+                header=[_("Related blocker"), _("Change (95% CI)")],
                 align=["left", "right"],
             )
     flow.paragraph(
-        "Commitments are recorded per team, never per person; the owner is a role.",
+        _("Commitments are recorded per team, never per person; the owner is a role."),
         size=SIZES["small"],
         colour=MUTED,
     )

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from analytics.advice import Wording, load_advice, verb_agreeing
 from analytics.coarsen import count_phrase, display_round, format_score, shows_exact_count
 from analytics.diagnosis import DimensionFinding, PillarSummary
-from reports.text import MISSING, number, ordinal, whole
+from reports.i18n import N_, _
+from reports.text import missing, number, ordinal, whole
 
 if TYPE_CHECKING:
     from analytics.agreement import IccEstimate
@@ -46,25 +47,34 @@ __all__ = [
 
 #: How a blocker the team's raters do not agree on is written in the gap chart and
 #: tables, instead of a value (never as zero).
-SEEN_DIFFERENTLY = "seen differently"
+SEEN_DIFFERENTLY = N_("seen differently")
 
 #: The gap chart's note beside a blocker clearly present on both sides.
-BOTH_SIDES_NOTE = "on both sides"
+BOTH_SIDES_NOTE = N_("on both sides")
 
 #: No pair rule applies.
-NO_PAIR_PLAYS = (
+NO_PAIR_PLAYS = N_(
     "No rule of the framework fits this pair: use the plays recommended for your own main blockers."
 )
+
+#: A counterparty's kind as the intro names it ("a customer").
+KINDS = {
+    "customer": N_("a customer"),
+    "supplier": N_("a supplier"),
+    "partner": N_("a partner"),
+    "internal": N_("an internal"),
+    "internal team": N_("an internal team"),
+}
 
 #: rwg(j) in words, by the upper end of each band (LeBreton & Senter 2008, Table 3);
 #: the band that holds the cut value is split at it, so the words never contradict
 #: whether a blocker is shared.
 AGREEMENT_WORDS = (
-    (0.30, "no real agreement"),
-    (0.50, "weak agreement"),
-    (0.70, "moderate agreement"),
-    (0.90, "strong agreement"),
-    (1.00, "very strong agreement"),
+    (0.30, N_("no real agreement")),
+    (0.50, N_("weak agreement")),
+    (0.70, N_("moderate agreement")),
+    (0.90, N_("strong agreement")),
+    (1.00, N_("very strong agreement")),
 )
 
 
@@ -80,7 +90,11 @@ def agreement_words(rwg: float | None, cut: float, shared: bool | None = None) -
     ('strong agreement', 'moderate agreement')
     """
     if rwg is None:
-        return MISSING
+        return missing()
+    return _(_agreement_words(rwg, cut, shared))
+
+
+def _agreement_words(rwg: float, cut: float, shared: bool | None) -> str:
     shared = rwg >= cut if shared is None else shared
     rwg = display_round(rwg, 2)  # the words read the value as printed
     if shared:  # the first band above the cut that holds the value
@@ -101,7 +115,7 @@ class TeamSentences:
 
     def __init__(self, context: TeamReportContext) -> None:
         self.context = context
-        self.wording: Wording = load_advice().wording
+        self.wording: Wording = load_advice(language=context.language).wording
 
     # --- blockers ----------------------------------------------------------------------
 
@@ -114,21 +128,31 @@ class TeamSentences:
         lead = self.context.name_of(dim_id)
         finding = self._finding(dim_id)
         if finding is not None and finding.percentile is not None:
-            lead += f"  \u00b7  {ordinal(whole(finding.percentile))} percentile"
+            lead += "  \u00b7  " + _(
+                "%(ordinal)s percentile", ordinal=ordinal(whole(finding.percentile))
+            )
         return lead
 
     def members(self, dim_id: str) -> str:
         """Members at or above "Agree" on a blocker, worded ("Most members hold back ...")."""
         finding = self._finding(dim_id)
         if finding is None:
-            return "Withheld: too few members answered these questions."
-        behaviour = self.context.dimension(dim_id).behaviour or "score at the agreement end of it"
+            return _("Withheld: too few members answered these questions.")
+        behaviour = self.context.dimension(dim_id).behaviour or _(
+            "score at the agreement end of it"
+        )
         k, n = finding.n_prevalent, finding.n_scored
         if k is None or n is None:
-            return f"Members who {behaviour}: {MISSING}."
+            return _("Members who %(behaviour)s: %(count)s.", behaviour=behaviour, count=missing())
         exact = k if shows_exact_count(k, n) else None
         who = count_phrase(k, n)
-        return f"{who[:1].upper()}{who[1:]} {verb_agreeing(behaviour, exact)}."
+        # French: "Membres qui disent <infinitive>: <count>." (no verb to agree with the count)
+        return _(
+            "%(Who)s %(behaviour)s.",
+            Who=who[:1].upper() + who[1:],
+            who=who,
+            behaviour=verb_agreeing(behaviour, exact),
+        )
 
     def flag(self, dim_id: str) -> str | None:
         """What the flag says: a main blocker, or a tentative one and why; else ``None``."""
@@ -170,7 +194,7 @@ class TeamSentences:
             return None
         if dim.instrument_name == dim.name:
             return None
-        return f"asked as \u201c{dim.instrument_name}\u201d in the questionnaire"
+        return _("asked as \u201c%(name)s\u201d in the questionnaire", name=dim.instrument_name)
 
     # --- pillars -------------------------------------------------------------------------
 
@@ -191,18 +215,18 @@ class TeamSentences:
 
     def usage(self, play_id: str, mean: float | None) -> str:
         """How often the team uses a play, with the scale's caveat when it has one."""
-        sentence = f"Your team uses it {self.context.usage(play_id, mean)}."
+        sentence = _("Your team uses it %(usage)s.", usage=self.context.usage(play_id, mean))
         caveat = self.caveat(play_id)
         return f"{sentence} {caveat}" if caveat else sentence
 
     def practise_first_none(self) -> str:
         """Why no play is singled out to practise first."""
         if self.context.diagnosis.recommended_plays:
-            return (
+            return _(
                 "Your team already uses the plays that counter its main blockers often; keep "
                 "them up, and look at the plays it uses less in the practice chart."
             )
-        return (
+        return _(
             "With no main blocker, there is no play we would single out; the practice chart "
             "shows which plays the team already uses."
         )
@@ -251,7 +275,7 @@ class CounterpartySentences:
 
         self.counterparty = counterparty
         self.context = context
-        self.kit: Kit = load_kit()
+        self.kit: Kit = load_kit(language=context.language if context is not None else "en")
 
     @property
     def _cut(self) -> float:
@@ -259,7 +283,7 @@ class CounterpartySentences:
 
     def title(self) -> str:
         """The page's title: "Us and <counterparty>"."""
-        return f"Us and {self.counterparty.name}"
+        return _("Us and %(counterparty)s", counterparty=self.counterparty.name)
 
     def name_of(self, gap: BlockerGap) -> str:
         """A blocker's name as the report calls it."""
@@ -270,13 +294,21 @@ class CounterpartySentences:
     def intro(self) -> str:
         """What the page compares, and who rated (the raters' number is a completion count)."""
         cp = self.counterparty
-        kind = f"{'an' if cp.kind[:1].lower() in 'aeiou' else 'a'} {cp.kind}" if cp.kind else ""
-        about = "; ".join(p for p in (kind, f"deal: {cp.deal}" if cp.deal else "") if p)
+        kind = ""
+        if cp.kind in KINDS:
+            kind = _(KINDS[cp.kind])
+        elif cp.kind:
+            kind = f"{'an' if cp.kind[:1].lower() in 'aeiou' else 'a'} {cp.kind}"
+        deal = _("deal: %(deal)s", deal=cp.deal) if cp.deal else ""
+        about = "; ".join(p for p in (kind, deal) if p)
         about = f" ({about})" if about else ""
-        return (
-            f"Your team's own blocker profile beside how {cp.gap.rater_n} members of your team "
-            f"rated {cp.name}{about} on the behaviour they have seen at the table. Both are "
-            "averages with 95% intervals; no one's rating is shown."
+        return _(
+            "Your team's own blocker profile beside how %(n)d members of your team rated "
+            "%(counterparty)s%(about)s on the behaviour they have seen at the table. Both are "
+            "averages with 95%% intervals; no one's rating is shown.",
+            n=cp.gap.rater_n,
+            counterparty=cp.name,
+            about=about,
         )
 
     def findings(self) -> tuple[str, ...]:
@@ -295,25 +327,27 @@ class CounterpartySentences:
     def interval(self, interval: Interval | None) -> str:
         """A mean with its 95% interval, rounded as everywhere ("3.4 (3.0 to 3.8)")."""
         if interval is None:
-            return MISSING
+            return missing()
         if interval.ci_low is None or interval.ci_high is None:
             return format_score(interval.mean)
-        return (
-            f"{format_score(interval.mean)} ({format_score(interval.ci_low)} to "
-            f"{format_score(interval.ci_high)})"
+        return _(
+            "%(mean)s (%(low)s to %(high)s)",
+            mean=format_score(interval.mean),
+            low=format_score(interval.ci_low),
+            high=format_score(interval.ci_high),
         )
 
     def them(self, gap: BlockerGap) -> str:
         """Their side on one blocker: the rating, "seen differently", or withheld."""
         if gap.them_withheld:
-            return "withheld: too few ratings"
+            return _("withheld: too few ratings")
         if not gap.them_shared:
-            return SEEN_DIFFERENTLY
+            return _(SEEN_DIFFERENTLY)
         return self.interval(gap.them)
 
     def us(self, gap: BlockerGap) -> str:
         """Your team's side on one blocker."""
-        return "withheld: too few answers" if gap.us is None else self.interval(gap.us)
+        return _("withheld: too few answers") if gap.us is None else self.interval(gap.us)
 
     def rating(self, gap: BlockerGap) -> BlockerRating | None:
         """The rating behind one blocker's "them" side."""
@@ -323,7 +357,7 @@ class CounterpartySentences:
         """How much the raters agree on a blocker, in words."""
         rated = self.rating(gap)
         if rated is None or rated.withheld:
-            return "withheld"
+            return _("withheld")
         return agreement_words(rated.rwg_j, self._cut, rated.shared)
 
     def pair_play(self, play: PairPlay) -> str:
@@ -339,7 +373,7 @@ class CounterpartySentences:
 
     def no_pair_plays(self) -> str:
         """Why no play is listed for the pair."""
-        return NO_PAIR_PLAYS
+        return _(NO_PAIR_PLAYS)
 
     def both_sides_names(self) -> list[str]:
         """Names of the blockers present on both sides."""
@@ -350,14 +384,14 @@ class CounterpartySentences:
 
     def method_rwg(self) -> str:
         """How agreement per blocker is measured and the cut."""
-        return (
-            "Agreement on each blocker is rwg(j) (James, Demaree & Wolf, 1984): how much "
-            "closer the members' ratings are than ratings given at random on the same scale, "
-            "from 0 (no agreement) to 1 (full agreement). From "
-            f"{number(self._cut, 2)} on, the team's view of a blocker is taken as shared and "
-            "its average is shown; below it, the report says the team sees the other side "
-            "differently on that blocker and shows no average. The words follow LeBreton & "
-            "Senter (2008)."
+        return _(
+            "Agreement on each blocker is rwg(j) (James, Demaree & Wolf, 1984): how much closer "
+            "the members' ratings are than ratings given at random on the same scale, from 0 "
+            "(no agreement) to 1 (full agreement). From %(cut)s on, the team's view of a blocker "
+            "is taken as shared and its average is shown; below it, the report says the team "
+            "sees the other side differently on that blocker and shows no average. The words "
+            "follow LeBreton & Senter (2008).",
+            cut=number(self._cut, 2),
         )
 
     def method_icc(self) -> str:
@@ -365,24 +399,31 @@ class CounterpartySentences:
         rating = self.counterparty.rating
         result = rating.icc
         if result is None:
-            return (
+            return _(
                 "The agreement over the whole profile (intraclass correlation) could not be "
-                f"computed: fewer than {self.context.threshold if self.context else 'enough'} "
-                "members answered every blocker question, so the view is not reported as shared."
+                "computed: fewer than %(threshold)s members answered every blocker question, so "
+                "the view is not reported as shared.",
+                threshold=self.context.threshold if self.context else _("enough"),
             )
 
         def est(label: str, value: IccEstimate) -> str:
-            return (
-                f"{label} {number(value.value, 2)} (95% CI {number(value.ci_low, 2)} to "
-                f"{number(value.ci_high, 2)})"
+            return _(
+                "%(label)s %(value)s (95%% CI %(low)s to %(high)s)",
+                label=label,
+                value=number(value.value, 2),
+                low=number(value.ci_low, 2),
+                high=number(value.ci_high, 2),
             )
 
-        verdict = "shared" if rating.profile_shared else "not shared"
-        return (
+        verdict = _("shared") if rating.profile_shared else _("not shared")
+        return _(
             "Over every blocker question at once, the intraclass correlations (Shrout & Fleiss, "
-            "1979; the questions are the targets, the members the raters) are "
-            f"{est('ICC(1)', result.icc1)} and {est('ICC(2)', result.icc2)} for one member's "
-            f"rating, and {est('ICC(2,k)', result.icc2k)} for the team's average. The view "
-            f"counts as shared from an ICC(2,k) of {number(rating.icc_min, 2)} on: here it is "
-            f"{verdict}."
+            "1979; the questions are the targets, the members the raters) are %(icc1)s and "
+            "%(icc2)s for one member's rating, and %(icc2k)s for the team's average. The view "
+            "counts as shared from an ICC(2,k) of %(cut)s on: here it is %(verdict)s.",
+            icc1=est("ICC(1)", result.icc1),
+            icc2=est("ICC(2)", result.icc2),
+            icc2k=est("ICC(2,k)", result.icc2k),
+            cut=number(rating.icc_min, 2),
+            verdict=verdict,
         )

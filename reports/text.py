@@ -28,6 +28,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
 from analytics.coarsen import count_phrase, display_round, format_percent, format_score
+from analytics.language import current_language
+from reports.i18n import _
 from reports.style import FONT_FAMILY
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "long_date",
     "lower_first",
     "members",
+    "missing",
     "number",
     "ordinal",
     "percent",
@@ -48,8 +51,14 @@ __all__ = [
     "wrap",
 ]
 
-#: What a missing number is shown as.
+#: What a missing number is shown as (English; :func:`missing` gives it in the language).
 MISSING = "not available"
+
+
+def missing() -> str:
+    """:data:`MISSING` in the language being rendered."""
+    return _(MISSING)
+
 
 _TEXT_TO_PATH = TextToPath()
 
@@ -75,7 +84,7 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
     if not text:
         return 0.0
     prop = FontProperties(family=FONT_FAMILY, size=size, weight="bold" if bold else "normal")
-    width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    width, _height, _descent = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
     return float(width)
 
 
@@ -163,7 +172,7 @@ def number(value: float | None, digits: int = 1) -> str:
     ('3.5', '2.5', '0.71', 'not available', 'not available')
     """
     if not _finite(value):
-        return MISSING
+        return missing()
     return format_score(value, digits)
 
 
@@ -187,7 +196,7 @@ def percent(share: float | None) -> str:
     ('50%', '88%', 'not available')
     """
     if not _finite(share):
-        return MISSING
+        return missing()
     return format_percent(share)
 
 
@@ -199,6 +208,8 @@ def ordinal(value: int) -> str:
     >>> [ordinal(v) for v in (1, 2, 3, 4, 11, 12, 13, 21, 73)]
     ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '73rd']
     """
+    if current_language() == "fr":
+        return "1er" if value == 1 else f"{value}e"
     teens = 10 <= value % 100 <= 20
     suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
     return f"{value}{suffix}"
@@ -213,7 +224,7 @@ def members(count: int | None, total: int | None) -> str:
     ('7 of 12 members', 'most members', 'a few members')
     """
     if count is None or total is None:
-        return MISSING
+        return missing()
     return count_phrase(count, total)
 
 
@@ -228,8 +239,11 @@ def percentile_phrase(percentile: float | None) -> str:
     'not available'
     """
     if not _finite(percentile):
-        return MISSING
-    return f"higher than about {whole(percentile):d}% of the scores in your organization"
+        return missing()
+    return _(
+        "higher than about %(percent)s of the scores in your organization",
+        percent=format_percent(whole(percentile) / 100),
+    )
 
 
 def level_phrase(level: str | None) -> str:
@@ -292,6 +306,20 @@ _MONTHS = (
     "November",
     "December",
 )
+_MOIS = (
+    "janvier",
+    "f\u00e9vrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "ao\u00fbt",
+    "septembre",
+    "octobre",
+    "novembre",
+    "d\u00e9cembre",
+)
 
 
 def long_date(value: date) -> str:
@@ -302,6 +330,9 @@ def long_date(value: date) -> str:
     >>> long_date(date(2025, 5, 1))
     '1 May 2025'
     """
+    if current_language() == "fr":
+        day = "1er" if value.day == 1 else str(value.day)
+        return f"{day} {_MOIS[value.month - 1]} {value.year}"
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 

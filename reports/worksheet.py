@@ -30,6 +30,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from analytics.language import use_language
+from reports.i18n import N_, _
 from reports.layout import LEADING, Margins, PageFlow
 from reports.pdf import gc_paused, pdf_caches
 from reports.style import ACCENT, INK, MUTED, PAPER, RULE, SIZES, TINT, rc_context
@@ -48,13 +50,13 @@ __all__ = [
 ]
 
 #: The document's kind, on its header and in its metadata.
-WORKSHEET_TITLE = "Pre-negotiation worksheet"
+WORKSHEET_TITLE = N_("Pre-negotiation worksheet")
 
 #: The footer notice on every page.
-WORKSHEET_CONFIDENTIAL = "For the team's preparation only"
+WORKSHEET_CONFIDENTIAL = N_("For the team's preparation only")
 
 #: Fields the team fills in under the header.
-WORKSHEET_FIELDS = ("Meeting date", "Our negotiators", "Prepared on")
+WORKSHEET_FIELDS = (N_("Meeting date"), N_("Our negotiators"), N_("Prepared on"))
 
 #: Ruled lines of writing space under each topic.
 WRITING_LINES = 5
@@ -78,19 +80,29 @@ class WorksheetParts:
 
 
 def worksheet_parts(worksheet: DealWorksheet) -> WorksheetParts:
-    """The wording of a deal worksheet, shared by the PDF and the printable web page."""
+    """The wording of a deal worksheet, shared by the PDF and the printable web page.
+
+    Worded in the current language (:func:`analytics.language.use_language`); the
+    worksheet's questions and prompts are already in it (built with that
+    language's framework).
+    """
     return WorksheetParts(
-        title=WORKSHEET_TITLE,
+        title=_(WORKSHEET_TITLE),
         deal=worksheet.deal_name,
-        subtitle=f"{worksheet.team_name} with {worksheet.counterparty_name}",
-        intro=(
-            "Work through the five questions together before the meeting. Under each "
-            "question are prompts drawn from your team's own blocker profile and from how "
-            f"your team rates {worksheet.counterparty_name}; write what you agree in the "
-            "space below it. Bring the sheet to the meeting, and afterwards note beside each "
-            "answer what happened: it is the best preparation for the next one."
+        subtitle=_(
+            "%(team)s with %(counterparty)s",
+            team=worksheet.team_name,
+            counterparty=worksheet.counterparty_name,
         ),
-        fields=WORKSHEET_FIELDS,
+        intro=_(
+            "Work through the five questions together before the meeting. Under each question "
+            "are prompts drawn from your team's own blocker profile and from how your team "
+            "rates %(counterparty)s; write what you agree in the space below it. Bring the "
+            "sheet to the meeting, and afterwards note beside each answer what happened: it is "
+            "the best preparation for the next one.",
+            counterparty=worksheet.counterparty_name,
+        ),
+        fields=tuple(_(f) for f in WORKSHEET_FIELDS),
         topics=tuple(
             (index, topic.question, topic.prompts)
             for index, topic in enumerate(worksheet.topics, start=1)
@@ -103,6 +115,7 @@ def render_deal_worksheet(
     *,
     organization: str | None = None,
     prepared_on: date | None = None,
+    language: str = "en",
 ) -> bytes:
     """Render a deal worksheet as an A4 portrait PDF.
 
@@ -116,22 +129,27 @@ def render_deal_worksheet(
         Printed in the header and written as the PDF's creation date (the same
         input and date give the same bytes); left blank to fill in by hand when
         omitted.
+    language : str, default "en"
+        The language of the sheet's own wording; build the worksheet with the same
+        language's framework (``build_worksheet(..., kit=load_kit(language=...))``).
 
     Returns
     -------
     bytes
         The PDF document.
     """
-    with rc_context(), gc_paused():
+    with rc_context(), gc_paused(), use_language(language):
         pages = build_worksheet_pages(worksheet, organization=organization, prepared_on=prepared_on)
         metadata = {
-            "Title": f"{WORKSHEET_TITLE}: {worksheet.deal_name} ({worksheet.counterparty_name})",
+            "Title": f"{_(WORKSHEET_TITLE)}: {worksheet.deal_name} ({worksheet.counterparty_name})",
             "Author": "Negoscope",
-            "Subject": (
-                f"Preparation of {worksheet.deal_name} by {worksheet.team_name} with "
-                f"{worksheet.counterparty_name}"
+            "Subject": _(
+                "Preparation of %(deal)s by %(team)s with %(counterparty)s",
+                deal=worksheet.deal_name,
+                team=worksheet.team_name,
+                counterparty=worksheet.counterparty_name,
             ),
-            "Keywords": "negotiation, preparation, worksheet",
+            "Keywords": _("negotiation, preparation, worksheet"),
             "Creator": "Negoscope",
             "CreationDate": datetime.combine(
                 prepared_on or date(2000, 1, 1), time(12, 0), tzinfo=UTC
@@ -193,7 +211,7 @@ def _header(
     for index, label in enumerate(parts.fields):
         x = flow.left + index * third
         flow.text_at(x, top + 7, label.upper(), size=SIZES["caption"], bold=True, colour=MUTED)
-        if label == "Prepared on" and prepared_on is not None:
+        if index == len(parts.fields) - 1 and prepared_on is not None:  # "Prepared on"
             flow.text_at(x, top + 26, long_date(prepared_on), size=SIZES["body"])
         flow.rect(x, top + 30, third - 14, 0.6, colour=RULE)
     flow.y = top + 44
@@ -246,12 +264,16 @@ def _footers(flow: PageFlow, worksheet: DealWorksheet) -> None:
     size = SIZES["footer"]
     y = flow.height - flow.margins.bottom + 36
     for index, page in enumerate(flow.pages, start=1):
-        number = f"Page {index} of {total}"
+        number = _("Page %(index)d of %(total)d", index=index, total=total)
         room = flow.column - text_width(number, size) - 24
-        notice = f" \u00b7 {WORKSHEET_CONFIDENTIAL}"
+        notice = f" \u00b7 {_(WORKSHEET_CONFIDENTIAL)}"
         names = ellipsize(
-            f"{worksheet.deal_name} \u00b7 {worksheet.team_name} with "
-            f"{worksheet.counterparty_name}",
+            f"{worksheet.deal_name} \u00b7 "
+            + _(
+                "%(team)s with %(counterparty)s",
+                team=worksheet.team_name,
+                counterparty=worksheet.counterparty_name,
+            ),
             room - text_width(notice, size),
             size,
         )

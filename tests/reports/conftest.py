@@ -70,7 +70,7 @@ def previous(instrument) -> tuple[str, pd.DataFrame]:
     return ("Autumn 2024", score_dimensions(earlier, instrument))
 
 
-def make_context(analysis, instrument, team, previous=None) -> TeamReportContext:
+def make_context(analysis, instrument, team, previous=None, language="en") -> TeamReportContext:
     return build_team_context(
         analysis,
         team,
@@ -79,6 +79,7 @@ def make_context(analysis, instrument, team, previous=None) -> TeamReportContext
         instrument=instrument,
         report_date=REPORT_DATE,
         previous=previous,
+        language=language,
     )
 
 
