@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from analytics.instrument_parser import InstrumentError, load_instrument
+from analytics.language import LANGUAGES
 from survey.dbtypes import utcnow
 from survey.extensions import db
 from survey.services.instruments import InstrumentConflict, list_instruments, store_instrument
@@ -483,6 +484,13 @@ def _cli_actor() -> str:
 @click.option(
     "--background", is_flag=True, help="With --all: queue it for the worker and return at once."
 )
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default="en",
+    show_default=True,
+    help="The language of the report.",
+)
 @with_appcontext
 def report_command(
     round_name: str,
@@ -493,6 +501,7 @@ def report_command(
     out_dir: Path | None,
     jobs: int,
     background: bool,
+    language: str,
 ) -> None:
     """Write the PDF team report of one team, or of every eligible team in parallel."""
     from datetime import date
@@ -513,7 +522,7 @@ def report_command(
         if team is None or team not in survey_round.teams:
             raise click.ClickException(f"Team {team_name!r} is not in round {round_name!r}.")
         try:
-            view = team_reports.team_view(survey_round, team, threshold, date.today())
+            view = team_reports.team_view(survey_round, team, threshold, date.today(), language)
         except team_reports.TeamSuppressed as suppressed:
             raise click.ClickException(
                 f"No report for {team_name}: {releases.unreleased_reason(survey_round, team)}"
@@ -528,6 +537,9 @@ def report_command(
     if background:
         from survey.jobs import enqueue, tasks
 
+        if language != "en":
+            raise click.UsageError("--background writes English reports; leave out --language.")
+
         job_id = enqueue(
             tasks.render_reports,
             survey_round.id,
@@ -539,7 +551,9 @@ def report_command(
         )
         click.echo(f"Queued job {job_id}: `negoscope job {job_id}` shows how it is getting on.")
         return
-    contexts, skipped = report_batch.contexts_for_round(survey_round, threshold, date.today())
+    contexts, skipped = report_batch.contexts_for_round(
+        survey_round, threshold, date.today(), language
+    )
     with click.progressbar(length=len(contexts), label=f"Rendering {len(contexts)} reports") as bar:
         written = report_batch.render_all(contexts, out_dir, jobs or None, bar.update)
     _record_reports(survey_round, team_reports.fingerprint(survey_round), contexts)

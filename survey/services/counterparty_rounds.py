@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from analytics.counterparty import CounterpartyRating, TooFewRaters, rate_counterparty
 from analytics.instrument import Instrument
 from analytics.instrument_parser import default_instrument_paths, load_instrument
+from analytics.language import current_language
 from survey.extensions import db
 from survey.models import (
     ROUND_MODES,
@@ -190,7 +191,8 @@ def released_rating(survey_round: SurveyRound, team: Team, threshold: int) -> Ra
     if survey_round.counterparty_id is None:
         raise ValueError(f"round {survey_round.name} is not a counterparty round")
     snapshot = releases.current_snapshot(survey_round)
-    key = (_database_key(), survey_round.id, snapshot.id, team.id, threshold)
+    # Its findings are worded in the current language (a French report's are French).
+    key = (_database_key(), survey_round.id, snapshot.id, team.id, threshold, current_language())
     with _LOCK:
         cached = _RATINGS.get(key)
     if cached is not None:

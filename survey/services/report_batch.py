@@ -21,13 +21,15 @@ _CONTEXTS: list[TeamReportContext] = []
 
 
 def contexts_for_round(
-    survey_round: SurveyRound, threshold: int, today: date
+    survey_round: SurveyRound, threshold: int, today: date, language: str = "en"
 ) -> tuple[list[TeamReportContext], list[tuple[str, str]]]:
     """Report contexts of every eligible team, and (team, reason) for the others."""
     contexts, skipped = [], []
     for team in survey_round.teams:
         try:
-            contexts.append(team_reports.team_context(survey_round, team, threshold, today))
+            contexts.append(
+                team_reports.team_context(survey_round, team, threshold, today, language)
+            )
         except team_reports.TeamSuppressed:
             skipped.append((team.name, releases.unreleased_reason(survey_round, team).rstrip(".")))
     return contexts, skipped

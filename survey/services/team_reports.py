@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from analytics.code_version import code_version
+from analytics.language import LANGUAGE_NAMES, check_language, use_language
 from analytics.pipeline import RoundAnalysis, analyze_round
 from reports.charts import render_chart_svg
 from reports.context import TeamReportContext, TeamSuppressed, build_team_context
@@ -124,6 +125,11 @@ def _load_stored(round_id: int, value: int) -> RoundAnalysis | None:
 
 
 def _compute(survey_round: SurveyRound, threshold: int, value: int) -> RoundAnalysis:
+    with use_language(None):  # stored for every language: its sentences are the file's own
+        return _compute_in_english(survey_round, threshold, value)
+
+
+def _compute_in_english(survey_round: SurveyRound, threshold: int, value: int) -> RoundAnalysis:
     instrument = instrument_of(survey_round.instrument)
     snapshot = releases.current_snapshot(survey_round)
     frame = round_frame(
@@ -189,13 +195,24 @@ def shown_context(
     return ledger.Shown(kind, survey_round, snapshot_id, context.team, context.n, figures)
 
 
-def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date) -> TeamView:
+def team_view(
+    survey_round: SurveyRound, team: Team, threshold: int, today: date, language: str = "en"
+) -> TeamView:
     """What the report and dashboard of one team in one round show.
 
     Raises :class:`TeamSuppressed` when the team is under the threshold. The
     round's fingerprint is read once; the context is cached with it, so a
     dashboard's page and charts build it once and later views cost one query.
+    ``language`` words the report (:data:`analytics.language.LANGUAGES`; the
+    analysis itself is the same in every language).
     """
+    with use_language(language):
+        return _team_view(survey_round, team, threshold, today, language)
+
+
+def _team_view(
+    survey_round: SurveyRound, team: Team, threshold: int, today: date, language: str
+) -> TeamView:
     key = (
         _database_key(),
         survey_round.id,
@@ -207,6 +224,7 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         survey_round.mode,
         today,
         threshold,
+        language,
     )
     earlier = previous_round(survey_round, team)
     key += (session_kit.kit_key(survey_round, team, earlier),)  # commitments and trend (#16)
@@ -230,6 +248,7 @@ def team_view(survey_round: SurveyRound, team: Team, threshold: int, today: date
         previous=_previous(earlier, team, threshold),
         round_mode=survey_round.mode,
         release=releases.release_info(survey_round, team),
+        language=language,
     )
     # The counterparty page: the team's newest released counterparty rating (#16).
     context = dataclasses.replace(
@@ -252,10 +271,10 @@ def _analysis_at(survey_round: SurveyRound, value: int, *, threshold: int) -> Ro
 
 
 def team_context(
-    survey_round: SurveyRound, team: Team, threshold: int, today: date
+    survey_round: SurveyRound, team: Team, threshold: int, today: date, language: str = "en"
 ) -> TeamReportContext:
     """The report context of :func:`team_view` (raises :class:`TeamSuppressed`)."""
-    return team_view(survey_round, team, threshold, today).context
+    return team_view(survey_round, team, threshold, today, language).context
 
 
 def previous_round(survey_round: SurveyRound, team: Team) -> SurveyRound | None:
@@ -291,6 +310,18 @@ def _previous(earlier: SurveyRound | None, team: Team, threshold: int):  # type:
         return None
     rows = (analysis.teams == team.name).to_numpy()
     return earlier.name, analysis.scores.loc[rows]
+
+
+#: The languages a team report can be downloaded in, each named in itself.
+REPORT_LANGUAGES = LANGUAGE_NAMES
+
+
+def report_language(value: str | None) -> str:
+    """The language asked for a report (``?lang=fr``), English when none.
+
+    Raises ``ValueError`` naming the languages shipped for any other value.
+    """
+    return check_language(value or None)
 
 
 def team_pdf(context: TeamReportContext) -> bytes:

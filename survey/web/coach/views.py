@@ -27,6 +27,7 @@ from survey.models import SurveyRound, Team
 from survey.services import audit, gap_views, ledger, releases, rounds, team_reports
 from survey.services.coaching import coach_overview
 from survey.web.authz import viewable_team
+from survey.web.inputs import InputError
 
 bp = Blueprint("coach", __name__, url_prefix="/coach")
 
@@ -62,13 +63,13 @@ class _Suppressed(Exception):
         self.page = page
 
 
-def _view(team: Team, survey_round: SurveyRound) -> team_reports.TeamView:
+def _view(team: Team, survey_round: SurveyRound, language: str = "en") -> team_reports.TeamView:
     """The team's released findings, or :class:`_Suppressed` with the page saying why not."""
     if survey_round.counterparty_id is not None:
         abort(404)  # a counterparty round has no team profile: see its gap view
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
     try:
-        return team_reports.team_view(survey_round, team, threshold, date.today())
+        return team_reports.team_view(survey_round, team, threshold, date.today(), language)
     except team_reports.TeamSuppressed as suppressed:
         status = next(r for r in releases.release_overview(survey_round) if r.team == team.name)
         submitted = next(
@@ -106,6 +107,7 @@ def dashboard(team_id: int, round_id: int) -> ResponseReturnValue:
         survey_round=survey_round,
         context=context,
         kinds=kinds,
+        report_languages=team_reports.REPORT_LANGUAGES,
     )
 
 
@@ -130,10 +132,15 @@ def chart(team_id: int, round_id: int, kind: str) -> ResponseReturnValue:
 
 @bp.get("/teams/<int:team_id>/rounds/<int:round_id>/report.pdf")
 def report(team_id: int, round_id: int) -> ResponseReturnValue:
-    """Download the PDF team report (recorded in the audit log)."""
+    """Download the PDF team report (recorded in the audit log); ``?lang=fr`` words it in
+    French (one of the shipped languages; 400 otherwise)."""
     team, survey_round = _team_and_round(team_id, round_id)
     try:
-        view = _view(team, survey_round)
+        language = team_reports.report_language(request.args.get("lang"))
+    except ValueError as unknown:
+        raise InputError(f"lang: {unknown}.") from None
+    try:
+        view = _view(team, survey_round, language)
     except _Suppressed as suppressed:
         return suppressed.page, 409
     pdf = team_reports.team_pdf(view.context)
@@ -157,7 +164,8 @@ def report(team_id: int, round_id: int) -> ResponseReturnValue:
     for extra in also_shown:
         ledger.record(extra, user=current_user)
     db.session.commit()
-    filename = f"negoscope-team-{team_id_value}-round-{round_id}.pdf"
+    suffix = "" if language == "en" else f"-{language}"
+    filename = f"negoscope-team-{team_id_value}-round-{round_id}{suffix}.pdf"
     return Response(
         pdf,
         mimetype="application/pdf",
