@@ -24,6 +24,9 @@ class Organization(db.Model):
     # IANA time zone name: admin pages show times in it, and a closing date
     # entered as a day means the end of that day here.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Interface language (a code of survey.i18n.LANGUAGE_NAMES) of the invitation and
+    # reminder emails, used when the round's instrument is complete in it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     teams: Mapped[list[Team]] = relationship(

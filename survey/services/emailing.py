@@ -15,6 +15,10 @@ Three steps, so the write lock is never held while a mail server is talked to:
 A reminder carries a new link because tokens are stored only as hashes. Between
 steps 1 and 3 (the send) the new link is the live one; step 3 puts the old one
 back only where the invitation still has the link step 1 gave it.
+
+Messages are written in the organization's email language when the round's
+instrument is complete in it (so the questionnaire the link opens can be read
+in that language too), else in English (:func:`email_language`).
 """
 
 from __future__ import annotations
@@ -23,12 +27,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from gettext import NullTranslations
 
+from flask_babel import force_locale, get_translations
 from sqlalchemy import exists, select
 
 from survey.extensions import db
+from survey.i18n import DEFAULT_LANGUAGE, RESPONDENT_LANGUAGES
 from survey.models import Invitation, Participant, Response, SurveyRound, User
 from survey.services import audit, organizations, rounds
+from survey.services.instruments import instrument_of
 from survey.services.mailer import SendReport, SmtpSettings, invitation_message, send_messages
 from survey.services.tokens import hash_token
 
@@ -79,6 +87,8 @@ def prepare_emails(
     prepared: list[PreparedEmail] = []
     unsendable: list[tuple[str, str]] = []
     organization = survey_round.organization.name
+    language = email_language(survey_round)
+    translations = catalog(language)
     for person in people:
         if not person.email or person.erased_at is not None:
             continue
@@ -99,6 +109,8 @@ def prepare_emails(
                 reminder=reminder,
                 sender=sender or DEFAULT_SENDER,
                 threshold=threshold,
+                translations=translations,
+                language=language,
             )
         except ValueError as error:
             _put_back(invitation, old_hash, old_expires_at)
@@ -116,6 +128,26 @@ def prepare_emails(
         tuple(prepared),
         tuple(unsendable),
     )
+
+
+def email_language(survey_round: SurveyRound) -> str:
+    """The language of the round's invitations and reminders.
+
+    The organization's email language when the respondent flow is translated
+    into it and the round's instrument is complete in it; else English.
+    """
+    wanted = survey_round.organization.language or DEFAULT_LANGUAGE
+    if wanted == DEFAULT_LANGUAGE or wanted not in RESPONDENT_LANGUAGES:
+        return DEFAULT_LANGUAGE
+    if wanted in instrument_of(survey_round.instrument).languages:
+        return wanted
+    return DEFAULT_LANGUAGE
+
+
+def catalog(language: str) -> NullTranslations:
+    """The interface's gettext catalog for ``language`` (works in a job: no request needed)."""
+    with force_locale(language):
+        return get_translations()
 
 
 def send_prepared(

@@ -3,7 +3,10 @@
 Staff messages (an account invitation, a password reset) carry a one-time
 set-password link and nothing else of the account.
 
-Pure helper on the standard library (``smtplib``, ``email``); no Flask. The
+Pure helper on the standard library (``smtplib``, ``email``) and Babel's dates;
+no Flask. Invitations and reminders are written in the language of the
+``translations`` they are given (a gettext catalog, see
+:func:`survey.services.emailing.email_language`), English without one. The
 server is configured with one URL (``NEGOSCOPE_SMTP_URL``)::
 
     smtp://localhost:1025                                   plain, no login
@@ -28,7 +31,10 @@ from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from gettext import NullTranslations
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from babel.dates import format_date
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 STARTTLS_PORT = 587
@@ -185,6 +191,8 @@ def invitation_message(
     reminder: bool,
     sender: str,
     threshold: int = 5,
+    translations: NullTranslations | None = None,
+    language: str = "en",
 ) -> EmailMessage:
     """A plain-text invitation (or reminder) to answer a survey round.
 
@@ -206,6 +214,10 @@ def invitation_message(
         The ``From`` header, e.g. ``"Negoscope <noreply@example.org>"``.
     threshold : int, optional
         The smallest team whose results coaches can see.
+    translations : gettext.NullTranslations, optional
+        The catalog the message is written with (English without one).
+    language : str, optional
+        Its language code, for the closing date (``"fr"``: "vendredi 14 mars 2025").
 
     Returns
     -------
@@ -227,10 +239,15 @@ def invitation_message(
     >>> msg["Subject"], msg["To"]
     ('Reminder: Acme negotiation survey (Spring 2025)', 'Ada <ada@example.org>')
     """
+    _ = (translations or NullTranslations()).gettext
     organization, round_name = _one_line(organization), _one_line(round_name)
-    subject = f"{organization} negotiation survey ({round_name})"
+    names = {"organization": organization, "round": round_name}
+    if reminder:
+        subject = _("Reminder: %(organization)s negotiation survey (%(round)s)") % names
+    else:
+        subject = _("%(organization)s negotiation survey (%(round)s)") % names
     msg = EmailMessage()
-    msg["Subject"] = f"Reminder: {subject}" if reminder else subject
+    msg["Subject"] = subject
     msg["From"] = sender
     try:
         msg["To"] = Address(display_name=_one_line(person_name), addr_spec=to)
@@ -248,6 +265,8 @@ def invitation_message(
             closes_at=closes_at,
             reminder=reminder,
             threshold=threshold,
+            translations=translations or NullTranslations(),
+            language=language,
         )
     )
     _check_headers(msg, to)
@@ -348,43 +367,82 @@ def _body(
     closes_at: datetime | None,
     reminder: bool,
     threshold: int,
+    translations: NullTranslations,
+    language: str,
 ) -> str:
-    greeting = f"Hello {name}," if name else "Hello,"
+    _, ngettext = translations.gettext, translations.ngettext
+    names = {"organization": organization, "round": round_name}
+    greeting = _("Hello %(name)s,") % {"name": name} if name else _("Hello,")
     if reminder:
         opening = (
-            f"This is a friendly reminder: {organization}'s negotiation survey "
-            f'"{round_name}" is still open. If you have already completed it, '
-            "thank you - you can ignore this message."
+            _(
+                "This is a friendly reminder: %(organization)s's negotiation survey "
+                '"%(round)s" is still open. If you have already completed it, '
+                "thank you - you can ignore this message."
+            )
+            % names
         )
     else:
         opening = (
-            f'{organization} invites you to a short survey, "{round_name}", about how '
-            "your team negotiates."
+            _(
+                '%(organization)s invites you to a short survey, "%(round)s", about how '
+                "your team negotiates."
+            )
+            % names
         )
-    closing = f"The survey closes on {_when(closes_at)}.\n\n" if closes_at else ""
+    closing = ""
+    if closes_at:
+        when = _when(closes_at, language, translations)
+        closing = _("The survey closes on %(when)s.") % {"when": when} + "\n\n"
+    confidential = ngettext(
+        "Your answers are confidential. Coaches and managers see only combined results "
+        "for a whole team, and only when at least %(num)d person in that team has "
+        "answered. Nobody sees what any one person answered.",
+        "Your answers are confidential. Coaches and managers see only combined results "
+        "for a whole team, and only when at least %(num)d people in that team have "
+        "answered. Nobody sees what any one person answered.",
+        threshold,
+    ) % {"num": threshold}
     return (
         f"{greeting}\n\n"
         f"{opening}\n\n"
-        "The survey helps your team see what gets in the way of deals that work for "
-        "both sides - such as trust, time pressure, fixed-pie thinking, internal "
-        "misalignment or power imbalance - and which practices would help most. "
-        "It takes about 8 minutes. There are no right or wrong answers.\n\n"
-        "Your answers are confidential. Coaches and managers see only combined results "
-        f"for a whole team, and only when at least {threshold} people in that team have "
-        "answered. Nobody sees what any one person answered.\n\n"
-        f"Your personal link (please do not forward it):\n{link}\n\n"
-        f"{closing}"
-        "Thank you!\n"
-        "-- \n"
-        f"Sent by Negoscope on behalf of {organization}.\n"
+        + _(
+            "The survey helps your team see what gets in the way of deals that work for "
+            "both sides - such as trust, time pressure, fixed-pie thinking, internal "
+            "misalignment or power imbalance - and which practices would help most. "
+            "It takes about 8 minutes. There are no right or wrong answers."
+        )
+        + "\n\n"
+        + f"{confidential}\n\n"
+        + _("Your personal link (please do not forward it):")
+        + f"\n{link}\n\n"
+        + closing
+        + _("Thank you!")
+        + "\n-- \n"
+        + _("Sent by Negoscope on behalf of %(organization)s.") % names
+        + "\n"
     )
 
 
-def _when(moment: datetime) -> str:
-    """Locale-independent English date, e.g. "Friday 14 March 2025 at 17:00 UTC"."""
+def _when(
+    moment: datetime, language: str = "en", translations: NullTranslations | None = None
+) -> str:
+    """A date and time, e.g. "Friday 14 March 2025 at 17:00 UTC".
+
+    English is written the same on every machine (no locale); another language
+    takes its day and month names from Babel ("vendredi 14 mars 2025 à 17:00 UTC").
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     zone = moment.tzname() or "UTC"
+    if language != "en":
+        _ = (translations or NullTranslations()).gettext
+        day = format_date(moment.date(), format="full", locale=language)
+        return _("%(day)s at %(time)s %(zone)s") % {
+            "day": day,
+            "time": f"{moment:%H:%M}",
+            "zone": zone,
+        }
     return (
         f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} "
         f"{moment.year} at {moment:%H:%M} {zone}"

@@ -1,4 +1,4 @@
-"""Organizations, teams and participants; the organization's time zone.
+"""Organizations, teams and participants; the organization's time zone and email language.
 
 Dates typed by an admin are days in the organization's time zone. A closing
 day is stored as the first instant of the *next* local day, in UTC: rounds
@@ -74,6 +74,34 @@ def set_timezone(org: Organization, name: str, *, actor: User | None = None) -> 
         organization_id=org.id,
         target=org.name,
         detail=f"{old} -> {name}",
+    )
+    db.session.flush()
+    return True
+
+
+class UnknownLanguage(ValueError):
+    """Not a language the interface ships."""
+
+
+def set_language(org: Organization, code: str, *, actor: User | None = None) -> bool:
+    """Write the organization's invitation and reminder emails in ``code``; False when unchanged.
+
+    ``code`` is one of the interface's languages (:data:`survey.i18n.LANGUAGE_NAMES`);
+    a round whose instrument is not complete in it still emails in English.
+    """
+    from survey.i18n import LANGUAGE_NAMES
+
+    if code not in LANGUAGE_NAMES:
+        raise UnknownLanguage(f"{code[:20]!r} is not a language; choose one of the listed ones.")
+    if org.language == code:
+        return False
+    old, org.language = org.language, code
+    audit.record(
+        "language_changed",
+        actor=actor,
+        organization_id=org.id,
+        target=org.name,
+        detail=f"{old} -> {code}",
     )
     db.session.flush()
     return True

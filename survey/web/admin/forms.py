@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -18,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from survey.i18n import LANGUAGE_NAMES
 from survey.web.inputs import DateInRange, SingleLine
 
 
@@ -31,6 +33,16 @@ class TimezoneForm(FlaskForm):
     """The organization's time zone, an IANA name."""
 
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64), SingleLine()])
+
+
+class LanguageForm(FlaskForm):
+    """The language of the organization's invitation and reminder emails."""
+
+    language = SelectField(
+        _l("Language of invitation and reminder emails"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()],
+        validators=[DataRequired(_l("Choose one of the listed languages."))],
+    )
 
 
 class MemberForm(FlaskForm):

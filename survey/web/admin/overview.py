@@ -6,16 +6,18 @@ from datetime import datetime
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.database import begin_write
 from survey.dbtypes import utcnow
 from survey.extensions import db
+from survey.i18n import LANGUAGE_NAMES
 from survey.models import Organization
 from survey.services import access, audit, ledger, organizations, rounds
 from survey.web.admin import bp
 from survey.web.admin.actions import Refused, change
-from survey.web.admin.forms import TeamForm, TimezoneForm
+from survey.web.admin.forms import LanguageForm, TeamForm, TimezoneForm
 from survey.web.authz import admin_org
 from survey.web.inputs import InputError, date_arg
 
@@ -54,7 +56,10 @@ def overview(org_id: int) -> ResponseReturnValue:
 
 
 def _render_overview(
-    org: Organization, status: int = 200, timezone_form: TimezoneForm | None = None
+    org: Organization,
+    status: int = 200,
+    timezone_form: TimezoneForm | None = None,
+    language_form: LanguageForm | None = None,
 ) -> ResponseReturnValue:
     all_rounds = rounds.rounds_of(org)
     return render_template(
@@ -66,6 +71,7 @@ def _render_overview(
         team_form=TeamForm(formdata=None),
         timezone_form=timezone_form or TimezoneForm(formdata=None, timezone=org.timezone),
         timezones=organizations.timezone_names(),
+        language_form=language_form or LanguageForm(formdata=None, language=org.language),
     ), status
 
 
@@ -83,12 +89,42 @@ def set_timezone(org_id: int) -> ResponseReturnValue:
             changed = organizations.set_timezone(admin_org(org_id), name, actor=current_user)
         except organizations.UnknownTimezone as error:
             raise Refused(str(error), 400) from None
-        return f"Dates are now read and shown in {name}." if changed else f"Already {name}."
+        if changed:
+            return _("Dates are now read and shown in %(zone)s.", zone=name)
+        return _("Already %(zone)s.", zone=name)
 
     return change(
         work,
         done=url_for("admin.overview", org_id=org.id),
         refused=lambda status: _render_overview(admin_org(org_id), status, form),
+    )
+
+
+@bp.post("/<int:org_id>/language")
+def set_language(org_id: int) -> ResponseReturnValue:
+    """Write the organization's invitation and reminder emails in another language."""
+    org = admin_org(org_id)
+    form = LanguageForm()
+    if not form.validate():
+        return _render_overview(org, 400, language_form=form)
+    code = form.language.data
+
+    def work() -> str:
+        try:
+            changed = organizations.set_language(admin_org(org_id), code, actor=current_user)
+        except organizations.UnknownLanguage as error:
+            raise Refused(str(error), 400) from None
+        name = LANGUAGE_NAMES[code]
+        if changed:
+            return _(
+                "Invitation and reminder emails are now written in %(language)s.", language=name
+            )
+        return _("Already %(language)s.", language=name)
+
+    return change(
+        work,
+        done=url_for("admin.overview", org_id=org.id),
+        refused=lambda status: _render_overview(admin_org(org_id), status, language_form=form),
     )
 
 
