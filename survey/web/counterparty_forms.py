@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,9 +14,12 @@ from survey.web.inputs import DateInRange, SingleLine
 
 MODE_CHOICES = [
     SelectChoice(
-        "confidential", "Confidential: answers are linked to the invitation, so people can resume"
+        "confidential",
+        _l("Confidential: answers are linked to the invitation, so people can resume"),
     ),
-    SelectChoice("anonymous", "Anonymous: once submitted, nothing links the answers to the person"),
+    SelectChoice(
+        "anonymous", _l("Anonymous: once submitted, nothing links the answers to the person")
+    ),
 ]
 
 
@@ -23,18 +27,22 @@ class CounterpartyForm(FlaskForm):
     """A counterparty: name, kind, and optionally the deal it is about."""
 
     name = StringField(
-        "Name",
-        validators=[DataRequired("Give the counterparty a name."), Length(max=200), SingleLine()],
+        _l("Name"),
+        validators=[
+            DataRequired(_l("Give the counterparty a name.")),
+            Length(max=200),
+            SingleLine(),
+        ],
     )
     kind = SelectField(
-        "Kind",
+        _l("Kind"),
         choices=[
             SelectChoice(k, COUNTERPARTY_KIND_LABELS[k].capitalize()) for k in COUNTERPARTY_KINDS
         ],
         validators=[DataRequired()],
     )
     deal_name = StringField(
-        "Deal (optional)", validators=[Optional(), Length(max=200), SingleLine()]
+        _l("Deal (optional)"), validators=[Optional(), Length(max=200), SingleLine()]
     )
 
 
@@ -44,24 +52,24 @@ class CounterpartyRoundForm(FlaskForm):
     ``team`` is used on the admin page only (the coach's page is a team's).
     """
 
-    team = SelectField("Team", coerce=int, validate_choice=False)
+    team = SelectField(_l("Team"), coerce=int, validate_choice=False)
     counterparty = SelectField(
-        "Counterparty", coerce=int, validators=[DataRequired("Choose a counterparty.")]
+        _l("Counterparty"), coerce=int, validators=[DataRequired(_l("Choose a counterparty."))]
     )
     name = StringField(
-        "Round name",
-        validators=[DataRequired("Give the round a name."), Length(max=200), SingleLine()],
+        _l("Round name"),
+        validators=[DataRequired(_l("Give the round a name.")), Length(max=200), SingleLine()],
     )
-    closes_on = DateField("Closes on", validators=[DataRequired(), DateInRange()])
+    closes_on = DateField(_l("Closes on"), validators=[DataRequired(), DateInRange()])
     mode = RadioField(
-        "Mode", choices=MODE_CHOICES, default="confidential", validators=[DataRequired()]
+        _l("Mode"), choices=MODE_CHOICES, default="confidential", validators=[DataRequired()]
     )
 
 
 class DeleteCounterpartyForm(FlaskForm):
     """The "I understand" box of a deletion."""
 
-    confirm = BooleanField("I understand")
+    confirm = BooleanField(_l("I understand"))
 
 
 def first_problem(form: FlaskForm) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from flask import flash, redirect
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
@@ -35,14 +37,16 @@ class Refused(Exception):
 class ConfirmForm(FlaskForm):
     """An "I understand" box sent with a destructive action's button."""
 
-    confirm = BooleanField("I understand")
+    confirm = BooleanField(_l("I understand"))
 
 
 def require_confirmation(what: str) -> None:
     """Raise :class:`Refused` (400) unless the posted form has its "I understand" box ticked."""
     form = ConfirmForm()
     if not (form.validate() and form.confirm.data):
-        raise Refused(f"Nothing was changed: tick \u201cI understand\u201d to {what}.", 400)
+        raise Refused(
+            _("Nothing was changed: tick \u201cI understand\u201d to %(what)s.", what=what), 400
+        )
 
 
 def change(

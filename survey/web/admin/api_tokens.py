@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
@@ -28,8 +30,8 @@ from survey.web.authz import admin_org
 from survey.web.inputs import SingleLine
 
 SCOPE_TEXT = {
-    "read": "read: teams, members, rounds, completion, released results, job status",
-    "write": "write: also create and change teams, members and rounds, issue links, export",
+    "read": _l("read: teams, members, rounds, completion, released results, job status"),
+    "write": _l("write: also create and change teams, members and rounds, issue links, export"),
 }
 
 
@@ -37,11 +39,11 @@ class TokenForm(FlaskForm):
     """A new token's name and scope."""
 
     name = StringField(
-        "Name (who or what uses it)",
+        _l("Name (who or what uses it)"),
         validators=[DataRequired(), Length(max=api_tokens.MAX_NAME), SingleLine()],
     )
     scope = RadioField(
-        "Scope", choices=[SelectChoice(s, SCOPE_TEXT[s]) for s in API_SCOPES], default="read"
+        _l("Scope"), choices=[SelectChoice(s, SCOPE_TEXT[s]) for s in API_SCOPES], default="read"
     )
 
 
@@ -49,15 +51,15 @@ class WebhookForm(FlaskForm):
     """A new endpoint's URL and events."""
 
     url = StringField(
-        "Endpoint URL (https)", validators=[DataRequired(), Length(max=500), SingleLine()]
+        _l("Endpoint URL (https)"), validators=[DataRequired(), Length(max=500), SingleLine()]
     )
     events = SelectMultipleField(
-        "Events",
+        _l("Events"),
         choices=[SelectChoice(e, e) for e in WEBHOOK_EVENTS],
         default=list(WEBHOOK_EVENTS),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
-        validators=[DataRequired("Choose at least one event.")],
+        validators=[DataRequired(_l("Choose at least one event."))],
     )
 
 
@@ -119,7 +121,7 @@ def revoke_api_token(org_id: int, token_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     form = ConfirmForm()
     if not (form.validate() and form.confirm.data):
-        flash("Nothing was changed: tick \u201cI understand\u201d to revoke the token.", "error")
+        flash(_("Nothing was changed: tick \u201cI understand\u201d to revoke the token."), "error")
         return _render(org, status=400)
     begin_write()
     token = api_tokens.token_of(admin_org(org_id), token_id)
@@ -128,7 +130,7 @@ def revoke_api_token(org_id: int, token_id: int) -> ResponseReturnValue:
         return _render(admin_org(org_id), status=404)
     revoked = api_tokens.revoke_token(token, actor=current_user, now=utcnow())
     db.session.commit()
-    flash("The token was revoked." if revoked else "The token was already revoked.", "info")
+    flash(_("The token was revoked.") if revoked else _("The token was already revoked."), "info")
     return redirect(url_for("admin.api_page", org_id=org_id)), 303
 
 
@@ -174,7 +176,9 @@ def disable_webhook(org_id: int, endpoint_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     form = ConfirmForm()
     if not (form.validate() and form.confirm.data):
-        flash("Nothing was changed: tick \u201cI understand\u201d to disable the webhook.", "error")
+        flash(
+            _("Nothing was changed: tick \u201cI understand\u201d to disable the webhook."), "error"
+        )
         return _render(org, status=400)
     begin_write()
     endpoint = webhooks.endpoint_of(admin_org(org_id), endpoint_id)
@@ -183,7 +187,7 @@ def disable_webhook(org_id: int, endpoint_id: int) -> ResponseReturnValue:
         return _render(admin_org(org_id), status=404)
     webhooks.disable_endpoint(endpoint, actor=current_user, now=utcnow())
     db.session.commit()
-    flash("The webhook was disabled.", "info")
+    flash(_("The webhook was disabled."), "info")
     return redirect(url_for("admin.api_page", org_id=org_id)), 303
 
 

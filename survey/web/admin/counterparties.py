@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.database import begin_write
@@ -97,7 +98,7 @@ def create_counterparty(org_id: int) -> ResponseReturnValue:
         return _page(admin_org(org_id), error.status, create_form=form)
     name = counterparty.name
     db.session.commit()
-    flash(f"Counterparty {name} added.", "info")
+    flash(_("Counterparty %(name)s added.", name=name), "info")
     return redirect(url_for("admin.counterparties_page", org_id=org_id)), 303
 
 
@@ -133,7 +134,12 @@ def edit_counterparty(org_id: int, counterparty_id: int) -> ResponseReturnValue:
         org = admin_org(org_id)
         return _edit_page(org, _counterparty(org, counterparty_id), form, error.status)
     db.session.commit()
-    flash(f"Changed: {'; '.join(changed)}." if changed else "Nothing was changed.", "info")
+    flash(
+        _("Changed: %(value)s.", value="; ".join(changed))
+        if changed
+        else _("Nothing was changed."),
+        "info",
+    )
     return redirect(url_for("admin.counterparties_page", org_id=org_id)), 303
 
 
@@ -158,7 +164,7 @@ def delete_counterparty(org_id: int, counterparty_id: int) -> ResponseReturnValu
     confirm = DeleteCounterpartyForm()
     if not (confirm.validate() and confirm.confirm.data):
         flash(
-            "Nothing was deleted: tick \u201cI understand\u201d to delete the counterparty.",
+            _("Nothing was deleted: tick \u201cI understand\u201d to delete the counterparty."),
             "error",
         )
         return _edit_page(org, counterparty, CounterpartyForm(formdata=None), 400)
@@ -175,7 +181,7 @@ def delete_counterparty(org_id: int, counterparty_id: int) -> ResponseReturnValu
             org, _counterparty(org, counterparty_id), CounterpartyForm(formdata=None), error.status
         )
     db.session.commit()
-    flash(f"Counterparty {name} deleted.", "info")
+    flash(_("Counterparty %(name)s deleted.", name=name), "info")
     return redirect(url_for("admin.counterparties_page", org_id=org_id)), 303
 
 
@@ -192,7 +198,7 @@ def open_counterparty_round(org_id: int) -> ResponseReturnValue:
     team = db.session.get(Team, form.team.data or 0)
     if team is None or team.organization_id != org.id:
         db.session.rollback()
-        flash("Team: choose one of the organization's teams.", "error")
+        flash(_("Team: choose one of the organization's teams."), "error")
         return _page(org, 400, round_form=form)
     counterparty = _counterparty(org, form.counterparty.data)
     try:
@@ -213,8 +219,13 @@ def open_counterparty_round(org_id: int) -> ResponseReturnValue:
     round_id, name = survey_round.id, survey_round.name
     db.session.commit()
     flash(
-        f"Round {name} is open: {team.name} rates {counterparty.name}. Download or email the"
-        " links below.",
+        _(
+            "Round %(name)s is open: %(team)s rates %(counterparty)s. Download or email the "
+            "links below.",
+            name=name,
+            team=team.name,
+            counterparty=counterparty.name,
+        ),
         "info",
     )
     return redirect(url_for("admin.round", org_id=org_id, round_id=round_id)), 303

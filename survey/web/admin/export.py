@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField
@@ -38,25 +40,27 @@ class ExportForm(FlaskForm):
     """Format and k of an export."""
 
     format = RadioField(
-        "Format",
+        _l("Format"),
         choices=[
-            SelectChoice("csv", "CSV: a zip with data.csv, codebook.csv and manifest.json"),
-            SelectChoice("xlsx", "Excel: one workbook with data, codebook and manifest sheets"),
+            SelectChoice("csv", _l("CSV: a zip with data.csv, codebook.csv and manifest.json")),
+            SelectChoice("xlsx", _l("Excel: one workbook with data, codebook and manifest sheets")),
             SelectChoice(
-                "parquet", "Parquet: a zip with data.parquet, codebook.json and manifest.json"
+                "parquet", _l("Parquet: a zip with data.parquet, codebook.json and manifest.json")
             ),
             SelectChoice(
-                "sav", "SPSS: a zip with data.sav (variable and value labels), codebook, manifest"
+                "sav",
+                _l("SPSS: a zip with data.sav (variable and value labels), codebook, manifest"),
             ),
             SelectChoice(
-                "dta", "Stata: a zip with data.dta (variable and value labels), codebook, manifest"
+                "dta",
+                _l("Stata: a zip with data.dta (variable and value labels), codebook, manifest"),
             ),
         ],
         default="csv",
         validators=[DataRequired()],
     )
     k = IntegerField(
-        "Smallest group size (k)", validators=[InputRequired(), NumberRange(min=2, max=1000)]
+        _l("Smallest group size (k)"), validators=[InputRequired(), NumberRange(min=2, max=1000)]
     )
 
 
@@ -64,8 +68,8 @@ class EraseForm(FlaskForm):
     """An explicit confirmation."""
 
     confirm = BooleanField(
-        "I understand that this cannot be undone.",
-        validators=[DataRequired("Tick the box to confirm.")],
+        _l("I understand that this cannot be undone."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
     )
 
 
@@ -144,7 +148,7 @@ def _export_in_background(
         round_id=survey_round.id,
         created_by_id=current_user.id,
     )
-    flash("The export is being prepared in the background: its download appears below.", "info")
+    flash(_("The export is being prepared in the background: its download appears below."), "info")
     return redirect(url_for("admin.export", org_id=org.id, round_id=survey_round.id)), 303
 
 
@@ -177,7 +181,7 @@ def erase_participant(org_id: int, participant_id: int) -> ResponseReturnValue:
     form = EraseForm()
     if person.erased_at is not None:
         if request.method == "POST":
-            flash("This member was already erased.", "info")
+            flash(_("This member was already erased."), "info")
             return redirect(url_for("admin.team", org_id=org.id, team_id=person.team_id)), 303
         return render_template("admin/erase.html", org=org, person=person, plan=None, form=form)
     plan = erasure.erasure_plan([person])
@@ -192,7 +196,7 @@ def erase_participant(org_id: int, participant_id: int) -> ResponseReturnValue:
     people = erasure.participants_by_id(org, [participant_id])
     if not people:
         db.session.rollback()
-        flash("This member was already erased.", "info")
+        flash(_("This member was already erased."), "info")
         return redirect(url_for("admin.team", org_id=org_id, team_id=team_id)), 303
     result = erasure.erase_participants(people, utcnow())
     erasure.record_erasure(org, result, actor=current_user, remote_addr=request.remote_addr)

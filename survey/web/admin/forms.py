@@ -26,13 +26,15 @@ from survey.web.inputs import DateInRange, SingleLine
 class TeamForm(FlaskForm):
     """A team name."""
 
-    name = StringField("Team name", validators=[DataRequired(), Length(max=200), SingleLine()])
+    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=200), SingleLine()])
 
 
 class TimezoneForm(FlaskForm):
     """The organization's time zone, an IANA name."""
 
-    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64), SingleLine()])
+    timezone = StringField(
+        _l("Time zone"), validators=[DataRequired(), Length(max=64), SingleLine()]
+    )
 
 
 class LanguageForm(FlaskForm):
@@ -48,28 +50,28 @@ class LanguageForm(FlaskForm):
 class MemberForm(FlaskForm):
     """One member: a name, an email, or both."""
 
-    name = StringField("Name", validators=[Optional(), Length(max=200), SingleLine()])
-    email = EmailField("Email", validators=[Optional(), SingleLine(), Email(), Length(max=320)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200), SingleLine()])
+    email = EmailField(_l("Email"), validators=[Optional(), SingleLine(), Email(), Length(max=320)])
 
 
 class MoveForm(FlaskForm):
     """Another team of the organization for a member."""
 
-    team = SelectField("Move to team", coerce=int, validators=[DataRequired()])
+    team = SelectField(_l("Move to team"), coerce=int, validators=[DataRequired()])
 
 
 class UploadForm(FlaskForm):
     """A CSV file of members (name, email, team, optionally move)."""
 
-    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to upload.")])
-    move = BooleanField("Move members who are already in another team to the team in the file")
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file to upload."))])
+    move = BooleanField(_l("Move members who are already in another team to the team in the file"))
 
 
 class InstrumentUploadForm(FlaskForm):
     """An instrument definition (YAML file)."""
 
     file = FileField(
-        "Instrument file (YAML)", validators=[FileRequired("Choose a YAML file to upload.")]
+        _l("Instrument file (YAML)"), validators=[FileRequired(_l("Choose a YAML file to upload."))]
     )
 
 
@@ -83,7 +85,7 @@ class ConfirmUploadForm(FlaskForm):
 class AssignCoachForm(FlaskForm):
     """Pick a coach of the organization."""
 
-    coach = SelectField("Coach", coerce=int, validators=[DataRequired()])
+    coach = SelectField(_l("Coach"), coerce=int, validators=[DataRequired()])
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -96,22 +98,23 @@ class MultiCheckboxField(SelectMultipleField):
 class RoundForm(FlaskForm):
     """A new round."""
 
-    name = StringField("Round name", validators=[DataRequired(), Length(max=200), SingleLine()])
-    instrument = SelectField("Instrument", coerce=int, validators=[DataRequired()])
+    name = StringField(_l("Round name"), validators=[DataRequired(), Length(max=200), SingleLine()])
+    instrument = SelectField(_l("Instrument"), coerce=int, validators=[DataRequired()])
     teams = MultiCheckboxField(
-        "Teams", coerce=int, validators=[DataRequired("Choose at least one team.")]
+        _l("Teams"), coerce=int, validators=[DataRequired(_l("Choose at least one team."))]
     )
-    opens_on = DateField("Opens on", validators=[Optional(), DateInRange()])
-    closes_on = DateField("Closes on", validators=[DataRequired(), DateInRange()])
+    opens_on = DateField(_l("Opens on"), validators=[Optional(), DateInRange()])
+    closes_on = DateField(_l("Closes on"), validators=[DataRequired(), DateInRange()])
     mode = RadioField(
-        "Mode",
+        _l("Mode"),
         choices=[
             SelectChoice(
                 "confidential",
-                "Confidential: answers are linked to the invitation, so people can resume",
+                _l("Confidential: answers are linked to the invitation, so people can resume"),
             ),
             SelectChoice(
-                "anonymous", "Anonymous: once submitted, nothing links the answers to the person"
+                "anonymous",
+                _l("Anonymous: once submitted, nothing links the answers to the person"),
             ),
         ],
         default="confidential",
@@ -122,7 +125,7 @@ class RoundForm(FlaskForm):
 class ExtendForm(FlaskForm):
     """A later closing date."""
 
-    closes_on = DateField("New closing date", validators=[DataRequired(), DateInRange()])
+    closes_on = DateField(_l("New closing date"), validators=[DataRequired(), DateInRange()])
 
 
 def choices(pairs: list[tuple[object, str]]) -> list[SelectChoice]:

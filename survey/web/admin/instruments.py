@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from analytics.instrument_parser import InstrumentError
@@ -62,9 +63,15 @@ def upload_instrument(org_id: int) -> ResponseReturnValue:
                 instrument, actor=current_user, organization_id=org.id
             )
         except instruments.InstrumentConflict as error:
-            raise Refused(f"{filename}: {error}.", 409) from None
+            raise Refused(
+                _("%(filename)s: %(error)s.", filename=filename, error=error), 409
+            ) from None
         message = (
-            f"Stored {row.label}: {row.title}. Check the preview, then choose it for a round."
+            _(
+                "Stored %(label)s: %(title)s. Check the preview, then choose it for a round.",
+                label=row.label,
+                title=row.title,
+            )
             if created
             else f"{row.label} is already stored with this content; nothing changed."
         )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.database import begin_write
@@ -53,7 +54,7 @@ def _plan(org: Organization, form: RoundForm) -> dict[str, object]:
         if team is not None and team.organization_id == org.id
     ]
     if instrument is None:
-        raise Refused("That instrument is no longer stored; choose another.", 400)
+        raise Refused(_("That instrument is no longer stored; choose another."), 400)
     return {
         "name": form.name.data.strip(),
         "instrument": instrument,
@@ -84,7 +85,10 @@ def new_round(org_id: int) -> ResponseReturnValue:
         plan = _plan(org, form)
         survey_round = rounds.create_draft(org, **plan)  # type: ignore[arg-type]
         return (
-            f"Round {survey_round.name} created as a draft. Generate the links, then open it.",
+            _(
+                "Round %(name)s created as a draft. Generate the links, then open it.",
+                name=survey_round.name,
+            ),
             _round_url(org, survey_round.id),
         )
 
@@ -126,7 +130,11 @@ def edit_round(org_id: int, round_id: int) -> ResponseReturnValue:
 
     def work() -> str:
         changed = rounds.update_draft(admin_round(org, round_id), **_plan(org, form))  # type: ignore[arg-type]
-        return f"Changed: {'; '.join(changed)}." if changed else "Nothing was changed."
+        return (
+            _("Changed: %(value)s.", value="; ".join(changed))
+            if changed
+            else _("Nothing was changed.")
+        )
 
     return change(work, done=_round_url(org, round_id), refused=again)
 
@@ -136,7 +144,7 @@ def delete_round(org_id: int, round_id: int) -> ResponseReturnValue:
     """Delete a draft round and its links, once "I understand" is ticked."""
     org = admin_org(org_id)
     try:
-        require_confirmation("delete the round")
+        require_confirmation(_("delete the round"))
     except Refused as error:
         return refuse(error, _page_again(org, round_id))
 
@@ -144,7 +152,7 @@ def delete_round(org_id: int, round_id: int) -> ResponseReturnValue:
         survey_round = admin_round(org, round_id)
         name = survey_round.name
         rounds.delete_draft(survey_round, actor=current_user)
-        return f"Draft round {name} deleted."
+        return _("Draft round %(name)s deleted.", name=name)
 
     return change(
         work, done=url_for("admin.overview", org_id=org.id), refused=_page_again(org, round_id)
@@ -152,9 +160,11 @@ def delete_round(org_id: int, round_id: int) -> ResponseReturnValue:
 
 
 def _not_draft(survey_round: SurveyRound, what: str) -> str:
-    return (
-        f"Round {survey_round.name} has opened, so it can no longer be {what}: only a draft"
-        " round can. Extend it to move its closing date."
+    return _(
+        "Round %(name)s has opened, so it can no longer be %(what)s: only a draft round can. "
+        "Extend it to move its closing date.",
+        name=survey_round.name,
+        what=what,
     )
 
 
@@ -208,7 +218,7 @@ def close_round(org_id: int, round_id: int) -> ResponseReturnValue:
     """Stop collecting answers, once the "I understand" box is ticked."""
     org = admin_org(org_id)
     try:
-        require_confirmation("close the round")
+        require_confirmation(_("close the round"))
     except Refused as error:
         return refuse(error, _page_again(org, round_id))
     return _change_state(org, round_id, rounds.close_round, "Round closed.")
@@ -257,7 +267,11 @@ def extend_round(org_id: int, round_id: int) -> ResponseReturnValue:
             actor=current_user,
             shown_as=f"end of {day.isoformat()} {org.timezone}",
         )
-        return f"The round now closes at the end of {day.isoformat()} ({org.timezone})."
+        return _(
+            "The round now closes at the end of %(day)s (%(timezone)s).",
+            day=day.isoformat(),
+            timezone=org.timezone,
+        )
 
     def again(status: int) -> ResponseReturnValue:
         return _render_round(org, admin_round(org, round_id), 400, form)
@@ -287,7 +301,7 @@ def reissue_open_links(org_id: int, round_id: int) -> ResponseReturnValue:
     if admin_round(org, round_id).mode == "anonymous":
         return _anonymous_refusal(org, admin_round(org, round_id))
     try:
-        require_confirmation("re-issue every unanswered link")
+        require_confirmation(_("re-issue every unanswered link"))
         begin_write()
         survey_round = admin_round(org, round_id)
         _refuse_when_closed(survey_round)
@@ -341,14 +355,14 @@ def revoke_invitation(org_id: int, round_id: int, invitation_id: int) -> Respons
     if admin_round(org, round_id).mode == "anonymous":
         return _anonymous_refusal(org, admin_round(org, round_id))
     try:
-        require_confirmation("withdraw the link")
+        require_confirmation(_("withdraw the link"))
     except Refused as error:
         return refuse(error, _page_again(org, round_id))
 
     def work() -> str:
         invitation = admin_invitation(admin_round(org, round_id), invitation_id)
         rounds.revoke_invitation(invitation, utcnow(), actor=current_user)
-        return f"The link of {invitation.participant.display_name} was withdrawn."
+        return _("The link of %(name)s was withdrawn.", name=invitation.participant.display_name)
 
     return change(work, done=_round_url(org, round_id), refused=_page_again(org, round_id))
 
@@ -367,11 +381,15 @@ def reissue_invitation(org_id: int, round_id: int, invitation_id: int) -> Respon
     try:
         _refuse_when_closed(survey_round)
         if invitation.submitted_at is not None or person.erased_at is not None:
-            raise Refused("This person has already submitted or was erased.")
+            raise Refused(_("This person has already submitted or was erased."))
         if not rounds.includes_team(survey_round, person.team):
             raise Refused(
-                f"{person.display_name} has moved to {person.team.name}, which is not part of"
-                " this round: no new link is issued."
+                _(
+                    "%(name)s has moved to %(team)s, which is not part of this round: no new "
+                    "link is issued.",
+                    name=person.display_name,
+                    team=person.team.name,
+                )
             )
     except Refused as error:
         return refuse(error, _page_again(org, round_id))
@@ -412,5 +430,8 @@ def email_round(org_id: int, round_id: int, kind: str) -> ResponseReturnValue:
         round_id=survey_round.id,
         created_by_id=current_user.id,
     )
-    flash(f"Sending {kind} in the background: see Background jobs below.", "info")
+    if kind == "reminders":
+        flash(_("Sending reminders in the background: see Background jobs below."), "info")
+    else:
+        flash(_("Sending invitations in the background: see Background jobs below."), "info")
     return redirect(url_for("admin.round", org_id=org.id, round_id=round_id)), 303

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, URLField
@@ -21,16 +23,20 @@ from survey.web.inputs import SingleLine
 class SsoForm(FlaskForm):
     """The provider's issuer and client, the allowed email domain and the two switches."""
 
-    issuer = URLField("Issuer URL", validators=[DataRequired(), Length(max=300), SingleLine()])
-    client_id = StringField("Client id", validators=[DataRequired(), Length(max=200), SingleLine()])
+    issuer = URLField(_l("Issuer URL"), validators=[DataRequired(), Length(max=300), SingleLine()])
+    client_id = StringField(
+        _l("Client id"), validators=[DataRequired(), Length(max=200), SingleLine()]
+    )
     client_secret = PasswordField(
-        "Client secret", validators=[Optional(), Length(max=300), SingleLine()]
+        _l("Client secret"), validators=[Optional(), Length(max=300), SingleLine()]
     )
     allowed_domain = StringField(
-        "Allowed email domain", validators=[DataRequired(), Length(max=253), SingleLine()]
+        _l("Allowed email domain"), validators=[DataRequired(), Length(max=253), SingleLine()]
     )
-    enabled = BooleanField("Staff can sign in with this provider")
-    password_login = BooleanField("Staff can also log in with a Negoscope password", default=True)
+    enabled = BooleanField(_l("Staff can sign in with this provider"))
+    password_login = BooleanField(
+        _l("Staff can also log in with a Negoscope password"), default=True
+    )
 
 
 @bp.route("/<int:org_id>/sso", methods=["GET", "POST"])
@@ -62,7 +68,7 @@ def sso_settings(org_id: int) -> ResponseReturnValue:
         getattr(form, error.field).errors = [str(error)]
         return _render(admin_org(org_id), form, 400)
     db.session.commit()
-    flash("Single sign-on settings saved.", "success")
+    flash(_("Single sign-on settings saved."), "success")
     return redirect(url_for("admin.sso_settings", org_id=org_id))
 
 

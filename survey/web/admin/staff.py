@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
@@ -39,20 +41,22 @@ from survey.web.auth.links import link_url, smtp_settings
 from survey.web.authz import admin_org
 from survey.web.inputs import SingleLine
 
-ROLE_CHOICES = [SelectChoice("coach", "Coach"), SelectChoice("admin", "Admin")]
+ROLE_CHOICES = [SelectChoice("coach", _l("Coach")), SelectChoice("admin", _l("Admin"))]
 
 
 class InviteForm(FlaskForm):
     """Who to invite, and as what."""
 
-    email = EmailField("Email", validators=[DataRequired(), SingleLine(), Email(), Length(max=320)])
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), SingleLine(), Email(), Length(max=320)]
+    )
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired()])
 
 
 class RoleForm(FlaskForm):
     """A new role for one staff member."""
 
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, validators=[DataRequired()])
 
 
 @bp.get("/<int:org_id>/staff")
@@ -99,7 +103,16 @@ def invite_staff(org_id: int) -> ResponseReturnValue:
     db.session.commit()
     role = form.role.data
     if invited.link is None:
-        flash(f"{invited.email} is now {role} of {org_name}. {invited.note}".strip(), "info")
+        flash(
+            _(
+                "%(email)s is now %(role)s of %(org_name)s. %(note)s",
+                email=invited.email,
+                role=role,
+                org_name=org_name,
+                note=invited.note,
+            ).strip(),
+            "info",
+        )
         return redirect(url_for("admin.staff_page", org_id=org_id)), 303
     return _deliver(
         org_id,
@@ -161,21 +174,25 @@ def _deliver(
 ) -> ResponseReturnValue:
     """Email the committed link, or show it once when there is no mail server or sending fails."""
     url = link_url(link.token)
-    problem = "No mail server is configured (NEGOSCOPE_SMTP_URL)."
+    problem = _("No mail server is configured (NEGOSCOPE_SMTP_URL).")
     if settings is not None:
         try:
             report = send_messages(settings, [build(url)])  # type: ignore[list-item]
         except ValueError as error:
-            problem = f"The email could not be written: {error}"
+            problem = _("The email could not be written: %(error)s", error=error)
         else:
             if report.sent:
                 flash(
-                    f"A set-password link was emailed to {link.email}. It works once, until "
-                    f"{link.expires_at:%Y-%m-%d %H:%M} UTC.",
+                    _(
+                        "A set-password link was emailed to %(email)s. It works once, until "
+                        "%(value)s UTC.",
+                        email=link.email,
+                        value=format(link.expires_at, "%Y-%m-%d %H:%M"),
+                    ),
                     "info",
                 )
                 return redirect(url_for("admin.staff_page", org_id=org_id)), 303
-            problem = f"The email could not be sent: {report.failed[0][1]}"
+            problem = _("The email could not be sent: %(value)s", value=report.failed[0][1])
     return render_template(
         "admin/staff_link.html",
         org=admin_org(org_id),
@@ -189,7 +206,7 @@ def _member(org: Organization, user_id: int) -> User:
     """A user with a role in the organization, else :class:`StaffRefused` (404)."""
     user = db.session.get(User, user_id)
     if user is None or staff.membership(org, user_id) is None:
-        raise StaffRefused("No such person on this organization's staff.", 404)
+        raise StaffRefused(_("No such person on this organization's staff."), 404)
     return user
 
 
@@ -218,14 +235,19 @@ def staff_role(org_id: int, user_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     form = RoleForm()
     if not form.validate():
-        flash("Choose a role: coach or admin.", "error")
+        flash(_("Choose a role: coach or admin."), "error")
         return _render(org, 400)
 
     def work(org: Organization, user: User) -> str:
         old = staff.change_role(org, user, form.role.data, actor=current_user)
         if old is None:
-            return f"{user.email} already is {form.role.data}."
-        return f"{user.email} is now {form.role.data} (was {old})."
+            return _("%(email)s already is %(role)s.", email=user.email, role=form.role.data)
+        return _(
+            "%(email)s is now %(role)s (was %(old)s).",
+            email=user.email,
+            role=form.role.data,
+            old=old,
+        )
 
     return _staff_change(org_id, user_id, work)
 
@@ -237,7 +259,7 @@ def staff_deactivate(org_id: int, user_id: int) -> ResponseReturnValue:
 
     def work(org: Organization, user: User) -> str:
         staff.deactivate(org, user, actor=current_user, now=utcnow())
-        return f"{user.email} is deactivated and logged out everywhere."
+        return _("%(email)s is deactivated and logged out everywhere.", email=user.email)
 
     return _staff_change(org_id, user_id, work)
 
@@ -249,7 +271,7 @@ def staff_reactivate(org_id: int, user_id: int) -> ResponseReturnValue:
 
     def work(org: Organization, user: User) -> str:
         staff.reactivate(org, user, actor=current_user)
-        return f"{user.email} can log in again."
+        return _("%(email)s can log in again.", email=user.email)
 
     return _staff_change(org_id, user_id, work)
 
@@ -261,6 +283,6 @@ def staff_remove(org_id: int, user_id: int) -> ResponseReturnValue:
 
     def work(org: Organization, user: User) -> str:
         staff.remove(org, user, actor=current_user)
-        return f"{user.email} no longer has a role in {org.name}."
+        return _("%(email)s no longer has a role in %(name)s.", email=user.email, name=org.name)
 
     return _staff_change(org_id, user_id, work)

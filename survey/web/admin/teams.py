@@ -7,6 +7,7 @@ import binascii
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.database import begin_write
@@ -36,9 +37,9 @@ def create_team(org_id: int) -> ResponseReturnValue:
     org = admin_org(org_id)
     form = TeamForm()
     if not form.validate():
-        problem = "Give the team a name (at most 200 characters)."
+        problem = _("Give the team a name (at most 200 characters).")
         if form.name.data and len(form.name.data) <= 200 and form.name.data.strip():
-            problem = f"Team name: {form.name.errors[0]}"
+            problem = _("Team name: %(value)s", value=form.name.errors[0])
         flash(problem, "error")
         return redirect(url_for("admin.overview", org_id=org.id)), 303
     name = form.name.data.strip()
@@ -50,7 +51,13 @@ def create_team(org_id: int) -> ResponseReturnValue:
         flash(str(error), "error")
         return redirect(url_for("admin.overview", org_id=org.id)), 303
     db.session.commit()
-    flash(f"Team {name} created. Add its members below, or upload many from a CSV file.", "info")
+    flash(
+        _(
+            "Team %(name)s created. Add its members below, or upload many from a CSV file.",
+            name=name,
+        ),
+        "info",
+    )
     return redirect(url_for("admin.team", org_id=org.id, team_id=team.id)), 303
 
 
@@ -98,7 +105,7 @@ def rename_team(org_id: int, team_id: int) -> ResponseReturnValue:
         form.name.errors = [str(error)]
         return _render_team(org, admin_team(org, team_id), 400, rename_form=form)
     db.session.commit()
-    flash(f"Renamed to {new}.", "info")
+    flash(_("Renamed to %(new)s.", new=new), "info")
     return redirect(url_for("admin.team", org_id=org.id, team_id=team_id)), 303
 
 
@@ -111,7 +118,7 @@ def archive_team(org_id: int, team_id: int) -> ResponseReturnValue:
     def work() -> str:
         the_team = admin_team(org, team_id)
         organizations.archive_team(the_team, utcnow(), actor=current_user)
-        return f"Team {the_team.name} archived. Its answers are kept."
+        return _("Team %(name)s archived. Its answers are kept.", name=the_team.name)
 
     return change(
         work, done=url_for("admin.overview", org_id=org.id), refused=_page_again(org, team_id)
@@ -140,7 +147,7 @@ def add_member(org_id: int, team_id: int) -> ResponseReturnValue:
             )
         except organizations.MemberProblem as error:
             raise Refused(str(error), 400) from None
-        return f"Added {name or email}."
+        return _("Added %(value)s.", value=name or email)
 
     return change(
         work,
@@ -214,7 +221,11 @@ def edit_member(org_id: int, participant_id: int) -> ResponseReturnValue:
             )
         except organizations.MemberProblem as error:
             raise Refused(str(error), 400) from None
-        return f"Changed the {' and '.join(changed)}." if changed else "Nothing was changed."
+        return (
+            _("Changed the %(value)s.", value=" and ".join(changed))
+            if changed
+            else _("Nothing was changed.")
+        )
 
     return change(
         work,
@@ -243,12 +254,18 @@ def move_member(org_id: int, participant_id: int) -> ResponseReturnValue:
             )
         except organizations.MemberProblem as error:
             raise Refused(str(error), 400) from None
-        message = f"Moved from {moved.old_team} to {moved.new_team}."
+        message = _(
+            "Moved from %(old_team)s to %(new_team)s.",
+            old_team=moved.old_team,
+            new_team=moved.new_team,
+        )
         rounds_left = moved.links_ended + moved.links_deleted
         if rounds_left:
-            message += (
-                f" {moved.new_team} is not part of {', '.join(rounds_left)}, so the member's"
-                " link there no longer works."
+            message += " " + _(
+                "%(new_team)s is not part of %(value)s, so the member's link there no longer "
+                "works.",
+                new_team=moved.new_team,
+                value=", ".join(rounds_left),
             )
         return message + " Answers already submitted stay with the team they were given in."
 
@@ -310,7 +327,7 @@ def confirm_upload(org_id: int) -> ResponseReturnValue:
             "admin/upload.html", org=org, form=UploadForm(), result=None, confirm=None
         ), 409
     db.session.commit()
-    flash(f"Added {added} members, moved {moved}.", "info")
+    flash(_("Added %(added)s members, moved %(moved)s.", added=added, moved=moved), "info")
     return redirect(url_for("admin.overview", org_id=org.id)), 303
 
 
@@ -335,10 +352,14 @@ def assign_coach(org_id: int, team_id: int) -> ResponseReturnValue:
         coach = db.session.get(User, form.coach.data)
         team = admin_team(org, team_id)
         if coach is None or not access.is_member_of(coach, org.id):
-            raise Refused("That coach is no longer part of this organization.")
+            raise Refused(_("That coach is no longer part of this organization."))
         if not accounts.assign_coach(coach, team, actor=current_user):
-            return f"{coach.email} already sees {team.name}."
-        return f"{coach.email} now sees {team.name}'s dashboard and reports."
+            return _("%(email)s already sees %(name)s.", email=coach.email, name=team.name)
+        return _(
+            "%(email)s now sees %(name)s's dashboard and reports.",
+            email=coach.email,
+            name=team.name,
+        )
 
     return change(
         work,
@@ -359,7 +380,7 @@ def unassign_coach(org_id: int, team_id: int, user_id: int) -> ResponseReturnVal
         if coach is None:
             abort(404)
         accounts.unassign_coach(coach.id, team.id, actor=current_user)
-        return f"{coach.email} no longer sees {team.name}."
+        return _("%(email)s no longer sees %(name)s.", email=coach.email, name=team.name)
 
     return change(
         work,

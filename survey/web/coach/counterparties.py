@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.database import begin_write
@@ -123,7 +124,9 @@ def create_counterparty(team_id: int) -> ResponseReturnValue:
         return _page(_team(team_id), error.status, create_form=form)
     name = counterparty.name
     db.session.commit()
-    flash(f"Counterparty {name} added. Open a round to let the team rate it.", "info")
+    flash(
+        _("Counterparty %(name)s added. Open a round to let the team rate it.", name=name), "info"
+    )
     return redirect(url_for("coach.counterparties_page", team_id=team_id)), 303
 
 
@@ -159,7 +162,12 @@ def edit_counterparty(team_id: int, counterparty_id: int) -> ResponseReturnValue
         team = _team(team_id)
         return _edit_page(team, _counterparty(team, counterparty_id), form, error.status)
     db.session.commit()
-    flash(f"Changed: {'; '.join(changed)}." if changed else "Nothing was changed.", "info")
+    flash(
+        _("Changed: %(value)s.", value="; ".join(changed))
+        if changed
+        else _("Nothing was changed."),
+        "info",
+    )
     return redirect(url_for("coach.counterparties_page", team_id=team_id)), 303
 
 
@@ -184,7 +192,7 @@ def delete_counterparty(team_id: int, counterparty_id: int) -> ResponseReturnVal
     confirm = DeleteCounterpartyForm()
     if not (confirm.validate() and confirm.confirm.data):
         flash(
-            "Nothing was deleted: tick \u201cI understand\u201d to delete the counterparty.",
+            _("Nothing was deleted: tick \u201cI understand\u201d to delete the counterparty."),
             "error",
         )
         return _edit_page(team, counterparty, CounterpartyForm(formdata=None), 400)
@@ -204,7 +212,7 @@ def delete_counterparty(team_id: int, counterparty_id: int) -> ResponseReturnVal
             error.status,
         )
     db.session.commit()
-    flash(f"Counterparty {name} deleted.", "info")
+    flash(_("Counterparty %(name)s deleted.", name=name), "info")
     return redirect(url_for("coach.counterparties_page", team_id=team_id)), 303
 
 

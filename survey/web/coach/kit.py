@@ -14,6 +14,8 @@ from types import SimpleNamespace
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
@@ -30,7 +32,7 @@ from survey.web.auth.forms import EmptyForm
 from survey.web.coach.views import _Suppressed, _team_and_round, _view, bp
 from survey.web.inputs import DateInRange, SingleLine
 
-OWNER_ROLE_HINT = (
+OWNER_ROLE_HINT = _l(
     "A role such as \u201caccount lead\u201d or \u201cbid manager\u201d, not a person's name: "
     "the report is shared with the whole team."
 )
@@ -39,13 +41,13 @@ OWNER_ROLE_HINT = (
 class CommitmentForm(FlaskForm):
     """One commitment: a play of the framework, an owner role and a due date."""
 
-    play = SelectField("Play", validate_choice=False)
+    play = SelectField(_l("Play"), validate_choice=False)
     owner_role = StringField(
-        "Owner role",
+        _l("Owner role"),
         validators=[Optional(), SingleLine()],
         description=OWNER_ROLE_HINT,
     )
-    due_on = DateField("Due date", validators=[Optional(), DateInRange()])
+    due_on = DateField(_l("Due date"), validators=[Optional(), DateInRange()])
 
     def fill_choices(self) -> CommitmentForm:
         """The framework's plays as the play choices."""
@@ -55,10 +57,10 @@ class CommitmentForm(FlaskForm):
     def problem(self) -> str | None:
         """The first problem WTForms found (a date it cannot read, a control character)."""
         if self.due_on.raw_data and self.due_on.raw_data[0] and self.due_on.data is None:
-            return "Due date: give a date such as 2027-03-31."
+            return _("Due date: give a date such as 2027-03-31.")
         for field in (self.owner_role, self.due_on):
             if field.errors:
-                return f"{field.label.text}: {field.errors[0]}"
+                return _("%(text)s: %(value)s", text=field.label.text, value=field.errors[0])
         return None
 
     def entered(self) -> commitments.CommitmentInput:
@@ -76,11 +78,11 @@ class WorksheetForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    counterparty = SelectField("Counterparty", coerce=int, validate_choice=False)
+    counterparty = SelectField(_l("Counterparty"), coerce=int, validate_choice=False)
     deal = StringField(
-        "Deal name",
+        _l("Deal name"),
         validators=[Optional(), SingleLine()],
-        description="Leave empty to use the counterparty's deal name.",
+        description=_l("Leave empty to use the counterparty's deal name."),
     )
 
 
@@ -170,7 +172,7 @@ def _plan_page(
 def action_plan_page(team_id: int, round_id: int) -> ResponseReturnValue:
     """The team's commitments for the round, with the form to add one."""
     team, survey_round = _team_and_round(team_id, round_id)
-    _, early = _released(team, survey_round)
+    _view, early = _released(team, survey_round)
     if early is not None:
         return early
     return render_template(
@@ -186,7 +188,7 @@ def action_plan_page(team_id: int, round_id: int) -> ResponseReturnValue:
 def add_commitment(team_id: int, round_id: int) -> ResponseReturnValue:
     """Record a commitment (at most three per team and round)."""
     team, survey_round = _team_and_round(team_id, round_id)
-    _, early = _released(team, survey_round)
+    _view, early = _released(team, survey_round)
     if early is not None:
         return early
     form = CommitmentForm()
@@ -204,7 +206,7 @@ def add_commitment(team_id: int, round_id: int) -> ResponseReturnValue:
         db.session.rollback()
         return _plan_page(team, survey_round, form, refused.status, refused.message)
     db.session.commit()
-    flash("Commitment recorded. The team's next round shows it beside the change.", "info")
+    flash(_("Commitment recorded. The team's next round shows it beside the change."), "info")
     return redirect(_dashboard_url(team, survey_round) + "#action-plan"), 303
 
 
@@ -215,7 +217,7 @@ def add_commitment(team_id: int, round_id: int) -> ResponseReturnValue:
 def edit_commitment(team_id: int, round_id: int, commitment_id: int) -> ResponseReturnValue:
     """Change a commitment's play, owner role or due date."""
     team, survey_round = _team_and_round(team_id, round_id)
-    _, early = _released(team, survey_round)
+    _view, early = _released(team, survey_round)
     if early is not None:
         return early
     commitment = _commitment(team, survey_round, commitment_id)
@@ -243,7 +245,7 @@ def edit_commitment(team_id: int, round_id: int, commitment_id: int) -> Response
         commitment = _commitment(team, survey_round, commitment_id)
         return _edit_page(team, survey_round, commitment, form, refused.status, refused.message)
     db.session.commit()
-    flash("Commitment changed." if changed else "Nothing was changed.", "info")
+    flash(_("Commitment changed.") if changed else _("Nothing was changed."), "info")
     return redirect(_dashboard_url(team, survey_round) + "#action-plan"), 303
 
 
@@ -270,7 +272,7 @@ def _edit_page(
 def delete_commitment(team_id: int, round_id: int, commitment_id: int) -> ResponseReturnValue:
     """Delete a commitment."""
     team, survey_round = _team_and_round(team_id, round_id)
-    _, early = _released(team, survey_round)
+    _view, early = _released(team, survey_round)
     if early is not None:
         return early
     begin_write()
@@ -278,7 +280,7 @@ def delete_commitment(team_id: int, round_id: int, commitment_id: int) -> Respon
         _commitment(team, survey_round, commitment_id), actor=current_user
     )
     db.session.commit()
-    flash("Commitment deleted.", "info")
+    flash(_("Commitment deleted."), "info")
     return redirect(_dashboard_url(team, survey_round) + "#action-plan"), 303
 
 
