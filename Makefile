@@ -47,6 +47,14 @@ translations: install
 			-l $$(basename $$(dirname $$dir)) --init-missing --ignore-obsolete --no-fuzzy-matching || exit 1; \
 	done
 	$(BIN)/pybabel compile -d survey/translations --statistics
+	# The PDF reports' own catalog (domain "reports"; reports/ never imports survey/).
+	$(BIN)/pybabel extract -k N_ --add-location=file --sort-by-file --project Negoscope \
+		--copyright-holder "Negoscope contributors" --msgid-bugs-address "" -o build/reports.pot reports
+	for dir in reports/translations/*/LC_MESSAGES; do \
+		$(BIN)/pybabel update -D reports -i build/reports.pot -d reports/translations \
+			-l $$(basename $$(dirname $$dir)) --ignore-obsolete --no-fuzzy-matching || exit 1; \
+	done
+	$(BIN)/pybabel compile -D reports -d reports/translations --statistics
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -69,7 +69,7 @@ def counterparty_section(flow: PageFlow, context: TeamReportContext, number_: in
         [1.9, 1.35, 1.45, 1.4],
         header=[
             _("Blocker"),
-            _("Your team (95% CI)"),
+            _("Your team (95%% CI)"),
             _("%(counterparty)s (95%% CI)", counterparty=_short(counterparty.name)),
             _("Your team's agreement on them"),
         ],

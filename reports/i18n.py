@@ -133,14 +133,16 @@ def _load(language: str, directory: Path) -> ReportTexts:
 
 
 def _(message: str, **values: Any) -> str:
-    """A report string in the language being rendered, ``%(name)s`` filled from ``values``.
+    """A report string in the language being rendered, ``%(name)s`` filled from ``values``
+    (a literal percent sign is written ``%%``, with or without values).
 
     The language is the one set with :func:`analytics.language.use_language` by the
     renderer (:func:`reports.team_report.render_team_report` sets the context's).
     """
     from analytics.language import current_language
 
-    return report_texts(current_language()).gettext(message, **values)
+    # Always %-formatted, so a literal percent sign is "%%" in every message.
+    return report_texts(current_language()).translations.ugettext(message) % values
 
 
 def framework_text(text: str) -> str:

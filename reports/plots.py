@@ -253,17 +253,17 @@ def blocker_profile_chart(
         for (lo, hi), colour, label in zip(
             reversed(bands),
             reversed(BAND_COLOURS),
-            (_("Middle 50%"), _("Middle 80%"), _("Middle 90%")),
+            (_("Middle 50%%"), _("Middle 80%%"), _("Middle 90%%")),
             strict=True,
         ):
             if data.get(lo) is not None and data[[lo, hi]].notna().all(axis=1).any():
                 handles.append(Patch(color=colour, label=label))
         if handles:
-            handles[0].set_label(_("Organization: middle 50%"))
+            handles[0].set_label(_("Organization: middle 50%%"))
         handles += [
             Line2D([], [], color=ACCENT_DARK, lw=1.6, label=_("Median")),
             Line2D(
-                [], [], color=HIGHLIGHT, ls="none", label=_("Your team (95% CI)"), **_TEAM_MARKER
+                [], [], color=HIGHLIGHT, ls="none", label=_("Your team (95%% CI)"), **_TEAM_MARKER
             ),
         ]
         _legend_below(ax, handles, ncol=len(handles), offset=36 if scale_labels else 22)
@@ -592,7 +592,7 @@ def practice_chart(
                     markeredgecolor=INK,
                     label=_("Other play"),
                 ),
-                Line2D([], [], color=INK, lw=1.1, label=_("95% CI")),
+                Line2D([], [], color=INK, lw=1.1, label=_("95%% CI")),
                 Patch(color=TINT, label=_below_label(scale, scale_labels)),
             ],
             ncol=4,
@@ -703,7 +703,7 @@ def change_chart(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         limit = max(extent) * 1.15
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-0.6, len(rows) - 0.4)
-        ax.set_xlabel(_("Change in the team mean (scale points, 95% CI)"), color=MUTED)
+        ax.set_xlabel(_("Change in the team mean (scale points, 95%% CI)"), color=MUTED)
         _clean(ax)
         handles = [
             Line2D(
@@ -874,7 +874,7 @@ def gap_chart(
             [
                 Line2D([], [], color=ACCENT, ls="none", label=us_label, **_US_MARKER),
                 Line2D([], [], color=HIGHLIGHT, ls="none", label=them_label, **_THEM_MARKER),
-                Line2D([], [], color=INK, lw=1.1, label=_("95% interval")),
+                Line2D([], [], color=INK, lw=1.1, label=_("95%% interval")),
             ],
             ncol=3,
             offset=36 if scale_labels else 22,

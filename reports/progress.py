@@ -152,7 +152,7 @@ def followup_section(flow: PageFlow, context: TeamReportContext, number_: int) -
         _(FOLLOWUP_TITLE),
         _(
             "The commitments your coach recorded with the team, each beside the change in the "
-            "blockers its play counters. A change is clear when its 95% interval excludes "
+            "blockers its play counters. A change is clear when its 95%% interval excludes "
             "zero; a play rarely moves a blocker within one round, so read these as a "
             "conversation starter, not a verdict."
         ),
@@ -166,7 +166,7 @@ def followup_section(flow: PageFlow, context: TeamReportContext, number_: int) -
             flow.table(
                 rows,
                 [3.0, 3.0],
-                header=[_("Related blocker"), _("Change (95% CI)")],
+                header=[_("Related blocker"), _("Change (95%% CI)")],
                 align=["left", "right"],
             )
     flow.paragraph(

@@ -145,14 +145,11 @@ class TeamSentences:
         if k is None or n is None:
             return _("Members who %(behaviour)s: %(count)s.", behaviour=behaviour, count=missing())
         exact = k if shows_exact_count(k, n) else None
+        behaviour = verb_agreeing(behaviour, exact)
+        if k == 0:  # its own sentence: French puts "none" with a singular, negative verb
+            return _("None of the members %(behaviour)s.", behaviour=behaviour)
         who = count_phrase(k, n)
-        # French: "Membres qui disent <infinitive>: <count>." (no verb to agree with the count)
-        return _(
-            "%(Who)s %(behaviour)s.",
-            Who=who[:1].upper() + who[1:],
-            who=who,
-            behaviour=verb_agreeing(behaviour, exact),
-        )
+        return _("%(Who)s %(behaviour)s.", Who=who[:1].upper() + who[1:], behaviour=behaviour)
 
     def flag(self, dim_id: str) -> str | None:
         """What the flag says: a main blocker, or a tentative one and why; else ``None``."""

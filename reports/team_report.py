@@ -392,7 +392,7 @@ def _blocker_profile(flow: PageFlow, context: TeamReportContext, number_: int) -
         _(SECTION_TITLES["blockers"]),
         _(
             "Each row is one blocker. The shaded bands show how the scores of everyone in your "
-            "organization spread out; the diamond is your team's average with its 95% "
+            "organization spread out; the diamond is your team's average with its 95%% "
             "confidence interval. Further right means more of the blocker."
         ),
     )
@@ -739,7 +739,7 @@ def _change(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
             _("Scale"),
             change.previous_round,
             context.round_name,
-            _("Change (95% CI)"),
+            _("Change (95%% CI)"),
             _("Respondents"),
         ],
         align=["left", "right", "right", "right", "right"],
@@ -813,7 +813,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.paragraph(
         _(
             "Each scale score is the average of a person's answers to its questions, with "
-            "reverse-worded questions flipped. The team average comes with a 95% confidence "
+            "reverse-worded questions flipped. The team average comes with a 95%% confidence "
             "interval. The percentile places the team average among the individual scores of "
             "the organization. \u201cMembers who agree\u201d counts members whose score is at "
             "or above \u201cAgree\u201d (4 of 5)."
@@ -824,7 +824,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
             "A blocker is a main blocker only when your team's average is clearly higher than "
             "the organization's: the difference passes a test that keeps false alarms to about "
             "one in ten across every team and blocker of the round (Benjamini\u2013Hochberg "
-            "false-discovery control), and the team's 95% interval lies above the "
+            "false-discovery control), and the team's 95%% interval lies above the "
             "organization's median. In a team of fewer than 10 members, or when one member's "
             "answers make the difference, it is marked tentative. A strength is the same, below "
             "the organization. The pillars take their level from the same rule. Blockers are "
@@ -897,7 +897,7 @@ def _method(flow: PageFlow, context: TeamReportContext, number_: int) -> None:
     flow.table(
         rows,
         [2.3, 0.7, 0.55, 0.6, 1.0, 0.8, 1.5],
-        header=[_("Scale"), _("Kind"), _("Items"), _("Alpha"), _("95% CI"), _("Omega"), _("Note")],
+        header=[_("Scale"), _("Kind"), _("Items"), _("Alpha"), _("95%% CI"), _("Omega"), _("Note")],
         align=["left", "left", "right", "right", "right", "right", "left"],
     )
 

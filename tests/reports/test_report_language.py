@@ -240,15 +240,15 @@ def test_every_report_string_has_a_french_translation():
         if entry is None or not entry.string or entry.fuzzy:
             problems.append(f"untranslated: {message!r}")
             continue
-        # The same placeholders (%(Who)s, capitalized, may become %(who)s where French
-        # puts the count after the behaviour).
-        wanted = set(re.findall(r"%\(\w+\)[sd]", message.lower()))
-        if set(re.findall(r"%\(\w+\)[sd]", entry.string.lower())) != wanted:
+        wanted = set(re.findall(r"%\(\w+\)[sd]", message))
+        if set(re.findall(r"%\(\w+\)[sd]", entry.string)) != wanted:
             problems.append(f"placeholders differ: {message!r}")
-        if ("%%" in message) != ("%%" in entry.string) or (
-            "%(" not in message and "%%" in entry.string
-        ):
-            problems.append(f"percent signs differ: {message!r}")
+        # Every message is %-formatted when drawn: a literal percent sign is "%%".
+        values = {name: 1 for name in re.findall(r"%\((\w+)\)", message)}
+        try:
+            message % values, entry.string % values
+        except (ValueError, TypeError, KeyError) as error:
+            problems.append(f"not a valid format ({error}): {message!r}")
     stale = {m.id for m in catalog if m.id and m.id not in extracted}
     assert not problems, "\n".join(problems)
     assert not stale, f"messages no longer in the code: {sorted(stale)}"
