@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from analytics.language import use_language
 from analytics.session_kit import DealWorksheet, build_worksheet
 from reports.context import CounterpartyContext, TeamReportContext
 from reports.worksheet import render_deal_worksheet
@@ -111,12 +112,26 @@ def deal_worksheet(
     counterparty: Counterparty,
     deal_name: str,
     threshold: int,
+    language: str = "en",
 ) -> DealWorksheetView:
     """The worksheet for one deal with ``counterparty``, from released results only.
 
     Without a released rating of the counterparty (none yet, too few raters)
-    the worksheet says the team has no shared rating of them yet.
+    the worksheet says the team has no shared rating of them yet. ``language``
+    words its questions and prompts (the framework's translation).
     """
+    with use_language(language):
+        return _deal_worksheet(context, survey_round, team, counterparty, deal_name, threshold)
+
+
+def _deal_worksheet(
+    context: TeamReportContext,
+    survey_round: SurveyRound,
+    team: Team,
+    counterparty: Counterparty,
+    deal_name: str,
+    threshold: int,
+) -> DealWorksheetView:
     rating_round = newest_rating_round(team, counterparty)
     section = None
     if rating_round is not None:
@@ -134,6 +149,11 @@ def deal_worksheet(
     return DealWorksheetView(worksheet, section, rating_round if section is not None else None)
 
 
-def worksheet_pdf(view: DealWorksheetView, organization: str, prepared_on: date) -> bytes:
-    """The worksheet as a PDF (the same wording as the printable page)."""
-    return render_deal_worksheet(view.worksheet, organization=organization, prepared_on=prepared_on)
+def worksheet_pdf(
+    view: DealWorksheetView, organization: str, prepared_on: date, language: str = "en"
+) -> bytes:
+    """The worksheet as a PDF (the same wording as the printable page), in ``language``:
+    build ``view`` with :func:`deal_worksheet` in the same language."""
+    return render_deal_worksheet(
+        view.worksheet, organization=organization, prepared_on=prepared_on, language=language
+    )

@@ -10,9 +10,12 @@ from pathlib import Path
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from analytics.kit_schema import load_kit
 from survey.extensions import db
 from survey.models import AuditEvent
 from tests.survey.accounts_helpers import build_access_world, log_in
+from tests.survey.counterparty_helpers import build_world
+from tests.survey.kit_helpers import base_url
 
 
 def _text(data: bytes) -> str:
@@ -32,7 +35,7 @@ def _coach(app):  # type: ignore[no-untyped-def]
 
 
 def test_the_dashboard_offers_the_report_in_each_language(app):
-    world, client, base = _coach(app)
+    _world, client, base = _coach(app)
     page = client.get(base).get_data(as_text=True)
     assert "Download in:" in page
     assert f'href="{base}report.pdf?lang=en"' in page
@@ -40,7 +43,7 @@ def test_the_dashboard_offers_the_report_in_each_language(app):
 
 
 def test_the_french_report_is_french_with_the_english_figures_and_is_audited(app):
-    world, client, base = _coach(app)
+    _world, client, base = _coach(app)
     english = client.get(base + "report.pdf")
     french = client.get(base + "report.pdf?lang=fr")
     assert french.status_code == 200 and french.mimetype == "application/pdf"
@@ -63,7 +66,7 @@ def test_the_french_report_is_french_with_the_english_figures_and_is_audited(app
 
 
 def test_a_language_that_is_not_shipped_gets_a_400_that_names_the_shipped_ones(app):
-    world, client, base = _coach(app)
+    _world, client, base = _coach(app)
     for value in ("de", "FR", "fr_FR", "../fr", "x" * 300):
         response = client.get(base + "report.pdf", query_string={"lang": value})
         assert response.status_code == 400, value
@@ -91,3 +94,29 @@ def test_report_cli_writes_the_report_in_french(app, runner, tmp_path: Path):
     assert "Synth\u00e8se" in _text(out.read_bytes())
     refused = runner.invoke(args=[*args, "--language", "de"])
     assert refused.exit_code != 0 and "'de' is not one of 'en', 'fr'" in refused.output
+
+
+def test_the_deal_worksheet_downloads_in_french(app):
+    world = build_world(app, open_round=False)
+    client = app.test_client()
+    log_in(client, world.emails["coach_team"])
+    base = base_url(world.team_id, world.self_round_id)
+    query = f"counterparty={world.counterparty_id}&deal=Renewal+2027"
+    page = client.get(base + f"worksheet?{query}").get_data(as_text=True)
+    assert f"worksheet.pdf?{query.replace('&', '&amp;')}&amp;lang=fr" in page
+    english = client.get(base + f"worksheet.pdf?{query}")
+    french = client.get(base + f"worksheet.pdf?{query}&lang=fr")
+    assert french.status_code == 200 and "-fr.pdf" in french.headers["Content-Disposition"]
+    text = " ".join(_text(french.data).split())
+    questions = load_kit(language="fr").worksheet.questions.values()
+    assert all(q.format(deal="Renewal 2027") in text for q in questions)
+    assert "Fiche de pr\u00e9paration de n\u00e9gociation" in text
+    assert load_kit(language="fr").worksheet.no_rating in text  # no released rating yet
+    assert "Pre-negotiation worksheet" in _text(english.data)
+    refused = client.get(base + f"worksheet.pdf?{query}&lang=de")
+    assert refused.status_code == 400 and "use one of: en, fr" in refused.get_data(as_text=True)
+    with app.app_context():
+        events = (
+            select(func.count()).select_from(AuditEvent).filter_by(action="worksheet_downloaded")
+        )
+        assert db.session.scalar(events) == 2

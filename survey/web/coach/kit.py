@@ -27,10 +27,10 @@ from reports.worksheet import worksheet_parts
 from survey.database import begin_write
 from survey.extensions import db
 from survey.models import Commitment, Counterparty, SurveyRound, Team
-from survey.services import audit, commitments, counterparties, ledger, worksheets
+from survey.services import audit, commitments, counterparties, ledger, team_reports, worksheets
 from survey.web.auth.forms import EmptyForm
 from survey.web.coach.views import _Suppressed, _team_and_round, _view, bp
-from survey.web.inputs import DateInRange, SingleLine
+from survey.web.inputs import DateInRange, InputError, SingleLine
 
 OWNER_ROLE_HINT = _l(
     "A role such as \u201caccount lead\u201d or \u201cbid manager\u201d, not a person's name: "
@@ -363,6 +363,7 @@ def worksheet(team_id: int, round_id: int) -> ResponseReturnValue:
         deal=deal,
         parts=parts,
         problem=problem,
+        report_languages=team_reports.REPORT_LANGUAGES,
     ), (400 if problem else 200)
 
 
@@ -386,10 +387,16 @@ def worksheet_pdf(team_id: int, round_id: int) -> ResponseReturnValue:
             parts=None,
             problem=problem or "Choose a counterparty for the worksheet.",
         ), 400
+    try:  # ?lang=fr: the PDF in another of the shipped languages
+        language = team_reports.report_language(request.args.get("lang"))
+    except ValueError as unknown:
+        raise InputError(f"lang: {unknown}.") from None
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
-    result = worksheets.deal_worksheet(view.context, survey_round, team, chosen, deal, threshold)
+    result = worksheets.deal_worksheet(
+        view.context, survey_round, team, chosen, deal, threshold, language
+    )
     prepared_on = _today(team)
-    pdf = worksheets.worksheet_pdf(result, survey_round.organization.name, prepared_on)
+    pdf = worksheets.worksheet_pdf(result, survey_round.organization.name, prepared_on, language)
     shown = [view.shown("report", survey_round), *result.shown("report")]
     org_id, target = team.organization_id, f"{team.name} / {survey_round.name}"
     detail = f"deal {deal}, counterparty {chosen.name}"
@@ -406,7 +413,8 @@ def worksheet_pdf(team_id: int, round_id: int) -> ResponseReturnValue:
     for entry in shown:
         ledger.record(entry, user=current_user)
     db.session.commit()
-    filename = f"negoscope-worksheet-team-{team_id}-round-{round_id}-{counterparty_id}.pdf"
+    suffix = "" if language == "en" else f"-{language}"
+    filename = f"negoscope-worksheet-team-{team_id}-round-{round_id}-{counterparty_id}{suffix}.pdf"
     return current_app.response_class(
         pdf,
         mimetype="application/pdf",
