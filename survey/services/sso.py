@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from survey.dbtypes import utcnow
@@ -100,11 +101,11 @@ def save_settings(
     _check_issuer(issuer, allow_http_loopback)
     client_id = data.client_id.strip()
     if not client_id:
-        raise SsoSettingsError("client_id", "Enter the client id the provider gave you.")
+        raise SsoSettingsError("client_id", _("Enter the client id the provider gave you."))
     domain = data.allowed_domain.strip().lower().lstrip("@")
     if not _DOMAIN.match(domain):
         raise SsoSettingsError(
-            "allowed_domain", "Enter an email domain such as example.com (no @, no spaces)."
+            "allowed_domain", _("Enter an email domain such as example.com (no @, no spaces).")
         )
     taken = db.session.scalar(
         select(func.count())
@@ -113,17 +114,18 @@ def save_settings(
     )
     if taken:
         raise SsoSettingsError(
-            "allowed_domain", f"Another organization already signs in {domain} addresses."
+            "allowed_domain",
+            _("Another organization already signs in %(domain)s addresses.", domain=domain),
         )
     if not data.password_login and not data.enabled:
         raise SsoSettingsError(
             "password_login",
-            "Local passwords can only be switched off while single sign-on is on.",
+            _("Local passwords can only be switched off while single sign-on is on."),
         )
     row = settings_for(org)
     secret = (data.client_secret or "").strip()
     if row is None and not secret:
-        raise SsoSettingsError("client_secret", "Enter the client secret the provider gave you.")
+        raise SsoSettingsError("client_secret", _("Enter the client secret the provider gave you."))
     if row is None:
         row = SsoSettings(organization_id=org.id)
         db.session.add(row)
@@ -155,7 +157,10 @@ def _check_issuer(issuer: str, allow_http_loopback: bool) -> None:
         return
     raise SsoSettingsError(
         "issuer",
-        "Enter the provider's issuer URL, starting with https:// (e.g. https://login.example.com).",
+        _(
+            "Enter the provider's issuer URL, starting with https:// "
+            "(e.g. https://login.example.com)."
+        ),
     )
 
 
@@ -172,13 +177,16 @@ def match_user(settings: SsoSettings, claims: Mapping[str, Any]) -> User:
     """The account a verified ID token's claims sign in to; raises :class:`SsoRefused`."""
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email:
-        raise SsoRefused("Your organization's sign-in did not tell us your email address.")
+        raise SsoRefused(_("Your organization's sign-in did not tell us your email address."))
     if claims.get("email_verified") is False:
-        raise SsoRefused("Your organization's sign-in has not verified your email address.")
+        raise SsoRefused(_("Your organization's sign-in has not verified your email address."))
     if email_domain(email) != settings.allowed_domain:
         raise SsoRefused(
-            f"{email} is not an address of {settings.allowed_domain}; sign in with your "
-            "work account."
+            _(
+                "%(email)s is not an address of %(domain)s; sign in with your work account.",
+                email=email,
+                domain=settings.allowed_domain,
+            )
         )
     user = accounts.find_user(email)
     member = user is not None and db.session.scalar(
@@ -191,8 +199,11 @@ def match_user(settings: SsoSettings, claims: Mapping[str, Any]) -> User:
     )
     if user is None or not user.active or not member:
         raise SsoRefused(
-            f"There is no active Negoscope account for {email} in this organization. "
-            "Ask one of its administrators to invite you."
+            _(
+                "There is no active Negoscope account for %(email)s in this organization. "
+                "Ask one of its administrators to invite you.",
+                email=email,
+            )
         )
     return user
 

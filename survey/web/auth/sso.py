@@ -19,6 +19,7 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from joserfc.errors import JoseError
 from sqlalchemy import func, select
@@ -33,7 +34,6 @@ from survey.web.auth.forms import LoginForm, SsoLoginForm
 bp = views.bp
 oauth = OAuth()
 _CLAIMS = "openid email"
-UNREACHABLE = "Your organization's sign-in service cannot be reached. Try again later."
 
 
 def init_app(app: Flask) -> None:
@@ -94,7 +94,7 @@ def sso_start() -> ResponseReturnValue:
     if settings is None:
         return _login_page(
             form,
-            "No single sign-on is set up for that email domain. Log in with your password.",
+            _("No single sign-on is set up for that email domain. Log in with your password."),
             400,
         )
     client = _client(settings)
@@ -105,12 +105,12 @@ def sso_start() -> ResponseReturnValue:
             "SSO provider of organization %s unreachable", settings.organization_id
         )
         return _login_page(
-            form, "Your organization's sign-in service cannot be reached. Try again later.", 502
+            form, _("Your organization's sign-in service cannot be reached. Try again later."), 502
         )
     if str(metadata.get("issuer", "")).rstrip("/") != settings.issuer:
         return _login_page(
             form,
-            "Your organization's sign-in service is misconfigured (issuer). Tell an admin.",
+            _("Your organization's sign-in service is misconfigured (issuer). Tell an admin."),
             502,
         )
     redirect_uri = url_for("auth.sso_callback", org_id=settings.organization_id, _external=True)
@@ -123,23 +123,24 @@ def sso_callback(org_id: int) -> ResponseReturnValue:
     org = db.session.get(Organization, org_id)
     settings = sso.settings_for(org) if org is not None else None
     if settings is None or not settings.enabled:
-        return _failed("Single sign-on is not set up for this organization.", 404)
+        return _failed(_("Single sign-on is not set up for this organization."), 404)
     client = _client(settings)
     try:
         token = client.authorize_access_token(
             claims_options={"iss": {"essential": True, "value": settings.issuer}}
         )
     except OAuthError as error:
-        return _failed(f"Sign-in was not completed ({error.error or 'refused'}). Try again.", 400)
+        reason = error.error or "refused"
+        return _failed(_("Sign-in was not completed (%(reason)s). Try again.", reason=reason), 400)
     except JoseError:
-        return _failed("Your organization's sign-in could not be verified. Try again.", 400)
+        return _failed(_("Your organization's sign-in could not be verified. Try again."), 400)
     except requests.RequestException:
         return _failed(
-            "Your organization's sign-in service cannot be reached. Try again later.", 502
+            _("Your organization's sign-in service cannot be reached. Try again later."), 502
         )
     claims = token.get("userinfo")
     if not claims:
-        return _failed("Your organization's sign-in sent no identity. Try again.", 400)
+        return _failed(_("Your organization's sign-in sent no identity. Try again."), 400)
     begin_write()
     try:
         user = sso.match_user(settings, claims)
