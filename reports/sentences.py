@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from analytics.advice import Wording, load_advice, verb_agreeing
@@ -404,6 +405,9 @@ class CounterpartySentences:
             )
 
         def est(label: str, value: IccEstimate) -> str:
+            if not all(math.isfinite(x) for x in (value.ci_low, value.ci_high)):
+                # No interval (e.g. every rater gave the same answers): the value alone.
+                return _("%(label)s %(value)s", label=label, value=number(value.value, 2))
             return _(
                 "%(label)s %(value)s (95%% CI %(low)s to %(high)s)",
                 label=label,

@@ -18,7 +18,12 @@ from matplotlib.colors import to_hex
 from analytics.coarsen import display_round
 from analytics.kit_schema import load_kit
 from reports.charts import chart_data, chart_figure, render_chart_svg
-from reports.sentences import AGREEMENT_WORDS, SEEN_DIFFERENTLY, agreement_words
+from reports.sentences import (
+    AGREEMENT_WORDS,
+    SEEN_DIFFERENTLY,
+    CounterpartySentences,
+    agreement_words,
+)
 from reports.style import HIGHLIGHT
 from reports.team_report import render_team_report
 from reports.text import number
@@ -160,3 +165,21 @@ def test_agreement_words_never_contradict_the_cut(rwg, cut) -> None:
     words = agreement_words(rwg, cut)
     above = {w for u, w in AGREEMENT_WORDS if u > cut}
     assert (words in above) == (rwg >= cut)
+
+
+def test_an_icc_without_interval_is_stated_without_one(full) -> None:
+    """Raters who all answer alike give an ICC with no interval: no "not available to ..."."""
+    rating = full.counterparty.rating
+    nan = math.nan
+    no_interval = dataclasses.replace(
+        rating.icc,
+        icc1=dataclasses.replace(rating.icc.icc1, ci_low=nan, ci_high=nan),
+        icc2k=dataclasses.replace(rating.icc.icc2k, ci_low=nan),
+    )
+    counterparty = dataclasses.replace(
+        full.counterparty, rating=dataclasses.replace(rating, icc=no_interval)
+    )
+    text = CounterpartySentences(counterparty, full).method_icc()
+    assert "not available to not available" not in text
+    assert "ICC(1) " in text and "ICC(2) " in text and "(95% CI" in text  # ICC(2) keeps its own
+    assert text.count("95% CI") == 1
