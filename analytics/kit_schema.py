@@ -301,6 +301,7 @@ class SessionKitSection(_Model):
     max_total: int = Field(gt=0)
     max_blockers: int = Field(ge=1, le=3)
     max_drills: int = Field(ge=1)
+    max_commitments: int = Field(ge=1, le=10)
     opening: AgendaPart
     blocker: AgendaPart
     no_blocker: AgendaPart

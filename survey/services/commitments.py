@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from analytics.advice import Play, load_advice
+from analytics.kit_schema import load_kit
 from analytics.session_kit import CommitmentFollowup, CommitmentRecord, commitment_followup
 from analytics.trend import BlockerChange
 from reports.context import ChangeSinceLast
@@ -28,7 +29,6 @@ from survey.models import Commitment, SurveyRound, Team, TeamRelease, User
 from survey.services import audit, organizations, rounds
 
 __all__ = [
-    "MAX_COMMITMENTS",
     "MAX_DUE_DAYS",
     "OWNER_ROLE_MAX",
     "CommitmentInput",
@@ -38,13 +38,12 @@ __all__ = [
     "delete_commitment",
     "followups",
     "local_today",
+    "max_commitments",
     "plays",
     "records",
     "update_commitment",
 ]
 
-#: The most commitments a team's plan holds for one round.
-MAX_COMMITMENTS = 3
 #: Longest owner role kept (a role such as "account lead", not a person's name).
 OWNER_ROLE_MAX = 80
 #: A due date at most this many days after the day it is set (about two years).
@@ -67,6 +66,11 @@ class CommitmentInput:
     play_id: str
     owner_role: str
     due_on: date | None
+
+
+def max_commitments() -> int:
+    """The most commitments a team's plan holds per round (``session_kit``, framework file)."""
+    return load_kit(language="en").session_kit.max_commitments
 
 
 def plays() -> tuple[Play, ...]:
@@ -199,9 +203,10 @@ def add_commitment(
         .select_from(Commitment)
         .where(Commitment.team_id == team.id, Commitment.round_id == survey_round.id)
     )
-    if int(count or 0) >= MAX_COMMITMENTS:
+    limit = max_commitments()
+    if int(count or 0) >= limit:
         raise CommitmentRefused(
-            f"{team.name} already has {MAX_COMMITMENTS} commitments for {survey_round.name}, "
+            f"{team.name} already has {limit} commitments for {survey_round.name}, "
             "the most a plan holds. Change or delete one to record another.",
             409,
         )

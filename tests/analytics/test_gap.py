@@ -243,6 +243,7 @@ def test_kit_validation_of_the_other_sections() -> None:
     broken["gap"]["wording"]["both_sides"].pop("power")
     broken["worksheet"]["them"]["trust"].pop("criteria")
     broken["trend"]["wording"]["rose"] = "{blocker} rose"
+    broken["session_kit"]["max_commitments"] = 0
     with pytest.raises(KitError) as caught:
         parse_kit(broken, source="mine.yaml")
     text = str(caught.value)
@@ -255,6 +256,7 @@ def test_kit_validation_of_the_other_sections() -> None:
     assert "mine.yaml: gap.wording.both_sides:" in text and "missing ['power']" in text
     assert "mine.yaml: worksheet.them: trust:" in text and "missing ['criteria']" in text
     assert "mine.yaml: trend.wording: unknown placeholder(s) ['blocker']" in text
+    assert "mine.yaml: session_kit.max_commitments:" in text
 
 
 def test_advice_loader_still_loads_the_file_with_the_new_sections() -> None:

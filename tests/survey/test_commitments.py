@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from analytics.kit_schema import load_kit
 from analytics.session_kit import related_blockers
 from survey.extensions import db
 from survey.models import AuditEvent, Commitment, SurveyRound, Team
@@ -90,6 +91,24 @@ def test_a_fourth_commitment_is_refused_with_a_message(app):
             commitments.add_commitment(team, survey_round, data, actor=None, today=date.today())
         assert refused_error.value.status == 409
         db.session.rollback()
+
+
+def test_the_limit_is_the_framework_files(app, monkeypatch):
+    """One fact, one place: the plan's size comes from session_kit.max_commitments."""
+    assert commitments.max_commitments() == load_kit(language="en").session_kit.max_commitments
+    monkeypatch.setattr(commitments, "max_commitments", lambda: 2)
+    world, client = coach_of_team_one(app)
+    day = in_a_month()
+    for play in ("meso", "logrolling"):
+        added = add_commitment(client, world.team_id, world.report_round_id, play, "lead", day)
+        assert added.status_code == 303
+    base = base_url(world.team_id, world.report_round_id)
+    assert "the most it may" in text_of(client.get(base).get_data(as_text=True))
+    refused = add_commitment(
+        client, world.team_id, world.report_round_id, "contingent", "lead", day
+    )
+    assert refused.status_code == 409
+    assert "already has 2 commitments for R0" in text_of(refused.get_data(as_text=True))
 
 
 def test_bad_input_gets_a_message_a_4xx_and_keeps_what_was_typed(app):

@@ -109,7 +109,7 @@ def action_plan(
     return ActionPlan(
         commitments=commitments.commitments_of(team, survey_round),
         form=(form or CommitmentForm(formdata=None)).fill_choices(),
-        limit=commitments.MAX_COMMITMENTS,
+        limit=commitments.max_commitments(),
         plays={p.id: p.name for p in commitments.plays()},
         button=EmptyForm(),
     )
