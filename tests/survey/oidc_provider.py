@@ -41,6 +41,8 @@ class Provider:
     sign_with_other_key: bool = False
     claimed_issuer: str | None = None
     nonce_override: str | None = None
+    claimed_audience: str | None = None
+    expired: bool = False
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: int = 0
 
@@ -102,9 +104,9 @@ def _app(provider: Provider) -> Flask:
         claims: dict[str, Any] = {
             "iss": provider.claimed_issuer or provider.issuer,
             "sub": hashlib.sha256(grant["email"].encode()).hexdigest()[:20],
-            "aud": provider.client_id,
-            "iat": now,
-            "exp": now + 300,
+            "aud": provider.claimed_audience or provider.client_id,
+            "iat": now - 7200 if provider.expired else now,
+            "exp": now - 3600 if provider.expired else now + 300,
             "nonce": provider.nonce_override or grant["nonce"],
             "email": grant["email"],
         }

@@ -126,8 +126,20 @@ def test_a_coach_signs_in_with_the_provider(sso_app, provider):
         (lambda p: setattr(p, "sign_with_other_key", True), 400, "could not be verified"),
         (lambda p: setattr(p, "claimed_issuer", "https://evil.example"), 400, "could not be"),
         (lambda p: setattr(p, "nonce_override", "replayed"), 400, "could not be verified"),
+        (lambda p: setattr(p, "claimed_audience", "another-app"), 400, "could not be verified"),
+        (lambda p: setattr(p, "expired", True), 400, "could not be verified"),
     ],
-    ids=["unknown", "other-org", "domain", "unverified", "bad-key", "issuer", "nonce"],
+    ids=[
+        "unknown",
+        "other-org",
+        "domain",
+        "unverified",
+        "bad-key",
+        "issuer",
+        "nonce",
+        "aud",
+        "exp",
+    ],
 )
 def test_refused_sign_ins_start_no_session(sso_app, provider, setup, status, message):
     _world(sso_app, provider)
