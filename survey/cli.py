@@ -537,15 +537,13 @@ def report_command(
     if background:
         from survey.jobs import enqueue, tasks
 
-        if language != "en":
-            raise click.UsageError("--background writes English reports; leave out --language.")
-
         job_id = enqueue(
             tasks.render_reports,
             survey_round.id,
             str(out_dir.resolve()),
             _cli_actor(),
             jobs or None,
+            language,
             organization_id=survey_round.organization_id,
             round_id=survey_round.id,
         )

@@ -157,16 +157,23 @@ def queue_scheduled_reminders(now: datetime) -> list[int]:
 # -------------------------------------------------------------------- reports
 @job_task("reports")
 def render_reports(
-    run: JobRun, round_id: int, out_dir: str, actor_label: str, processes: int | None = None
+    run: JobRun,
+    round_id: int,
+    out_dir: str,
+    actor_label: str,
+    processes: int | None = None,
+    language: str = "en",
 ) -> dict[str, Any]:
-    """Every eligible team's PDF report of the round into ``out_dir`` (``report --all``)."""
+    """Every eligible team's PDF report of the round, in ``language``, into ``out_dir``."""
     from survey.services import report_batch, team_reports
 
     survey_round = db.session.get(SurveyRound, round_id)
     if survey_round is None:
         raise JobFailed(ROUND_GONE)
     threshold = current_app.config["ANONYMITY_THRESHOLD"]
-    contexts, skipped = report_batch.contexts_for_round(survey_round, threshold, date.today())
+    contexts, skipped = report_batch.contexts_for_round(
+        survey_round, threshold, date.today(), language
+    )
     snapshot_id = team_reports.fingerprint(survey_round)
     db.session.commit()
     run.progress(0, len(contexts))

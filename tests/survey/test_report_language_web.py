@@ -96,6 +96,17 @@ def test_report_cli_writes_the_report_in_french(app, runner, tmp_path: Path):
     assert refused.exit_code != 0 and "'de' is not one of 'en', 'fr'" in refused.output
 
 
+def test_report_all_in_the_background_writes_french(app, runner, tmp_path: Path):
+    build_access_world(app)
+    out = tmp_path / "all"
+    result = runner.invoke(
+        args=["report", "--round", "R0", "--org", "Org A", "--all", "--out-dir", str(out),
+              "--jobs", "1", "--background", "--language", "fr"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Synth\u00e8se" in _text((out / "team-one.pdf").read_bytes())
+
+
 def test_the_deal_worksheet_downloads_in_french(app):
     world = build_world(app, open_round=False)
     client = app.test_client()
