@@ -401,6 +401,7 @@ def extend_round(
 
     Links of members who have moved to a team outside the round are left to
     expire. ``shown_as`` is the new date as the admin gave it, for the audit log.
+    The reminder sent before closing is armed again: it goes out before the new date.
     """
     if survey_round.status == "draft":
         raise RoundStateError("A draft round has not opened yet: open it first, then extend it.")
@@ -409,6 +410,7 @@ def extend_round(
     if survey_round.closes_at is not None and closes_at <= survey_round.closes_at:
         raise RoundStateError("The new closing date must be later than the current one.")
     survey_round.closes_at = closes_at
+    survey_round.scheduled_reminder_at = None
     in_round = select(Participant.id).where(
         Participant.team_id.in_(
             select(round_teams.c.team_id).where(round_teams.c.round_id == survey_round.id)

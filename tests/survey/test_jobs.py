@@ -159,6 +159,16 @@ def test_the_reminder_before_closing_is_sent_once(
         assert db.session.get(SurveyRound, later).scheduled_reminder_at is None
     assert sorted(inbox.recipients) == [f"member{i}@soon.example" for i in range(3)]
     assert all(m["Subject"].startswith("Reminder:") for m in inbox.messages)
+    # Extending the round arms the reminder again, for the days before the new date.
+    from survey.services import rounds
+
+    with app.app_context():
+        extended = db.session.get(SurveyRound, soon)
+        rounds.extend_round(extended, extended.closes_at + timedelta(days=10), utcnow())
+        db.session.commit()
+        assert queue_scheduled_reminders(utcnow()) == []
+        [again_later] = queue_scheduled_reminders(utcnow() + timedelta(days=9))
+        assert db.session.get(Job, again_later).round_id == soon
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
