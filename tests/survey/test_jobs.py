@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from survey.dbtypes import utcnow
@@ -99,11 +100,17 @@ def test_a_job_with_retries_is_tried_again(app: Flask) -> None:
         assert [job.id, job.id] == ATTEMPTS
 
 
-def test_a_real_worker_runs_queued_jobs_from_sqlite_storage(
+def test_a_real_worker_runs_queued_jobs_from_the_queue_storage(
     database_url: str, tmp_path: Path
 ) -> None:
-    """Queued by the web process, run by a consumer, seen through the jobs table."""
-    app = make_app(database_url, tmp_path, JOBS_URL=f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    """Queued by the web process, run by a consumer, seen through the jobs table.
+
+    The queue is Huey's SQLite file beside the SQLite database, and Huey's PostgreSQL
+    storage (its ``huey_*`` tables) in the PostgreSQL database.
+    """
+    postgres = database_url.startswith("postgresql")
+    jobs_url = database_url if postgres else f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    app = make_app(database_url, tmp_path, JOBS_URL=jobs_url)
     org_id = _org(app)
     with app.app_context():
         first = enqueue(count_to, 4, organization_id=org_id)
@@ -129,6 +136,9 @@ def test_a_real_worker_runs_queued_jobs_from_sqlite_storage(
         done, failed = db.session.get(Job, first), db.session.get(Job, second)
         assert (done.status, done.progress_done, done.progress_total) == ("done", 4, 4)
         assert jobs.describe(failed) == "failed: The round no longer exists."
+        if postgres:  # the queue really was in PostgreSQL
+            tables = sa_inspect(db.engine).get_table_names()
+            assert any(name.startswith("huey") for name in tables), tables
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
